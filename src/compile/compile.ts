@@ -1,0 +1,143 @@
+import { availableParallelism } from 'node:os';
+import type { GatewayConfig, Predicate, RouteConfig, UpstreamConfig } from '../config/types.js';
+import type { ConfigPath, SchemaProblem } from '../config/validate.js';
+import { normalizePath } from '../router/normalize-path.js';
+import { parsePathPattern } from '../router/path-pattern.js';
+import { stageRegistry } from '../stages/registry.js';
+import type { CompiledPlan, HostsPlan, PredicatePlan, RoutePlan, SegmentPlan, StagePlan, UpstreamPlan } from './plan.js';
+
+/**
+ * GatewayConfig → CompiledPlan. Pure: runs in the primary, reports cross-field problems with their
+ * config path (load.ts adds line:col), and returns plain data for the workers.
+ */
+export function compile(cfg: GatewayConfig, file: string, generation: number): { plan: CompiledPlan } | { problems: SchemaProblem[] } {
+  const problems: SchemaProblem[] = [];
+  const upstreamNames = Object.keys(cfg.upstreams);
+  const upstreams = upstreamNames.map((name) => compileUpstream(name, cfg.upstreams[name], problems));
+  const seen = new Map<string, number>();
+  const routes = cfg.routes.map((r, i) => {
+    const earlier = seen.get(r.name);
+    if (earlier !== undefined) problems.push({ path: ['routes', i, 'name'], message: `duplicate route name "${r.name}" (first used by routes[${earlier}])` });
+    seen.set(r.name, i);
+    return compileRoute(r, i, upstreamNames, problems);
+  });
+  if (problems.length > 0) return { problems };
+  return {
+    plan: {
+      generation,
+      file,
+      listen: { ...cfg.listen },
+      admin: { ...cfg.admin },
+      workers: cfg.workers === 'auto' ? availableParallelism() : cfg.workers,
+      limits: {
+        maxHeaderBytes: cfg.limits.max_header_bytes,
+        maxBodyBytes: cfg.limits.max_body_bytes,
+        allowChunkedRequests: cfg.limits.allow_chunked_requests,
+      },
+      timeouts: {
+        connectMs: cfg.timeouts.connect_ms,
+        responseHeaderMs: cfg.timeouts.response_header_ms,
+        idleMs: cfg.timeouts.idle_ms,
+        drainMs: cfg.timeouts.drain_ms,
+      },
+      log: { ...cfg.log },
+      upstreams,
+      routes,
+    },
+  };
+}
+
+function compileUpstream(name: string, u: UpstreamConfig, problems: SchemaProblem[]): UpstreamPlan {
+  const endpoints = u.endpoints.map((e, i) => {
+    const at: ConfigPath = ['upstreams', name, 'endpoints', i, 'url'];
+    let url: URL;
+    try {
+      url = new URL(e.url);
+    } catch {
+      problems.push({ path: at, message: `${JSON.stringify(e.url)} is not a URL; write http://host:port` });
+      return { origin: '', hostHeader: '' };
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') problems.push({ path: at, message: 'scheme must be http or https' });
+    if (url.username || url.password) problems.push({ path: at, message: 'credentials in endpoint URLs are not supported' });
+    if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) problems.push({ path: at, message: 'an endpoint is host:port only; put path changes in a route rewrite:' });
+    return { origin: url.origin, hostHeader: url.host };
+  });
+  return {
+    name,
+    endpoints,
+    pool: { connections: u.pool.connections, pipelining: u.pool.pipelining, keepAliveMs: u.pool.keepalive_ms },
+  };
+}
+
+function compileRoute(r: RouteConfig, index: number, upstreamNames: string[], problems: SchemaProblem[]): RoutePlan {
+  const at = (...rest: (string | number)[]): ConfigPath => ['routes', index, ...rest];
+  const m = r.match;
+  if ((m.path === undefined) === (m.prefix === undefined)) {
+    problems.push({ path: at('match'), message: 'set exactly one of path or prefix' });
+  }
+  let path: SegmentPlan[] | null = null;
+  if (m.path !== undefined) {
+    const parsed = parsePathPattern(m.path);
+    if (typeof parsed === 'string') problems.push({ path: at('match', 'path'), message: parsed });
+    else path = parsed.map((s) => (s.kind === 'static' ? { kind: 'static', value: normalizeLiteral(s.value) } : s));
+  }
+  let prefix: string | null = null;
+  if (m.prefix !== undefined) {
+    prefix = normalizePath(m.prefix);
+    if (prefix === null) problems.push({ path: at('match', 'prefix'), message: 'is not a valid path' });
+  }
+  if ((r.upstream === undefined) === (r.respond === undefined)) {
+    problems.push({ path: at(), message: 'set exactly one of upstream or respond' });
+  }
+  const upstream = r.upstream === undefined ? -1 : upstreamNames.indexOf(r.upstream);
+  if (r.upstream !== undefined && upstream === -1) {
+    problems.push({ path: at('upstream'), message: `no upstream named "${r.upstream}" (defined: ${upstreamNames.join(', ') || 'none'})` });
+  }
+  for (const [k, v] of Object.entries(r.respond?.headers ?? {})) {
+    if (/[\r\n\0]/.test(v)) problems.push({ path: at('respond', 'headers', k), message: 'header values may not contain CR, LF or NUL' });
+  }
+  const stages: StagePlan[] = [];
+  for (const factory of stageRegistry) {
+    const plan = factory.compile(r, { report: (rel, message) => problems.push({ path: at(...rel), message }) });
+    if (plan !== null) stages.push({ kind: factory.kind, plan });
+  }
+  return {
+    index,
+    name: r.name,
+    hosts: m.hosts === undefined ? null : compileHosts(m.hosts),
+    methods: m.methods === undefined ? null : [...m.methods],
+    path,
+    prefix,
+    headers: compilePredicates(m.headers, true),
+    query: compilePredicates(m.query, false),
+    upstream,
+    preserveHost: r.preserve_host,
+    stages,
+  };
+}
+
+/** Route literals are normalised like request paths so "/caf%c3%a9" and "/%7Euser" match as sent. */
+function normalizeLiteral(segment: string): string {
+  const n = normalizePath('/' + segment);
+  return n === null ? segment : n.slice(1);
+}
+
+function compileHosts(hosts: readonly string[]): HostsPlan {
+  const exact: string[] = [];
+  const suffixes: string[] = [];
+  for (const h of hosts) {
+    const lower = h.toLowerCase();
+    if (lower.startsWith('*.')) suffixes.push(lower.slice(1));
+    else exact.push(lower);
+  }
+  return { exact, suffixes };
+}
+
+function compilePredicates(map: Readonly<Record<string, Predicate>> | undefined, lowerNames: boolean): PredicatePlan[] | null {
+  if (map === undefined) return null;
+  const list = Object.entries(map).map(([name, p]) => ({
+    name: lowerNames ? name.toLowerCase() : name,
+    value: typeof p === 'string' ? p : null,
+  }));
+  return list.length === 0 ? null : list;
+}

@@ -1,0 +1,185 @@
+/**
+ * The configuration schema: one JSON Schema (a small draft 2020-12 subset) whose `description`s are the
+ * field reference and whose `default`s are the defaults. `sluice schema` prints it; the published copy in
+ * config/sluice.schema.json is checked against it by a test. Cross-field rules (route → upstream references,
+ * exactly one of path/prefix, ...) live in compile/, which reports them with the same file:line:col.
+ */
+export interface SchemaNode {
+  type?: 'object' | 'array' | 'string' | 'integer' | 'number' | 'boolean';
+  description?: string;
+  properties?: Record<string, SchemaNode>;
+  additionalProperties?: false | SchemaNode;
+  propertyNames?: { pattern: string };
+  required?: string[];
+  items?: SchemaNode;
+  minItems?: number;
+  enum?: readonly (string | number | boolean)[];
+  const?: string | number | boolean;
+  minimum?: number;
+  maximum?: number;
+  pattern?: string;
+  minLength?: number;
+  maxLength?: number;
+  anyOf?: SchemaNode[];
+  default?: unknown;
+}
+
+const ms = (description: string, def: number, minimum = 1): SchemaNode =>
+  ({ type: 'integer', minimum, maximum: 86_400_000, default: def, description });
+
+const headerMap: SchemaNode = {
+  type: 'object',
+  description: 'Header name → value. Values may not contain CR, LF or NUL.',
+  propertyNames: { pattern: '^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$' },
+  additionalProperties: { type: 'string', maxLength: 8192 },
+};
+
+const predicateMap = (what: string): SchemaNode => ({
+  type: 'object',
+  description: `${what} name → exact value, or { present: true } to require only that it is there.`,
+  additionalProperties: {
+    anyOf: [
+      { type: 'string' },
+      { type: 'object', properties: { present: { type: 'boolean', const: true } }, required: ['present'], additionalProperties: false },
+    ],
+  },
+});
+
+const endpoint: SchemaNode = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['url'],
+  properties: {
+    url: { type: 'string', description: 'http://host:port of one endpoint (no path, query or credentials).' },
+  },
+};
+
+const upstream: SchemaNode = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['endpoints'],
+  description: 'A named group of interchangeable endpoints. Requests are spread round robin.',
+  properties: {
+    endpoints: { type: 'array', minItems: 1, items: endpoint, description: 'Static endpoint list.' },
+    pool: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description: 'Per worker thread, per endpoint keep-alive pool (undici Pool).',
+      properties: {
+        connections: { type: 'integer', minimum: 1, maximum: 100_000, default: 64, description: 'Max connections per endpoint per worker. Env SLUICE_POOL_CONNECTIONS overrides it for every upstream.' },
+        pipelining: { type: 'integer', minimum: 1, maximum: 128, default: 1, description: 'Requests in flight per connection (1 = no pipelining). Env SLUICE_PIPELINING overrides it for every upstream.' },
+        keepalive_ms: ms('How long an idle upstream connection is kept open, in milliseconds (an upstream hint via Keep-Alive: timeout wins when shorter).', 4000),
+      },
+    },
+  },
+};
+
+const route: SchemaNode = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'match'],
+  description: 'One route: a match, and either an upstream to forward to or a fixed response.',
+  properties: {
+    name: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'Unique name; appears in access logs.' },
+    match: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'All given conditions must hold. Exactly one of path or prefix.',
+      properties: {
+        hosts: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^(\\*\\.)?[A-Za-z0-9.-]+(:[0-9]{1,5})?$' }, description: 'Exact host names or *.example.com wildcards (one or more labels). The port in Host is ignored unless given here.' },
+        methods: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$' }, description: 'Request methods, case-sensitive as HTTP says (GET, POST, ...).' },
+        path: { type: 'string', pattern: '^/', description: 'Path pattern: static segments, :param segments and a trailing * for the rest.' },
+        prefix: { type: 'string', pattern: '^/', description: 'Any path starting with this string.' },
+        headers: predicateMap('Header (case-insensitive)'),
+        query: predicateMap('Query parameter'),
+      },
+    },
+    upstream: { type: 'string', description: 'Name of an upstream under upstreams:.' },
+    respond: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'Answer directly without an upstream.',
+      properties: {
+        status: { type: 'integer', minimum: 200, maximum: 599, default: 200, description: 'HTTP status.' },
+        body: { type: 'string', default: '', description: 'Response body.' },
+        headers: headerMap,
+      },
+    },
+    rewrite: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'Changes to the path sent upstream (applied after matching).',
+      properties: {
+        strip_prefix: { type: 'string', pattern: '^/', description: 'Remove this leading path prefix (at a segment boundary) before forwarding.' },
+        add_prefix: { type: 'string', pattern: '^/', description: 'Prepend this path prefix before forwarding (after strip_prefix).' },
+      },
+    },
+    preserve_host: { type: 'boolean', default: true, description: 'true: forward the client\'s Host; false: send the endpoint\'s host:port.' },
+  },
+};
+
+export const configSchema: SchemaNode = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'sluice gateway configuration.',
+  properties: {
+    version: { type: 'integer', enum: [1], default: 1, description: 'Config format version.' },
+    listen: {
+      type: 'object', additionalProperties: false, default: {},
+      description: 'The data-plane listener (every worker thread binds it with SO_REUSEPORT).',
+      properties: {
+        host: { type: 'string', default: '0.0.0.0', description: 'Address to bind.' },
+        port: { type: 'integer', minimum: 0, maximum: 65535, default: 8080, description: 'TCP port (0 = pick a free one). Env SLUICE_PORT.' },
+      },
+    },
+    admin: {
+      type: 'object', additionalProperties: false, default: {},
+      description: 'Admin HTTP API (healthz, readyz, reload), served by the primary process.',
+      properties: {
+        host: { type: 'string', default: '127.0.0.1', description: 'Address to bind; keep it on loopback or a private network.' },
+        port: { type: 'integer', minimum: 0, maximum: 65535, default: 9901, description: 'TCP port (0 = pick a free one). Env SLUICE_ADMIN_PORT.' },
+      },
+    },
+    workers: {
+      anyOf: [{ type: 'string', const: 'auto' }, { type: 'integer', minimum: 1, maximum: 1024 }],
+      default: 'auto',
+      description: 'Worker threads, each with its own listener and pools. auto = available cores. Env SLUICE_WORKERS.',
+    },
+    limits: {
+      type: 'object', additionalProperties: false, default: {},
+      description: 'Request guards applied before routing.',
+      properties: {
+        max_header_bytes: { type: 'integer', minimum: 1024, maximum: 1_048_576, default: 16384, description: 'Request line + headers, in bytes; larger → 431.' },
+        max_body_bytes: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 10_485_760, description: 'Request body, in bytes; larger → 413.' },
+        allow_chunked_requests: { type: 'boolean', default: false, description: 'Accept Transfer-Encoding: chunked request bodies. Off by default (→ 411): uWebSockets.js chunk parsing cannot be validated from JS, see docs/security.md.' },
+      },
+    },
+    timeouts: {
+      type: 'object', additionalProperties: false, default: {},
+      description: 'Upstream and lifecycle timeouts.',
+      properties: {
+        connect_ms: ms('Connecting to an endpoint, in milliseconds; exceeded → 504.', 2000),
+        response_header_ms: ms('From sending the request to receiving the upstream\'s response headers, in milliseconds; exceeded → 504.', 15000),
+        idle_ms: ms('Longest silence while streaming the upstream response body, in milliseconds; exceeded → the response is cut.', 60000),
+        drain_ms: ms('On SIGTERM/SIGINT, how long in-flight requests may take to finish, in milliseconds.', 30000, 0),
+      },
+    },
+    log: {
+      type: 'object', additionalProperties: false, default: {},
+      description: 'Structured JSON logs (pino) on stdout.',
+      properties: {
+        level: { type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', description: 'Minimum level. Env SLUICE_LOG_LEVEL.' },
+        access: { type: 'boolean', default: true, description: 'One access-log line per request (at info).' },
+        sample: { type: 'number', minimum: 0, maximum: 1, default: 1, description: 'Fraction of successful requests logged; 5xx answers are always logged.' },
+      },
+    },
+    upstreams: {
+      type: 'object', default: {},
+      propertyNames: { pattern: '^[A-Za-z0-9_.-]{1,64}$' },
+      additionalProperties: upstream,
+      description: 'Named upstreams.',
+    },
+    routes: { type: 'array', items: route, default: [], description: 'Routes; the most specific match wins (see README).' },
+  },
+};

@@ -1,0 +1,35 @@
+/**
+ * Every error a user can see: in a JSON error body, a log line, or a `sluice validate` report.
+ * Codes are stable API: clients, dashboards and retries key on them. Never rename one; add a new code.
+ * The README's error table is checked against this list in both directions (test/internals).
+ */
+export type ErrorSource = 'downstream' | 'upstream' | 'internal' | 'config';
+
+export interface CatalogEntry {
+  readonly status: number;
+  readonly source: ErrorSource;
+  /** What a reader should do about it: shown in error bodies and logs. */
+  readonly message: string;
+}
+
+export const catalog = {
+  SLUICE_ERR_ROUTE_NOT_FOUND: { status: 404, source: 'downstream', message: 'No route matches this host, method and path.' },
+  SLUICE_ERR_BAD_REQUEST: { status: 400, source: 'downstream', message: 'The request is malformed or its framing is ambiguous; it was not forwarded.' },
+  SLUICE_ERR_BAD_PATH: { status: 400, source: 'downstream', message: 'The request path is invalid (bad percent-encoding, control bytes, or it climbs above the root).' },
+  SLUICE_ERR_LENGTH_REQUIRED: { status: 411, source: 'downstream', message: 'Send the request body with Content-Length; chunked request bodies are disabled on this gateway (limits.allow_chunked_requests).' },
+  SLUICE_ERR_BODY_TOO_LARGE: { status: 413, source: 'downstream', message: 'The request body is larger than limits.max_body_bytes.' },
+  SLUICE_ERR_HEADERS_TOO_LARGE: { status: 431, source: 'downstream', message: 'The request headers are larger than limits.max_header_bytes.' },
+  SLUICE_ERR_UPSTREAM_CONNECT: { status: 502, source: 'upstream', message: 'The upstream refused or dropped the connection before answering.' },
+  SLUICE_ERR_UPSTREAM_RESET: { status: 502, source: 'upstream', message: 'The upstream closed the connection while answering.' },
+  SLUICE_ERR_UPSTREAM_PROTOCOL: { status: 502, source: 'upstream', message: 'The upstream sent a malformed HTTP response.' },
+  SLUICE_ERR_UPSTREAM_CONNECT_TIMEOUT: { status: 504, source: 'upstream', message: 'The upstream did not accept a connection within timeouts.connect_ms.' },
+  SLUICE_ERR_UPSTREAM_TIMEOUT: { status: 504, source: 'upstream', message: 'The upstream did not send response headers within timeouts.response_header_ms.' },
+  SLUICE_ERR_NO_HEALTHY_UPSTREAM: { status: 503, source: 'upstream', message: 'Every endpoint of the upstream is down; retry later.' },
+  SLUICE_ERR_INTERNAL: { status: 500, source: 'internal', message: 'The gateway failed while handling this request; see its log for the request id.' },
+  SLUICE_ERR_CONFIG_INVALID: { status: 400, source: 'config', message: 'The configuration is invalid; the running configuration stays in force.' },
+  SLUICE_ERR_CONFIG_READ: { status: 400, source: 'config', message: 'The configuration file could not be read.' },
+  SLUICE_ERR_PORT_IN_USE: { status: 500, source: 'config', message: 'Another process already listens on the gateway port; stop it or choose another listen.port.' },
+  SLUICE_ERR_UWS_FALLBACK: { status: 500, source: 'internal', message: 'The native uWebSockets.js binding did not load (pure-JS fallback detected); reinstall on a supported platform (linux/darwin x64/arm64, Node 20).' },
+} as const satisfies Record<string, CatalogEntry>;
+
+export type ErrorCode = keyof typeof catalog;

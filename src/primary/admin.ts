@@ -1,0 +1,45 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+
+/** What the admin API needs from the running gateway. */
+export interface AdminTarget {
+  readonly ready: boolean;
+  readonly draining: boolean;
+  readonly generation: number;
+  reload(): Promise<{ ok: true; generation: number } | { ok: false; code: string; issues: string[] }>;
+}
+
+/**
+ * Admin HTTP API, served by the primary on admin.host:admin.port (loopback by default):
+ *   GET  /healthz  200 while the process is alive
+ *   GET  /readyz   200 once every worker listens; 503 while starting or draining
+ *   POST /reload   re-read the config file: 200 {generation} or 400 with every problem
+ */
+export function startAdmin(host: string, port: number, target: AdminTarget): Promise<Server> {
+  const server = createServer((req, res) => void handle(req, res, target));
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve(server));
+  });
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, target: AdminTarget): Promise<void> {
+  const path = (req.url ?? '/').split('?')[0];
+  req.resume();
+  if (req.method === 'GET' && path === '/healthz') return send(res, 200, { status: 'ok' });
+  if (req.method === 'GET' && path === '/readyz') {
+    if (target.ready) return send(res, 200, { status: 'ready', generation: target.generation });
+    return send(res, 503, { status: target.draining ? 'draining' : 'starting' });
+  }
+  if (req.method === 'POST' && path === '/reload') {
+    const r = await target.reload();
+    if (r.ok) return send(res, 200, { status: 'reloaded', generation: r.generation });
+    return send(res, 400, { error: { code: r.code, message: 'config rejected; the running config stays in force', issues: r.issues } });
+  }
+  send(res, 404, { error: { code: 'SLUICE_ERR_ROUTE_NOT_FOUND', message: 'admin endpoints: GET /healthz, GET /readyz, POST /reload' } });
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}

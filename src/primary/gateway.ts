@@ -1,0 +1,111 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { Logger } from 'pino';
+import type { CompiledPlan } from '../compile/plan.js';
+import { loadConfigFile } from '../config/load.js';
+import { ConfigError, formatConfigIssue, GatewayError } from '../errors/gateway-error.js';
+import { createLogger, flushLogger } from '../observe/log.js';
+import { loadUws } from '../worker/uws.js';
+import { startAdmin } from './admin.js';
+import { watchConfigFile } from './config-watch.js';
+import { claimPort } from './port-check.js';
+import { Supervisor } from './supervisor.js';
+
+export interface RunningGateway {
+  readonly port: number;
+  readonly adminPort: number;
+  shutdown(reason: string): Promise<void>;
+}
+
+/**
+ * The primary process: load + compile the config, start the workers, serve admin, and route
+ * every reload source (SIGHUP, file change, POST /reload) through the same validate → compile →
+ * publish path. A rejected config is logged with every problem and the running one stays.
+ */
+export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.env): Promise<RunningGateway> {
+  const first = loadConfigFile(file, env, 1);
+  const log = createLogger(first.plan.log.level, { role: 'primary' });
+  loadUws(); // fail here, in the primary, rather than once per worker
+  const port = await claimPort(first.plan.listen.host, first.plan.listen.port);
+  // Listener settings are fixed for the life of the process: every generation keeps these.
+  const fixed = { listen: { ...first.plan.listen, port }, admin: first.plan.admin, workers: first.plan.workers };
+  const pin = (plan: CompiledPlan): CompiledPlan => ({ ...plan, ...fixed });
+
+  const supervisor = new Supervisor(pin(first.plan), log);
+  let draining = false;
+  let lastText = hashOf(file);
+  let generation = 1;
+  let reloading: Promise<unknown> = Promise.resolve();
+
+  const reload = (source: string) => {
+    const next = reloading.then(() => reloadOnce(source));
+    reloading = next.catch(() => {});
+    return next;
+  };
+  const reloadOnce = async (source: string) => {
+    lastText = hashOf(file);
+    try {
+      const loaded = loadConfigFile(file, env, generation + 1);
+      warnFixedChanges(log, fixed, loaded.plan);
+      generation++;
+      await supervisor.publish(pin(loaded.plan));
+      log.info({ source, generation }, 'config reloaded');
+      return { ok: true as const, generation };
+    } catch (err) {
+      const issues = err instanceof ConfigError ? err.issues.map(formatConfigIssue) : [(err as Error).message];
+      const code = err instanceof GatewayError ? err.code : 'SLUICE_ERR_INTERNAL';
+      log.error({ source, code, issues }, 'config rejected; the running config stays in force');
+      return { ok: false as const, code, issues };
+    }
+  };
+
+  await supervisor.start();
+  let admin: Server;
+  try {
+    admin = await startAdmin(first.plan.admin.host, first.plan.admin.port, {
+      get ready() { return supervisor.ready && !draining; },
+      get draining() { return draining; },
+      get generation() { return generation; },
+      reload: () => reload('admin'),
+    });
+  } catch (err) {
+    await supervisor.drain(0);
+    throw new GatewayError('SLUICE_ERR_PORT_IN_USE', `(admin ${first.plan.admin.host}:${first.plan.admin.port})`, { cause: err });
+  }
+  const adminPort = (admin.address() as { port: number }).port;
+
+  const watcher = watchConfigFile(file, () => {
+    if (!draining && hashOf(file) !== lastText) void reload('file');
+  });
+  const onHup = () => void reload('SIGHUP');
+  process.on('SIGHUP', onHup);
+
+  const shutdown = async (reason: string) => {
+    if (draining) return;
+    draining = true;
+    watcher.close();
+    process.off('SIGHUP', onHup);
+    log.info({ reason, drain_ms: first.plan.timeouts.drainMs }, 'draining');
+    const abandoned = await supervisor.drain(first.plan.timeouts.drainMs);
+    await new Promise((r) => admin.close(r));
+    log.info({ abandoned }, 'stopped');
+    flushLogger(log);
+  };
+
+  log.info({ port, admin_port: adminPort, workers: first.plan.workers, generation, config: file }, 'sluice ready');
+  return { port, adminPort, shutdown };
+}
+
+function hashOf(file: string): string {
+  try { return createHash('sha256').update(readFileSync(file)).digest('hex'); } catch { return ''; }
+}
+
+function warnFixedChanges(log: Logger, fixed: Pick<CompiledPlan, 'listen' | 'admin' | 'workers'>, plan: CompiledPlan): void {
+  const changed = [
+    plan.listen.host !== fixed.listen.host || (plan.listen.port !== 0 && plan.listen.port !== fixed.listen.port) ? 'listen' : '',
+    plan.admin.host !== fixed.admin.host || (plan.admin.port !== 0 && plan.admin.port !== fixed.admin.port) ? 'admin' : '',
+    plan.workers !== fixed.workers ? 'workers' : '',
+  ].filter(Boolean);
+  if (changed.length > 0) log.warn({ fields: changed }, 'these fields take effect only after a restart');
+}

@@ -1,0 +1,17 @@
+import type { CompiledPlan } from '../compile/plan.js';
+
+/** The primary ⇄ worker protocol. Plans are plain data; errors cross as code + message. */
+export type ToWorker =
+  | { readonly type: 'plan'; readonly plan: CompiledPlan }
+  | { readonly type: 'drain'; readonly timeoutMs: number };
+
+export type FromWorker =
+  | { readonly type: 'listening'; readonly port: number }
+  | { readonly type: 'plan-applied'; readonly generation: number }
+  | { readonly type: 'drained'; readonly abandoned: number }
+  | { readonly type: 'fatal'; readonly code: string; readonly message: string };
+
+export interface WorkerData {
+  readonly index: number;
+  readonly plan: CompiledPlan;
+}

@@ -1,0 +1,130 @@
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { CompiledPlan } from '../compile/plan.js';
+import type { FromWorker, ToWorker, WorkerData } from './messages.js';
+
+const WORKER_ENTRY = new URL('../worker/main.js', import.meta.url);
+/** Respawn delay after a crash, doubled for each crash within a minute, capped. */
+const RESPAWN_MIN_MS = 100;
+const RESPAWN_MAX_MS = 5000;
+
+interface Slot {
+  worker: Worker | null;
+  listening: boolean;
+  generation: number;
+  crashes: number;
+  lastCrash: number;
+}
+
+/**
+ * Spawns one worker thread per configured worker, replaces any that die, ships plans to all of
+ * them, and drains them on shutdown.
+ */
+export class Supervisor {
+  private readonly slots: Slot[] = [];
+  private stopping = false;
+  private waiters: Array<() => void> = [];
+
+  constructor(private plan: CompiledPlan, private readonly log: Logger) {}
+
+  /** Resolves once every worker listens; rejects if a worker cannot listen. */
+  async start(): Promise<void> {
+    for (let i = 0; i < this.plan.workers; i++) {
+      this.slots.push({ worker: null, listening: false, generation: 0, crashes: 0, lastCrash: 0 });
+      this.spawn(i);
+    }
+    await this.until(() => this.fatal !== null || this.slots.every((s) => s.listening));
+    if (this.fatal !== null) throw this.fatal;
+  }
+  private fatal: Error | null = null;
+
+  get ready(): boolean {
+    return !this.stopping && this.slots.length > 0 && this.slots.every((s) => s.listening);
+  }
+
+  get generation(): number {
+    return this.plan.generation;
+  }
+
+  /** Send a new plan to every worker; resolves when all have switched (or after timeoutMs). */
+  async publish(plan: CompiledPlan, timeoutMs = 5000): Promise<void> {
+    this.plan = plan;
+    for (const s of this.slots) this.post(s, { type: 'plan', plan });
+    let expired = false;
+    const timer = setTimeout(() => { expired = true; this.wake(); }, timeoutMs);
+    await this.until(() => expired || this.slots.every((s) => s.worker === null || s.generation >= plan.generation));
+    clearTimeout(timer);
+  }
+
+  /** Stop accepting everywhere, wait for in-flight requests (bounded), let threads end. */
+  async drain(timeoutMs: number): Promise<number> {
+    this.stopping = true;
+    let abandoned = 0;
+    const exits = this.slots.map((s) => new Promise<void>((resolve) => {
+      const w = s.worker;
+      if (w === null) return resolve();
+      w.on('message', (m: FromWorker) => { if (m.type === 'drained') abandoned += m.abandoned; });
+      w.once('exit', () => resolve());
+      this.post(s, { type: 'drain', timeoutMs });
+    }));
+    // A thread that does not end within the drain window plus a grace period is terminated.
+    const hardStop = setTimeout(() => { for (const s of this.slots) void s.worker?.terminate(); }, timeoutMs + 5000);
+    await Promise.all(exits);
+    clearTimeout(hardStop);
+    return abandoned;
+  }
+
+  private spawn(index: number): void {
+    const slot = this.slots[index];
+    const data: WorkerData = { index, plan: this.plan };
+    const worker = new Worker(WORKER_ENTRY, { workerData: data });
+    slot.worker = worker;
+    slot.generation = this.plan.generation;
+    worker.on('message', (m: FromWorker) => this.onMessage(slot, index, m));
+    worker.on('error', (err) => this.log.error({ err, worker: index }, 'worker crashed'));
+    worker.on('exit', (code) => this.onExit(slot, index, code));
+  }
+
+  private onMessage(slot: Slot, index: number, m: FromWorker): void {
+    if (m.type === 'listening') {
+      slot.listening = true;
+      this.log.info({ worker: index, port: m.port, generation: slot.generation }, 'worker listening');
+    } else if (m.type === 'plan-applied') {
+      slot.generation = m.generation;
+    } else if (m.type === 'fatal') {
+      this.log.error({ worker: index, code: m.code }, m.message);
+      this.fatal ??= new Error(m.message);
+    }
+    this.wake();
+  }
+
+  private onExit(slot: Slot, index: number, code: number): void {
+    slot.worker = null;
+    slot.listening = false;
+    this.wake();
+    if (this.stopping || this.fatal !== null) return;
+    const now = Date.now();
+    slot.crashes = now - slot.lastCrash < 60_000 ? slot.crashes + 1 : 0;
+    slot.lastCrash = now;
+    const delay = Math.min(RESPAWN_MIN_MS * 2 ** slot.crashes, RESPAWN_MAX_MS);
+    this.log.error({ worker: index, exit_code: code, respawn_in_ms: delay }, 'worker exited; replacing it');
+    setTimeout(() => { if (!this.stopping) this.spawn(index); }, delay).unref();
+  }
+
+  private post(slot: Slot, m: ToWorker): void {
+    slot.worker?.postMessage(m);
+  }
+
+  private until(cond: () => boolean): Promise<void> {
+    return new Promise((resolve) => {
+      const check = () => { if (cond()) resolve(); else this.waiters.push(check); };
+      check();
+    });
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+}

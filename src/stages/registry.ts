@@ -1,0 +1,15 @@
+import type { StageFactory } from '../pipeline/phase.js';
+import { respondStage } from './respond/stage.js';
+import { rewriteStage } from './rewrite/stage.js';
+
+/**
+ * Every stage kind, in pipeline order: a route's stages always run in this order, whatever order
+ * its YAML lists them in. Later issues add: ip filter → cors → auth → rate limit → transforms → cache.
+ */
+export const stageRegistry: readonly StageFactory<any>[] = [rewriteStage, respondStage];
+
+export function stageFactory(kind: string): StageFactory<unknown> {
+  const f = stageRegistry.find((s) => s.kind === kind);
+  if (f === undefined) throw new Error(`unknown stage kind ${kind}`);
+  return f;
+}

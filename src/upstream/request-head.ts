@@ -1,0 +1,48 @@
+import type { EndpointPlan } from '../compile/plan.js';
+import type { UpstreamRequestHead } from '../pipeline/phase.js';
+import { connectionTokens, isHopByHop } from './hop-by-hop.js';
+
+/** Everything the head builder reads from the downstream request. */
+export interface DownstreamHead {
+  readonly id: string;
+  readonly host: string;
+  readonly remoteAddress: string;
+  /** Flat [name, value, ...], lower-case names, as copied from uWS. */
+  readonly rawHeaders: readonly string[];
+  header(lowerName: string): string | undefined;
+}
+
+const VIA = '1.1 sluice';
+
+/**
+ * Build the head forwarded upstream: hop-by-hop headers dropped, X-Forwarded-* and Via set,
+ * X-Request-Id set to this exchange's id, Host preserved or replaced by the endpoint's.
+ */
+export function buildUpstreamHead(down: DownstreamHead, path: string, endpoint: EndpointPlan, preserveHost: boolean): UpstreamRequestHead {
+  const named = connectionTokens(down.header('connection'));
+  const src = down.rawHeaders;
+  const headers: string[] = [];
+  let forwardedFor: string | undefined;
+  for (let i = 0; i < src.length; i += 2) {
+    const name = src[i];
+    if (isHopByHop(name) || (named !== null && named.includes(name))) continue;
+    switch (name) {
+      case 'host': case 'x-forwarded-proto': case 'x-forwarded-host': case 'x-request-id': case 'via':
+        continue;
+      case 'x-forwarded-for':
+        forwardedFor = forwardedFor === undefined ? src[i + 1] : `${forwardedFor}, ${src[i + 1]}`;
+        continue;
+    }
+    headers.push(name, src[i + 1]);
+  }
+  const via = down.header('via');
+  headers.push(
+    'host', preserveHost ? (down.header('host') ?? down.host) : endpoint.hostHeader,
+    'x-forwarded-for', forwardedFor === undefined ? down.remoteAddress : `${forwardedFor}, ${down.remoteAddress}`,
+    'x-forwarded-proto', 'http',
+    'x-forwarded-host', down.host,
+    'x-request-id', down.id,
+    'via', via === undefined ? VIA : `${via}, ${VIA}`,
+  );
+  return { path, headers };
+}

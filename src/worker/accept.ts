@@ -1,0 +1,114 @@
+import type { HttpRequest } from 'uWebSockets.js';
+import type { ErrorCode } from '../errors/catalog.js';
+import { normalizePath } from '../router/normalize-path.js';
+
+/**
+ * Copy the request head out of uWS (the HttpRequest dies when the handler returns) and enforce
+ * the framing rules uWS does not (see shared notes "uws-facts"): exactly one non-empty Host; at
+ * most one Content-Length, digits only; Transfer-Encoding only as exactly "chunked" and never with
+ * Content-Length; no control bytes in names or values; the whole head within max_header_bytes.
+ */
+export interface AcceptedHead {
+  method: string;
+  rawUrl: string;
+  path: string;
+  query: string;
+  host: string;
+  /** Flat [name, value, ...] with lower-case names. */
+  rawHeaders: string[];
+  /** -1 when absent. */
+  contentLength: number;
+  chunked: boolean;
+}
+
+/** Why a head was refused; `framing` means the connection can no longer be trusted and must close. */
+export interface Refusal {
+  readonly code: ErrorCode;
+  readonly detail: string;
+  readonly framing: boolean;
+}
+
+// forEach's callback is a module-level function writing into module-level scratch state, so
+// copying headers creates no closure per request. Safe: forEach runs synchronously.
+let scratch: string[] = [];
+let hostCount = 0, clCount = 0, teCount = 0, headBytes = 0, badHeader = '';
+let host = '', cl = '', te = '';
+
+function copyHeader(name: string, value: string): void {
+  scratch.push(name, value);
+  headBytes += name.length + value.length + 4;
+  if (badHeader === '' && (!isToken(name) || hasControlBytes(value))) badHeader = name;
+  switch (name) {
+    case 'host': hostCount++; host = value; break;
+    case 'content-length': clCount++; cl = value; break;
+    case 'transfer-encoding': teCount++; te = value; break;
+  }
+}
+
+export function acceptHead(req: HttpRequest, maxHeaderBytes: number, out: AcceptedHead): Refusal | null {
+  scratch = []; hostCount = 0; clCount = 0; teCount = 0; headBytes = 0; badHeader = ''; host = ''; cl = ''; te = '';
+  req.forEach(copyHeader);
+  out.rawHeaders = scratch;
+  out.method = req.getCaseSensitiveMethod();
+  out.rawUrl = req.getUrl();
+  out.query = req.getQuery() ?? '';
+  headBytes += out.method.length + out.rawUrl.length + out.query.length + 12;
+
+  if (headBytes > maxHeaderBytes) return { code: 'SLUICE_ERR_HEADERS_TOO_LARGE', detail: `${headBytes} bytes`, framing: false };
+  if (!isToken(out.method)) return refuse('invalid method');
+  if (out.method === 'CONNECT') return { code: 'SLUICE_ERR_BAD_REQUEST', detail: 'CONNECT is not supported by a reverse proxy', framing: false };
+  if (badHeader !== '') return refuse(`invalid header ${JSON.stringify(badHeader.slice(0, 64))}`);
+  if (hostCount !== 1 || host === '') return refuse('exactly one non-empty Host header is required');
+  if (clCount > 1) return refuse('more than one Content-Length');
+  if (teCount > 1) return refuse('more than one Transfer-Encoding');
+  if (clCount === 1 && teCount === 1) return refuse('both Content-Length and Transfer-Encoding');
+  out.contentLength = -1;
+  out.chunked = false;
+  if (clCount === 1) {
+    if (!isContentLength(cl)) return refuse('Content-Length must be 1 to 15 digits');
+    out.contentLength = Number(cl);
+  }
+  if (teCount === 1) {
+    if (te.length !== 7 || te.toLowerCase() !== 'chunked') return refuse('Transfer-Encoding other than "chunked"');
+    out.chunked = true;
+  }
+  out.host = host.toLowerCase();
+  const path = normalizePath(out.rawUrl);
+  if (path === null) return { code: 'SLUICE_ERR_BAD_PATH', detail: '', framing: false };
+  out.path = path;
+  return null;
+}
+
+function refuse(detail: string): Refusal {
+  return { code: 'SLUICE_ERR_BAD_REQUEST', detail, framing: true };
+}
+
+// RFC 9110 tchar.
+const TCHAR = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TCHAR[c.charCodeAt(0)] = 1;
+
+function isToken(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 128 || TCHAR[c] === 0) return false;
+  }
+  return true;
+}
+
+function hasControlBytes(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f) return true;
+  }
+  return false;
+}
+
+function isContentLength(s: string): boolean {
+  if (s.length === 0 || s.length > 15) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
+}

@@ -1,0 +1,370 @@
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import { Readable } from 'node:stream';
+import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import type { Dispatcher } from 'undici';
+import type { ErrorCode } from '../errors/catalog.js';
+import { writeAccessLog } from '../observe/access-log.js';
+import { errorReply } from '../pipeline/local-reply.js';
+import type { LocalReply, RequestCtx, ResponseHead } from '../pipeline/phase.js';
+import { connectionTokens, isHopByHop } from '../upstream/hop-by-hop.js';
+import type { DownstreamHead } from '../upstream/request-head.js';
+import { acceptHead, type AcceptedHead, type Refusal } from './accept.js';
+import type { RouteRuntime, Runtime } from './runtime.js';
+
+/** Worker-wide counters the drain logic watches. */
+export const inFlight = { count: 0, draining: false, onIdle: null as null | (() => void) };
+
+/**
+ * One request's life on this worker, from the uWS handler to the access-log line. It is the only
+ * object that holds the uWS HttpResponse, and every downstream write goes through it (in cork,
+ * never after abort or end). The pipeline (pipeline/runner.ts) decides; the exchange does I/O.
+ *
+ *   head ─ accept ─ route ─▶ first onData ─▶ runner: onRequest stages ─▶ upstream dispatch
+ *        └─ refusal (400/413/431: answered at once, connection closed when framing is in doubt)
+ */
+export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead {
+  // ── request, copied out of uWS synchronously ──
+  id = '';
+  method = '';
+  rawUrl = '';
+  path = '';
+  query = '';
+  host = '';
+  rawHeaders: string[] = [];
+  contentLength = -1;
+  chunked = false;
+  remoteAddress = '';
+  readonly startedAt = performance.now();
+  route: RouteRuntime | null = null;
+  routeName = '';
+  params: readonly string[] = [];
+
+  // ── progress ──
+  /** Set on the first onData: the pipeline has been started. */
+  private started = false;
+  aborted = false;
+  /** The downstream response has been fully written (or the exchange abandoned). */
+  finished = false;
+  /** Status line written downstream; after this a failure can only cut the connection. */
+  headWritten = false;
+  /** The whole request body has been received from the client. */
+  requestComplete = false;
+  status = 0;
+  errorCode: ErrorCode | null = null;
+  bytesOut = 0;
+  private bytesIn = 0;
+  /** Local reply decided in the handler, sent on the first onData (after uWS checked framing). */
+  private pending: LocalReply | null = null;
+
+  // ── upstream leg ──
+  upstreamName: string | null = null;
+  endpoint: string | null = null;
+  /** Bitmask of endpoint indexes tried by this request. */
+  tried = 0;
+  endpointIndex = -1;
+  attempts = 0;
+  controller: Dispatcher.DispatchController | null = null;
+  body: RequestBody | null = null;
+  private downstreamPaused = false;
+
+  // ── response body framing ──
+  /** Known response length (tryEnd), or -1 for chunked writes. */
+  private total = -1;
+  private bodyless = false;
+  private chunk: Buffer | null = null;
+  private chunkBase = 0;
+  private writeOk = true;
+  private writableHooked = false;
+
+  readonly onAborted = (): void => this.handleAborted();
+  readonly onData = (ab: ArrayBuffer, isLast: boolean): void => this.handleData(ab, isLast);
+  private readonly onWritable = (offset: number): boolean => this.handleWritable(offset);
+  private readonly corkedWrite = (): void => this.writeCorked();
+
+  constructor(readonly res: HttpResponse, readonly runtime: Runtime, private readonly start: (ex: Exchange) => void) {
+    inFlight.count++;
+  }
+
+  /** Called inside the uWS handler: copy the head, validate, route. Never awaits. */
+  accept(req: HttpRequest): void {
+    const res = this.res;
+    res.onAborted(this.onAborted);
+    const plan = this.runtime.plan;
+    const refusal = acceptHead(req, plan.limits.maxHeaderBytes, this);
+    this.remoteAddress = clientAddress(res);
+    const given = this.header('x-request-id');
+    this.id = given !== undefined && given.length > 0 && given.length <= 128 ? given : randomUUID();
+    if (refusal !== null) return this.refuse(refusal);
+    if (this.contentLength > plan.limits.maxBodyBytes) {
+      return this.refuse({ code: 'SLUICE_ERR_BODY_TOO_LARGE', detail: '', framing: true });
+    }
+    if (this.chunked && !plan.limits.allowChunkedRequests) {
+      return this.refuse({ code: 'SLUICE_ERR_LENGTH_REQUIRED', detail: '', framing: true });
+    }
+    const match = this.runtime.router.find(this);
+    if (match === null) {
+      this.pending = errorReply('SLUICE_ERR_ROUTE_NOT_FOUND', this.id);
+    } else {
+      this.route = match.route;
+      this.routeName = match.route.plan.name;
+      this.params = match.params;
+    }
+    res.onData(this.onData);
+  }
+
+  header(lowerName: string): string | undefined {
+    const h = this.rawHeaders;
+    for (let i = 0; i < h.length; i += 2) if (h[i] === lowerName) return h[i + 1];
+    return undefined;
+  }
+
+  /** A refused head is answered at once; framing doubts also close the connection (poisoned). */
+  private refuse(r: Refusal): void {
+    this.sendLocalReply(errorReply(r.code, this.id || randomUUID(), r.detail || undefined), r.framing);
+  }
+
+  // ── request body ──────────────────────────────────────────────────────────────────────────
+
+  private handleData(ab: ArrayBuffer, isLast: boolean): void {
+    if (this.finished) return;
+    const first = !this.started;
+    if (first) {
+      this.started = true;
+      if (this.pending !== null) {
+        // Close the connection when the client is still sending a body we will not read.
+        this.sendLocalReply(this.pending, !isLast);
+        return;
+      }
+      if (this.contentLength > 0 || this.chunked) this.body = new RequestBody(this);
+    }
+    if (this.body !== null) this.pushBody(ab, isLast);
+    if (isLast) this.requestComplete = true;
+    if (first && !this.finished) this.start(this);
+  }
+
+  private pushBody(ab: ArrayBuffer, isLast: boolean): void {
+    const body = this.body!;
+    if (body.destroyed) return;
+    if (ab.byteLength > 0) {
+      this.bytesIn += ab.byteLength;
+      if (this.chunked && this.bytesIn > this.runtime.plan.limits.maxBodyBytes) {
+        body.destroy();
+        this.fail('SLUICE_ERR_BODY_TOO_LARGE');
+        return;
+      }
+      // uWS reuses `ab` after this callback returns: copy it.
+      if (!body.push(Buffer.from(new Uint8Array(ab))) && !isLast) {
+        this.downstreamPaused = true;
+        this.res.pause();
+      }
+    }
+    if (isLast) body.push(null);
+  }
+
+  /** The upstream wants more body: let uWS read from the client again. */
+  resumeDownstream(): void {
+    if (this.downstreamPaused && !this.aborted && !this.finished) {
+      this.downstreamPaused = false;
+      this.res.resume();
+    }
+  }
+
+  // ── upstream response → downstream ────────────────────────────────────────────────────────
+
+  /** Write the upstream's status and headers (hop-by-hop removed) and choose the body framing. */
+  writeResponseHead(status: number, headers: Record<string, string | string[] | undefined>): void {
+    if (this.aborted || this.finished) return;
+    const head: ResponseHead = { status, headers };
+    const stages = this.route!.onResponse;
+    if (stages !== null) for (const s of stages) s.onResponse!(this, head);
+    this.status = head.status;
+    const cl = headers['content-length'];
+    this.bodyless = this.method === 'HEAD' || head.status === 204 || head.status === 304;
+    this.total = !this.bodyless && typeof cl === 'string' ? Number(cl) : -1;
+    this.responseHeaders = headers;
+    this.res.cork(this.corkedHead);
+    this.headWritten = true;
+  }
+  private responseHeaders: Record<string, string | string[] | undefined> = {};
+  private readonly corkedHead = (): void => {
+    const res = this.res;
+    const headers = this.responseHeaders;
+    res.writeStatus(statusLine(this.status));
+    const named = connectionTokens(headers.connection as string | undefined);
+    for (const name in headers) {
+      const value = headers[name];
+      if (value === undefined || isHopByHop(name) || SKIP_RESPONSE.has(name) || (named !== null && named.includes(name))) continue;
+      if (typeof value === 'string') res.writeHeader(name, value);
+      else for (const v of value) res.writeHeader(name, v);
+    }
+    const via = headers.via;
+    res.writeHeader('via', typeof via === 'string' ? `${via}, 1.1 sluice` : '1.1 sluice');
+    res.writeHeader('x-request-id', this.id);
+  };
+
+  /** Returns false when the client is slow: the caller pauses the upstream until onWritable. */
+  writeChunk(chunk: Buffer): boolean {
+    if (this.aborted || this.finished || this.bodyless) return true;
+    this.chunk = chunk;
+    this.res.cork(this.corkedWrite);
+    return this.writeOk;
+  }
+
+  private writeCorked(): void {
+    const chunk = this.chunk!;
+    const res = this.res;
+    this.bytesOut += chunk.length;
+    if (this.total >= 0) {
+      this.chunkBase = res.getWriteOffset();
+      const [ok, done] = res.tryEnd(chunk, this.total);
+      if (done) { this.chunk = null; this.writeOk = true; this.complete(); return; }
+      this.writeOk = ok;
+      if (ok) this.chunk = null;
+    } else {
+      this.chunk = null;
+      this.writeOk = res.write(chunk);
+    }
+    if (!this.writeOk) this.hookWritable();
+  }
+
+  private hookWritable(): void {
+    if (this.writableHooked) return;
+    this.writableHooked = true;
+    this.res.onWritable(this.onWritable);
+  }
+
+  private handleWritable(offset: number): boolean {
+    if (this.aborted || this.finished) return true;
+    if (this.chunk !== null) {
+      const [ok, done] = this.res.tryEnd(this.chunk.subarray(offset - this.chunkBase), this.total);
+      if (done) { this.chunk = null; this.complete(); return true; }
+      if (!ok) return false;
+      this.chunk = null;
+    }
+    this.writeOk = true;
+    this.controller?.resume();
+    return true;
+  }
+
+  /** The upstream response ended: finish the downstream one. */
+  endResponse(): void {
+    if (this.aborted || this.finished) return;
+    this.res.cork(this.corkedEnd);
+  }
+  private readonly corkedEnd = (): void => {
+    const close = inFlight.draining;
+    if (this.bodyless) {
+      const cl = this.responseHeaders['content-length'];
+      if (this.method === 'HEAD' && typeof cl === 'string') this.res.endWithoutBody(Number(cl), close);
+      else this.res.endWithoutBody(undefined, close);
+    } else if (this.total > 0) {
+      // A known-length body that tryEnd has not finished means the upstream sent too little.
+      if (this.chunk === null && this.bytesOut < this.total) { this.res.close(); this.errorCode = 'SLUICE_ERR_UPSTREAM_PROTOCOL'; }
+      else if (this.chunk !== null) return; // tryEnd will complete from onWritable
+    } else {
+      this.res.end(undefined, close);
+    }
+    this.complete();
+  };
+
+  // ── local replies and failures ────────────────────────────────────────────────────────────
+
+  /** Answer from the gateway itself. `close` ends the connection after the answer. */
+  sendLocalReply(reply: LocalReply, close = false): void {
+    if (this.aborted || this.finished) return;
+    if (this.headWritten) { this.cut(reply.code); return; }
+    this.status = reply.status;
+    this.errorCode = reply.code;
+    this.reply = reply;
+    this.closeAfterReply = close || inFlight.draining;
+    this.res.cork(this.corkedReply);
+    this.body?.destroy();
+    this.complete();
+  }
+  private reply: LocalReply | null = null;
+  private closeAfterReply = false;
+  private readonly corkedReply = (): void => {
+    const r = this.reply!;
+    const res = this.res;
+    res.writeStatus(statusLine(r.status));
+    if (r.headers) for (const [k, v] of r.headers) res.writeHeader(k, v);
+    if (this.id !== '') res.writeHeader('x-request-id', this.id);
+    const body = r.body ?? '';
+    this.bytesOut = Buffer.byteLength(body);
+    res.end(body, this.closeAfterReply);
+  };
+
+  /** A gateway error: a JSON error answer if nothing was written yet, else cut the connection. */
+  fail(code: ErrorCode, detail?: string): void {
+    if (this.aborted || this.finished) return;
+    if (this.headWritten) { this.cut(code); return; }
+    // The connection stays usable only if the client's request body was fully read.
+    this.sendLocalReply(errorReply(code, this.id, detail), !this.requestComplete);
+  }
+
+  /** The response started and cannot be completed: close the connection so the client sees truncation. */
+  private cut(code: ErrorCode | null): void {
+    this.errorCode = code;
+    this.res.close();
+    this.complete();
+  }
+
+  private handleAborted(): void {
+    if (this.finished) return;
+    this.aborted = true;
+    if (this.status === 0 || !this.headWritten) this.status = 499;
+    this.controller?.abort(new Error('client aborted'));
+    this.body?.destroy();
+    this.complete();
+  }
+
+  /** Exactly once per exchange: run onLog stages, write the access log, release the slot. */
+  private complete(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.body?.destroy();
+    const route = this.route;
+    if (route !== null && route.onLog !== null) {
+      for (const s of route.onLog) { try { s.onLog!(this, this.status); } catch { /* must not throw */ } }
+    }
+    const plan = this.runtime.plan;
+    if (plan.log.access || this.status >= 500) {
+      writeAccessLog(this.runtime.log, plan.log.sample, {
+        requestId: this.id, method: this.method, path: this.path || this.rawUrl, query: this.query,
+        route: this.route === null ? null : this.routeName, upstream: this.upstreamName, endpoint: this.endpoint,
+        status: this.status, bytes: this.bytesOut, durationMs: performance.now() - this.startedAt,
+        remote: this.remoteAddress, code: this.errorCode, attempts: this.attempts,
+      });
+    }
+    if (--inFlight.count === 0 && inFlight.onIdle !== null) inFlight.onIdle();
+  }
+}
+
+/** Response headers sluice writes itself (uWS adds Date and the framing headers). */
+const SKIP_RESPONSE = new Set(['content-length', 'date', 'via', 'x-request-id']);
+
+/** The peer address as text; IPv4 peers of a dual-stack listener are shown as plain IPv4. */
+function clientAddress(res: HttpResponse): string {
+  const text = Buffer.from(res.getRemoteAddressAsText()).toString();
+  return text.startsWith('::ffff:') && text.includes('.') ? text.slice(7) : text;
+}
+
+const STATUS_LINES: string[] = [];
+function statusLine(status: number): string {
+  return (STATUS_LINES[status] ??= `${status} ${STATUS_CODES[status] ?? 'Unknown'}`);
+}
+
+/**
+ * The request body as a stream for undici. Backpressure both ways: when undici's buffer is full
+ * the exchange pauses the client socket; undici's next read resumes it.
+ */
+export class RequestBody extends Readable {
+  constructor(private readonly ex: Exchange) {
+    super({ highWaterMark: 64 * 1024 });
+  }
+
+  override _read(): void {
+    this.ex.resumeDownstream();
+  }
+}

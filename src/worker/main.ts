@@ -1,0 +1,69 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { CompiledPlan } from '../compile/plan.js';
+import { createLogger, flushLogger } from '../observe/log.js';
+import type { FromWorker, ToWorker, WorkerData } from '../primary/messages.js';
+import { PoolSet } from '../upstream/pools.js';
+import { inFlight } from './exchange.js';
+import { openListener, type Listener } from './listener.js';
+import { buildRuntime, type Runtime } from './runtime.js';
+
+/**
+ * A worker thread: one uWS listener on the shared port (SO_REUSEPORT), its own undici pools, and
+ * the runtime for the current config generation. It never reads config; plans arrive from the primary.
+ */
+const { index, plan: firstPlan } = workerData as WorkerData;
+const port = parentPort!;
+const send = (m: FromWorker) => port.postMessage(m);
+const pools = new PoolSet();
+let log: Logger = createLogger(firstPlan.log.level, { worker: index });
+let runtime: Runtime = buildRuntime(firstPlan, pools, log);
+let listener: Listener | null = null;
+
+function applyPlan(plan: CompiledPlan): void {
+  if (plan.log.level !== runtime.plan.log.level) log.level = plan.log.level;
+  runtime = buildRuntime(plan, pools, log);
+  send({ type: 'plan-applied', generation: plan.generation });
+}
+
+/**
+ * Stop accepting, let in-flight requests finish (up to timeoutMs), then close every connection and
+ * pool so the thread ends on its own: ending it with uWS sockets open aborts the process natively.
+ */
+function drain(timeoutMs: number): void {
+  inFlight.draining = true;
+  listener?.stopAccepting();
+  let done = false;
+  const finish = () => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    const abandoned = inFlight.count;
+    listener?.closeAll();
+    void pools.closeAll().finally(() => {
+      send({ type: 'drained', abandoned });
+      flushLogger(log);
+      port.close();
+    });
+  };
+  const timer = setTimeout(finish, timeoutMs);
+  if (inFlight.count === 0) finish();
+  else inFlight.onIdle = finish;
+}
+
+port.on('message', (m: ToWorker) => {
+  if (m.type === 'plan') applyPlan(m.plan);
+  else if (m.type === 'drain') drain(m.timeoutMs);
+});
+
+openListener(firstPlan.listen.host, firstPlan.listen.port, () => runtime).then(
+  (l) => {
+    listener = l;
+    send({ type: 'listening', port: l.port });
+  },
+  (err: Error) => {
+    send({ type: 'fatal', code: 'SLUICE_ERR_PORT_IN_USE', message: err.message });
+    flushLogger(log);
+    port.close();
+  },
+);

@@ -1,0 +1,59 @@
+import type { Logger } from 'pino';
+import type { Pool } from 'undici';
+import type { CompiledPlan, RoutePlan, UpstreamPlan } from '../compile/plan.js';
+import type { Stage } from '../pipeline/phase.js';
+import { Router } from '../router/router.js';
+import { stageFactory } from '../stages/registry.js';
+import { poolKey, type PoolSet } from '../upstream/pools.js';
+import { RoundRobin } from '../upstream/round-robin.js';
+
+/** What a worker runs for one config generation; in-flight requests keep the one they started on. */
+export interface Runtime {
+  readonly plan: CompiledPlan;
+  readonly router: Router<RouteRuntime>;
+  readonly log: Logger;
+}
+
+export interface UpstreamRuntime {
+  readonly plan: UpstreamPlan;
+  readonly balancer: RoundRobin;
+  /** Same order as plan.endpoints. */
+  readonly pools: readonly Pool[];
+}
+
+/** A route with its stages instantiated and split per phase; null = no stage uses that phase. */
+export interface RouteRuntime {
+  readonly plan: RoutePlan;
+  readonly upstream: UpstreamRuntime | null;
+  readonly onRequest: readonly Stage[] | null;
+  readonly onUpstreamRequest: readonly Stage[] | null;
+  readonly onResponse: readonly Stage[] | null;
+  readonly onLog: readonly Stage[] | null;
+}
+
+export function buildRuntime(plan: CompiledPlan, poolSet: PoolSet, log: Logger): Runtime {
+  const pools = poolSet.adopt(plan);
+  const upstreams = plan.upstreams.map((u): UpstreamRuntime => ({
+    plan: u,
+    balancer: new RoundRobin(u.endpoints),
+    pools: u.endpoints.map((e) => pools.get(poolKey(u, e, plan))!),
+  }));
+  const routes = plan.routes.map((r) => ({ plan: r, route: buildRoute(r, upstreams) }));
+  return { plan, router: new Router(routes), log };
+}
+
+function buildRoute(plan: RoutePlan, upstreams: UpstreamRuntime[]): RouteRuntime {
+  const stages = plan.stages.map((s) => stageFactory(s.kind).instantiate(s.plan));
+  const having = (phase: keyof Stage) => {
+    const list = stages.filter((s) => s[phase] !== undefined);
+    return list.length === 0 ? null : list;
+  };
+  return {
+    plan,
+    upstream: plan.upstream === -1 ? null : upstreams[plan.upstream],
+    onRequest: having('onRequest'),
+    onUpstreamRequest: having('onUpstreamRequest'),
+    onResponse: having('onResponse'),
+    onLog: having('onLog'),
+  };
+}
