@@ -6,6 +6,8 @@ const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH',
 /** Map an undici/socket error to the gateway error a client sees. */
 export function classifyUpstreamError(err: unknown): { code: ErrorCode; connectFailure: boolean } {
   const code = (err as { code?: string } | null)?.code ?? '';
+  // llhttp rejections (bad status line, bad headers) carry no code, only this name.
+  if ((err as Error | null)?.name === 'HTTPParserError') return { code: 'SLUICE_ERR_UPSTREAM_PROTOCOL', connectFailure: false };
   if (CONNECT_FAILURES.has(code)) return { code: 'SLUICE_ERR_UPSTREAM_CONNECT', connectFailure: true };
   if (code === 'UND_ERR_CONNECT_TIMEOUT') return { code: 'SLUICE_ERR_UPSTREAM_CONNECT_TIMEOUT', connectFailure: true };
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return { code: 'SLUICE_ERR_UPSTREAM_TIMEOUT', connectFailure: false };

@@ -94,7 +94,7 @@ export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead {
     const refusal = acceptHead(req, plan.limits.maxHeaderBytes, this);
     this.remoteAddress = clientAddress(res);
     const given = this.header('x-request-id');
-    this.id = given !== undefined && given.length > 0 && given.length <= 128 ? given : randomUUID();
+    this.id = given !== undefined && isPrintableId(given) ? given : randomUUID();
     if (refusal !== null) return this.refuse(refusal);
     if (this.contentLength > plan.limits.maxBodyBytes) {
       return this.refuse({ code: 'SLUICE_ERR_BODY_TOO_LARGE', detail: '', framing: true });
@@ -119,9 +119,16 @@ export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead {
     return undefined;
   }
 
-  /** A refused head is answered at once; framing doubts also close the connection (poisoned). */
+  /**
+   * A refused head gets a JSON error. When the framing is in doubt the answer is deferred a turn and
+   * closes the connection: uWS keeps dispatching requests it already parsed from the same bytes
+   * (a smuggled one after a CL.CL body), but closes the connection itself when a pipelined request
+   * arrives while a response is pending, so the smuggled request never reaches a handler.
+   */
   private refuse(r: Refusal): void {
-    this.sendLocalReply(errorReply(r.code, this.id || randomUUID(), r.detail || undefined), r.framing);
+    const reply = errorReply(r.code, this.id, r.detail || undefined);
+    if (!r.framing) return this.sendLocalReply(reply);
+    setImmediate(() => this.sendLocalReply(reply, true));
   }
 
   // ── request body ──────────────────────────────────────────────────────────────────────────
@@ -343,6 +350,16 @@ export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead {
 
 /** Response headers sluice writes itself (uWS adds Date and the framing headers). */
 const SKIP_RESPONSE = new Set(['content-length', 'date', 'via', 'x-request-id']);
+
+/** A client-sent X-Request-Id is kept only if it is 1-128 visible ASCII characters (it is echoed back). */
+function isPrintableId(id: string): boolean {
+  if (id.length === 0 || id.length > 128) return false;
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
 
 /** The peer address as text; IPv4 peers of a dual-stack listener are shown as plain IPv4. */
 function clientAddress(res: HttpResponse): string {

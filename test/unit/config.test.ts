@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { loadConfigText } from '../../src/config/load.js';
+import { ConfigError, formatConfigIssue } from '../../src/errors/gateway-error.js';
+import { runCli } from '../helpers/gateway.js';
+
+function problems(yaml: string, env: Record<string, string> = {}): string[] {
+  try {
+    loadConfigText(yaml, 'gw.yaml', env);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, String(err));
+    return err.issues.map(formatConfigIssue);
+  }
+  assert.fail('config was accepted');
+}
+
+test('the issue example config is accepted and defaulted', () => {
+  const text = readFileSync(new URL('../../../config/examples/issue-contract.yaml', import.meta.url), 'utf8');
+  const { config, plan } = loadConfigText(text, 'contract.yaml');
+  assert.equal(config.timeouts.drain_ms, 30000);
+  assert.equal(plan.routes.length, 3);
+  assert.deepEqual(plan.upstreams[0].endpoints.map((e) => e.origin), ['http://127.0.0.1:9001', 'http://127.0.0.1:9002']);
+  assert.ok(Object.isFrozen(config.routes[0].match));
+});
+
+test('unknown fields and wrong types name file, line, column and field', () => {
+  const got = problems(`listen:
+  host: 0.0.0.0
+  prot: 8080
+workers: many
+limits: { max_header_bytes: 10 }
+`);
+  assert.deepEqual(got, [
+    'gw.yaml:3:3 listen.prot: unknown field "prot" (known: host, port)',
+    'gw.yaml:4:10 workers: must be "auto" or an integer ≥ 1 ≤ 1024',
+    'gw.yaml:5:29 limits.max_header_bytes: must be ≥ 1024',
+  ]);
+});
+
+test('cross-field rules: missing upstream, duplicate names, path and prefix, bad URLs', () => {
+  const got = problems(`upstreams:
+  users:
+    endpoints:
+      - url: "not a url"
+      - url: http://127.0.0.1:9001/path
+routes:
+  - name: a
+    match: { path: /a }
+    upstream: nobody
+  - name: a
+    match: { path: /b, prefix: /b }
+    upstream: users
+  - name: c
+    match: { path: "/c/*/d" }
+    respond: { status: 200 }
+    upstream: users
+`);
+  assert.deepEqual(got, [
+    'gw.yaml:4:14 upstreams.users.endpoints[0].url: "not a url" is not a URL; write http://host:port',
+    'gw.yaml:5:14 upstreams.users.endpoints[1].url: an endpoint is host:port only; put path changes in a route rewrite:',
+    'gw.yaml:9:15 routes[0].upstream: no upstream named "nobody" (defined: users)',
+    'gw.yaml:10:11 routes[1].name: duplicate route name "a" (first used by routes[0])',
+    'gw.yaml:11:12 routes[1].match: set exactly one of path or prefix',
+    'gw.yaml:14:20 routes[2].match.path: "*" may only be the last segment',
+    'gw.yaml:13:5 routes[2]: set exactly one of upstream or respond',
+  ]);
+});
+
+test('YAML syntax errors and duplicate keys are located', () => {
+  assert.match(problems('routes: [\n  { name: a\n')[0], /^gw\.yaml:\d+:\d+ \(root\): YAML: /);
+  assert.match(problems('listen: { port: 1 }\nlisten: { port: 2 }\n')[0], /^gw\.yaml:2:1 \(root\): YAML: Map keys must be unique/);
+});
+
+test('env overrides are validated and applied', () => {
+  const { plan } = loadConfigText('upstreams: { u: { endpoints: [ { url: "http://127.0.0.1:1" } ] } }\n', 'gw.yaml', {
+    SLUICE_PORT: '9999', SLUICE_ADMIN_PORT: '0', SLUICE_WORKERS: '3', SLUICE_LOG_LEVEL: 'warn', SLUICE_POOL_CONNECTIONS: '7', SLUICE_PIPELINING: '4',
+  });
+  assert.equal(plan.listen.port, 9999);
+  assert.equal(plan.admin.port, 0);
+  assert.equal(plan.workers, 3);
+  assert.equal(plan.log.level, 'warn');
+  assert.deepEqual(plan.upstreams[0].pool, { connections: 7, pipelining: 4, keepAliveMs: 4000 });
+  assert.deepEqual(problems('{}', { SLUICE_WORKERS: 'lots' }), ['environment:0:0 SLUICE_WORKERS: must be an integer from 1 to 1024, got "lots"']);
+});
+
+test('respond headers may not smuggle CR/LF', () => {
+  const got = problems('routes:\n  - name: r\n    match: { path: / }\n    respond: { headers: { x-a: "a\\r\\nset-cookie: x" } }\n');
+  assert.equal(got.length, 1);
+  assert.match(got[0], /routes\[0\]\.respond\.headers\.x-a: header values may not contain CR, LF or NUL/);
+});
+
+test('sluice validate exits 0 on a good file and 1 with every problem on a bad one', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-validate-'));
+  const bad = join(dir, 'bad.yaml');
+  writeFileSync(bad, 'routes:\n  - name: x\n    match: { path: /x }\n    upstream: ghost\n');
+  const r = await runCli(['validate', '--config', bad]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /SLUICE_ERR_CONFIG_INVALID/);
+  assert.ok(r.stderr.includes(`${bad}:4:15 routes[0].upstream: no upstream named "ghost"`), r.stderr);
+  const good = await runCli(['validate', '--config', new URL('../../../config/sluice.yaml', import.meta.url).pathname]);
+  assert.equal(good.code, 0, good.stderr);
+  assert.match(good.stdout, /ok \(3 routes, 1 upstreams\)/);
+  const missing = await runCli(['validate', '--config', join(dir, 'nope.yaml')]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /SLUICE_ERR_CONFIG_READ/);
+});
+
+test('the published JSON Schema is the one the gateway validates with', async () => {
+  const r = await runCli(['schema']);
+  assert.equal(r.code, 0);
+  const published = readFileSync(new URL('../../../config/sluice.schema.json', import.meta.url), 'utf8');
+  assert.deepEqual(JSON.parse(published), JSON.parse(r.stdout), 'run: node dist/src/cli.js schema > config/sluice.schema.json');
+});
