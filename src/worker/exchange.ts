@@ -344,7 +344,8 @@ export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead {
         remote: this.remoteAddress, code: this.errorCode, attempts: this.attempts,
       });
     }
-    if (--inFlight.count === 0 && inFlight.onIdle !== null) inFlight.onIdle();
+    // Deferred: complete() may run inside res.cork(), and closing the app there would drop the corked bytes.
+    if (--inFlight.count === 0 && inFlight.onIdle !== null) setImmediate(inFlight.onIdle);
   }
 }
 

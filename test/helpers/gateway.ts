@@ -29,8 +29,8 @@ export async function startGateway(yaml: string, env: Record<string, string> = {
   return startGatewayFile(configFile, env);
 }
 
-export function startGatewayFile(configFile: string, env: Record<string, string> = {}): Promise<TestGateway> {
-  const proc = spawn(process.execPath, [CLI, 'start', '--config', configFile], {
+export function startGatewayFile(configFile: string, env: Record<string, string> = {}, command: 'start' | 'demo' = 'start'): Promise<TestGateway> {
+  const proc = spawn(process.execPath, [CLI, command, '--config', configFile], {
     env: { ...process.env, SLUICE_PORT: '0', SLUICE_ADMIN_PORT: '0', SLUICE_WORKERS: '2', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -49,9 +49,12 @@ export function startGatewayFile(configFile: string, env: Record<string, string>
     for (const w of waiters.splice(0)) w();
   });
   proc.stderr!.on('data', (c: Buffer) => { stderr.push(c.toString()); for (const w of waiters.splice(0)) w(); });
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => { for (const w of waiters.splice(0)) w(); resolve(code); }));
   let exitCode: number | null | undefined;
-  void exited.then((c) => { exitCode = c; });
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => {
+    exitCode = code;
+    for (const w of waiters.splice(0)) w();
+    resolve(code);
+  }));
 
   const waitForLog = (pred: (l: Record<string, any>) => boolean, timeoutMs = 10_000) =>
     new Promise<Record<string, any>>((resolve, reject) => {
