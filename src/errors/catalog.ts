@@ -3,7 +3,7 @@
  * Codes are stable API: clients, dashboards and retries key on them. Never rename one; add a new code.
  * The README's error table is checked against this list in both directions (test/internals).
  */
-export type ErrorSource = 'downstream' | 'upstream' | 'internal' | 'config';
+export type ErrorSource = 'downstream' | 'upstream' | 'internal' | 'config' | 'startup';
 
 export interface CatalogEntry {
   readonly status: number;
@@ -28,8 +28,8 @@ export const catalog = {
   SLUICE_ERR_INTERNAL: { status: 500, source: 'internal', message: 'The gateway failed while handling this request; see its log for the request id.' },
   SLUICE_ERR_CONFIG_INVALID: { status: 400, source: 'config', message: 'The configuration is invalid; the running configuration stays in force.' },
   SLUICE_ERR_CONFIG_READ: { status: 400, source: 'config', message: 'The configuration file could not be read.' },
-  SLUICE_ERR_PORT_IN_USE: { status: 500, source: 'config', message: 'Another process already listens on the gateway port; stop it or choose another listen.port.' },
-  SLUICE_ERR_UWS_FALLBACK: { status: 500, source: 'internal', message: 'The native uWebSockets.js binding did not load (pure-JS fallback detected); reinstall on a supported platform (linux/darwin x64/arm64, Node 20).' },
+  SLUICE_ERR_PORT_IN_USE: { status: 500, source: 'startup', message: 'Another process already listens on the gateway port; stop it or choose another listen.port.' },
+  SLUICE_ERR_UWS_FALLBACK: { status: 500, source: 'startup', message: 'The native uWebSockets.js binding did not load (pure-JS fallback detected); reinstall on a supported platform (linux/darwin x64/arm64, Node 20).' },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof catalog;

@@ -133,3 +133,35 @@ test('CONNECT and absolute-form targets are never served', async () => {
   assertNotServed(await rawExchange(gw.port, head(['GET http://evil.example/api/x HTTP/1.1', 'Host: a']), 500));
   assert.equal(up.seen.length, n);
 });
+
+test('HTTP/1.0 request lines are never served (uWS does not answer them; documented)', async () => {
+  const n = up.seen.length;
+  assertNotServed(await rawExchange(gw.port, head(['GET /api/x HTTP/1.0', 'Host: a']), 500));
+  assert.equal(up.seen.length, n);
+});
+
+test('allow_chunked_requests: true streams a chunked body upstream, re-framed, within max_body_bytes', async () => {
+  const chunkedUp = await startUpstream();
+  const chunkedGw = await startGateway(`
+limits: { max_body_bytes: 1000, allow_chunked_requests: true }
+upstreams:
+  u: { endpoints: [ { url: "${chunkedUp.origin}" } ] }
+routes:
+  - { name: api, match: { prefix: /api/ }, upstream: u }
+`);
+  try {
+    const ok = await rawExchange(chunkedGw.port, head(['POST /api/x HTTP/1.1', 'Host: a', 'Transfer-Encoding: chunked']) +
+      '5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n', 800);
+    assert.deepEqual(statuses(ok.text), [200]);
+    assert.match(ok.text, /"bytes":11\}/, 'the upstream received the 11 decoded bytes');
+    const framing = chunkedUp.seen[0].rawHeaders.filter((h) => /^(content-length|transfer-encoding)$/i.test(h));
+    assert.equal(framing.length, 1, `the forwarded body is framed one way only: ${framing}`);
+
+    const big = await rawExchange(chunkedGw.port, head(['POST /api/x HTTP/1.1', 'Host: a', 'Transfer-Encoding: chunked']) +
+      '3e8\r\n' + 'x'.repeat(1000) + '\r\n1\r\ny\r\n0\r\n\r\n', 800);
+    assert.deepEqual(statuses(big.text), [413]);
+  } finally {
+    assert.equal(await chunkedGw.stop(), 0);
+    await chunkedUp.close();
+  }
+});
