@@ -1,0 +1,128 @@
+import { cpus } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { runLoad, type LoadResult } from './load.js';
+import { hasTaskset, pinSelf, rssMiB, startGateway, startOrigin } from './processes.js';
+import { compareWithBaseline, markdownTable, median, type ScenarioReport } from './report.js';
+import { gatewayConfig, scenarios } from './scenarios.js';
+
+/**
+ * npm run perf [-- options]: every scenario against the origin directly and through sluice,
+ * interleaved run by run, on this machine, in this one run. See perf/README.md.
+ */
+const { values: opt } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    runs: { type: 'string', default: '3' },
+    seconds: { type: 'string', default: '5' },
+    connections: { type: 'string', default: '64' },
+    workers: { type: 'string', default: process.env.SLUICE_WORKERS ?? '1' },
+    scenario: { type: 'string' },
+    pin: { type: 'boolean', default: false },
+    soak: { type: 'string' },
+    'update-baseline': { type: 'boolean', default: false },
+  },
+});
+
+const quick = opt.quick;
+const runs = quick ? 1 : Number(opt.runs);
+const seconds = quick ? 1 : Number(opt.seconds);
+const connections = quick ? 8 : Number(opt.connections);
+const workers = Number(opt.workers);
+const chosen = opt.scenario === undefined ? scenarios : scenarios.filter((s) => opt.scenario!.split(',').includes(s.name));
+const root = new URL('./', new URL('../../perf/', import.meta.url));
+
+// --pin: the gateway gets the first `workers` CPUs; the origin and this load generator share the rest.
+const ncpu = cpus().length;
+const pinning = opt.pin && hasTaskset && ncpu > workers;
+const gatewayCpus = pinning ? `0-${workers - 1}` : null;
+const restCpus = pinning ? `${workers}-${ncpu - 1}` : null;
+if (restCpus !== null) pinSelf(restCpus);
+
+const log = (line: string) => process.stderr.write(line + '\n');
+
+async function main(): Promise<number> {
+  const origin = await startOrigin(restCpus);
+  const gateway = await startGateway(gatewayConfig(origin.port, Number(process.env.SLUICE_POOL_CONNECTIONS ?? 64)), gatewayCpus, {
+    SLUICE_WORKERS: String(workers),
+  });
+  log(`perf: origin :${origin.port}, sluice :${gateway.port} (${workers} worker(s))${pinning ? `, pinned: sluice cpu ${gatewayCpus}, origin+load cpu ${restCpus}` : ''}; ` +
+    `${runs} run(s) × ${seconds} s × ${connections} connections per target`);
+  const reports: ScenarioReport[] = [];
+  try {
+    if (opt.soak !== undefined) return await soak(gateway.port, gateway.proc.pid!, Number(opt.soak));
+    for (const s of chosen) {
+      const load = { connections, seconds };
+      if (!quick) { // warm both paths (JIT, pools) before measuring
+        await runLoad(origin.port, s.directPath, s, { connections, seconds: 1 });
+        await runLoad(gateway.port, s.path, s, { connections, seconds: 1 });
+      }
+      const direct: LoadResult[] = [];
+      const sluice: LoadResult[] = [];
+      for (let r = 0; r < runs; r++) {
+        // Alternate which target goes first, so drift on a noisy machine does not favour one.
+        if (r % 2 === 0) { direct.push(await runLoad(origin.port, s.directPath, s, load)); sluice.push(await runLoad(gateway.port, s.path, s, load)); }
+        else { sluice.push(await runLoad(gateway.port, s.path, s, load)); direct.push(await runLoad(origin.port, s.directPath, s, load)); }
+      }
+      const ratios = sluice.map((x, i) => x.rps / direct[i].rps);
+      const report: ScenarioReport = {
+        name: s.name, what: s.what, direct, sluice,
+        ratio: median(ratios), noise: (Math.max(...ratios) - Math.min(...ratios)) / 2,
+        rssMiB: rssMiB(gateway.proc.pid!),
+      };
+      reports.push(report);
+      log(`  ${s.name}: sluice ${Math.round(median(sluice.map((x) => x.rps)))} req/s, direct ${Math.round(median(direct.map((x) => x.rps)))} req/s, ratio ${report.ratio.toFixed(3)}`);
+    }
+  } finally {
+    await gateway.stop();
+    await origin.stop();
+  }
+  return finish(reports);
+}
+
+function finish(reports: ScenarioReport[]): number {
+  const failures = reports.flatMap((r) => [...r.direct, ...r.sluice].some((x) => x.errors > 0 || x.requests === 0)
+    ? [`${r.name}: errors or no requests`] : []);
+  const baselineFile = new URL('baseline.json', root);
+  const baseline = existsSync(baselineFile) ? JSON.parse(readFileSync(baselineFile, 'utf8')) : null;
+  const flags = quick || baseline === null ? [] : compareWithBaseline(reports, baseline);
+  const meta = { date: new Date().toISOString(), node: process.version, cpus: ncpu, cpuModel: cpus()[0]?.model, workers, connections, seconds, runs, pinned: pinning, quick };
+  const table = markdownTable(reports, baseline);
+  process.stdout.write(`${table}\n`);
+  if (!quick) {
+    mkdirSync(new URL('results/', root), { recursive: true });
+    const stamp = meta.date.replace(/[:.]/g, '-');
+    writeFileSync(new URL(`results/${stamp}.json`, root), JSON.stringify({ meta, reports }, null, 2) + '\n');
+    writeFileSync(new URL('results/latest.md', root), `# npm run perf, ${meta.date}\n\n${JSON.stringify(meta)}\n\n${table}\n`);
+    if (opt['update-baseline']) {
+      const scenariosOut = Object.fromEntries(reports.map((r) => [r.name, { ratio: round(r.ratio), noise: round(r.noise) }]));
+      writeFileSync(baselineFile, JSON.stringify({ meta, scenarios: { ...(baseline?.scenarios ?? {}), ...scenariosOut } }, null, 2) + '\n');
+      log('perf: baseline.json updated');
+    }
+  }
+  for (const f of [...failures, ...flags]) log(`perf: ${f}`);
+  if (failures.length > 0) return 1;
+  return flags.length > 0 ? 3 : 0;
+}
+
+/** --soak SECONDS: tiny GETs through sluice, RSS sampled every 5 s; growth is reported. */
+async function soak(port: number, pid: number, total: number): Promise<number> {
+  const tiny = scenarios[0];
+  const samples: number[] = [rssMiB(pid)];
+  let errors = 0;
+  let requests = 0;
+  for (let t = 0; t < total; t += 5) {
+    const r = await runLoad(port, tiny.path, tiny, { connections, seconds: 5 });
+    errors += r.errors;
+    requests += r.requests;
+    samples.push(rssMiB(pid));
+  }
+  const afterWarmup = samples.slice(2);
+  log(`soak: ${requests} requests, ${errors} errors, RSS MiB every 5 s: ${samples.join(' ')}`);
+  log(`soak: growth after the first 10 s: ${(afterWarmup[afterWarmup.length - 1] - afterWarmup[0]).toFixed(1)} MiB (max ${Math.max(...afterWarmup)} MiB)`);
+  return errors === 0 ? 0 : 1;
+}
+
+const round = (x: number) => Math.round(x * 1000) / 1000;
+
+main().then((code) => { process.exitCode = code; }, (err) => { log(`perf: ${err?.stack ?? err}`); process.exitCode = 1; });

@@ -1,0 +1,48 @@
+/**
+ * What `npm run perf` measures. Each scenario runs against the origin directly and through sluice,
+ * interleaved, with the same load; the ratio sluice/direct is the number that matters.
+ * Add one scenario per stage as stages land (auth, rate limit...).
+ */
+export interface Scenario {
+  readonly name: string;
+  readonly what: string;
+  readonly method: 'GET' | 'POST';
+  /** Path sent to sluice; the direct run sends `directPath` (the path sluice forwards). */
+  readonly path: string;
+  readonly directPath: string;
+  readonly body?: Buffer;
+  /** Open a new connection for every request (autocannon reconnectRate: 1). */
+  readonly newConnectionPerRequest?: boolean;
+}
+
+export const MANY_ROUTES = 1000;
+
+export const scenarios: readonly Scenario[] = [
+  { name: 'tiny-get', what: 'GET, 11-byte response, keep-alive', method: 'GET', path: '/tiny', directPath: '/tiny' },
+  { name: 'get-4k', what: 'GET, 4 KiB response', method: 'GET', path: '/4k', directPath: '/4k' },
+  { name: 'get-64k', what: 'GET, 64 KiB response', method: 'GET', path: '/64k', directPath: '/64k' },
+  { name: 'post-64k', what: 'POST 64 KiB body, 2-byte response', method: 'POST', path: '/upload', directPath: '/upload', body: Buffer.alloc(65536, 'c') },
+  {
+    name: 'many-routes', what: `${MANY_ROUTES} path + ${MANY_ROUTES} prefix routes, the request matches the last prefix route`,
+    method: 'GET', path: `/svc${MANY_ROUTES - 1}/items/42`, directPath: '/items/42',
+  },
+  { name: 'new-connection', what: 'tiny GET on a new connection per request', method: 'GET', path: '/tiny', directPath: '/tiny', newConnectionPerRequest: true },
+];
+
+/** The gateway config the suite runs: the scenario routes plus the many-routes table. */
+export function gatewayConfig(originPort: number, connections: number): string {
+  const lines = [
+    'log: { level: info, access: true }',
+    'upstreams:',
+    `  origin: { endpoints: [ { url: "http://127.0.0.1:${originPort}" } ], pool: { connections: ${connections} } }`,
+    'routes:',
+    '  - { name: tiny, match: { path: /tiny }, upstream: origin }',
+    '  - { name: sized, match: { path: "/:size" }, upstream: origin }',
+    '  - { name: upload, match: { path: /upload, methods: [POST] }, upstream: origin }',
+  ];
+  for (let i = 0; i < MANY_ROUTES; i++) {
+    lines.push(`  - { name: p${i}, match: { path: "/api${i}/users/:id" }, upstream: origin }`);
+    lines.push(`  - { name: s${i}, match: { prefix: /svc${i}/ }, upstream: origin, rewrite: { strip_prefix: /svc${i} } }`);
+  }
+  return lines.join('\n') + '\n';
+}
