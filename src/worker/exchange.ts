@@ -46,8 +46,13 @@ export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead {
   aborted = false;
   /** The downstream response has been fully written (or the exchange abandoned). */
   finished = false;
-  /** Status line written downstream; after this a failure can only cut the connection. */
+  /** Response head sent downstream; after this a failure can only cut the connection. */
   headWritten = false;
+  /**
+   * The upstream's head, not yet written: it goes out in one cork with the first body bytes (one send,
+   * not two). Until then a failure can still become a clean 502.
+   */
+  private headPending = false;
   /** The whole request body has been received from the client. */
   requestComplete = false;
   status = 0;
@@ -77,10 +82,25 @@ export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead {
   private writeOk = true;
   private writableHooked = false;
 
+  // uWS calls these later with no context argument: one closure each per request is unavoidable.
   readonly onAborted = (): void => this.handleAborted();
   readonly onData = (ab: ArrayBuffer, isLast: boolean): void => this.handleData(ab, isLast);
   private readonly onWritable = (offset: number): boolean => this.handleWritable(offset);
-  private readonly corkedWrite = (): void => this.writeCorked();
+  private readonly flushHead = (): void => this.flushPendingHead();
+
+  /**
+   * cork() runs its callback synchronously, so the exchange being corked sits in one static slot and
+   * the callbacks are shared functions instead of closures allocated per request.
+   */
+  private static corking: Exchange;
+  private static readonly corkedWrite = (): void => Exchange.corking.writeCorked();
+  private static readonly corkedEnd = (): void => Exchange.corking.endCorked();
+  private static readonly corkedHead = (): void => Exchange.corking.writeHead();
+  private static readonly corkedReply = (): void => Exchange.corking.replyCorked();
+  private cork(fn: () => void): void {
+    Exchange.corking = this;
+    this.res.cork(fn);
+  }
 
   constructor(readonly res: HttpResponse, readonly runtime: Runtime, private readonly start: (ex: Exchange) => void) {
     inFlight.count++;
@@ -190,11 +210,21 @@ export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead {
     this.bodyless = this.method === 'HEAD' || head.status === 204 || head.status === 304;
     this.total = !this.bodyless && typeof cl === 'string' ? Number(cl) : -1;
     this.responseHeaders = headers;
-    this.res.cork(this.corkedHead);
-    this.headWritten = true;
+    this.headPending = true;
+    // undici delivers the head and the first body bytes of a small response in one parse: wait for
+    // them, but no longer than this tick, so a slow-starting stream still gets its head at once.
+    queueMicrotask(this.flushHead);
   }
   private responseHeaders: Record<string, string | string[] | undefined> = {};
-  private readonly corkedHead = (): void => {
+
+  private flushPendingHead(): void {
+    if (this.headPending && !this.aborted && !this.finished) this.cork(Exchange.corkedHead);
+  }
+
+  /** Inside cork. */
+  private writeHead(): void {
+    this.headPending = false;
+    this.headWritten = true;
     const res = this.res;
     const headers = this.responseHeaders;
     res.writeStatus(statusLine(this.status));
@@ -208,17 +238,18 @@ export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead {
     const via = headers.via;
     res.writeHeader('via', typeof via === 'string' ? `${via}, 1.1 sluice` : '1.1 sluice');
     res.writeHeader('x-request-id', this.id);
-  };
+  }
 
   /** Returns false when the client is slow: the caller pauses the upstream until onWritable. */
   writeChunk(chunk: Buffer): boolean {
     if (this.aborted || this.finished || this.bodyless) return true;
     this.chunk = chunk;
-    this.res.cork(this.corkedWrite);
+    this.cork(Exchange.corkedWrite);
     return this.writeOk;
   }
 
   private writeCorked(): void {
+    if (this.headPending) this.writeHead();
     const chunk = this.chunk!;
     const res = this.res;
     this.bytesOut += chunk.length;
@@ -257,9 +288,11 @@ export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead {
   /** The upstream response ended: finish the downstream one. */
   endResponse(): void {
     if (this.aborted || this.finished) return;
-    this.res.cork(this.corkedEnd);
+    this.cork(Exchange.corkedEnd);
   }
-  private readonly corkedEnd = (): void => {
+
+  private endCorked(): void {
+    if (this.headPending) this.writeHead();
     const close = inFlight.draining;
     if (this.bodyless) {
       const cl = this.responseHeaders['content-length'];
@@ -273,7 +306,7 @@ export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead {
       this.res.end(undefined, close);
     }
     this.complete();
-  };
+  }
 
   // ── local replies and failures ────────────────────────────────────────────────────────────
 
@@ -285,13 +318,14 @@ export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead {
     this.errorCode = reply.code;
     this.reply = reply;
     this.closeAfterReply = close || inFlight.draining;
-    this.res.cork(this.corkedReply);
+    this.cork(Exchange.corkedReply);
     this.body?.destroy();
     this.complete();
   }
   private reply: LocalReply | null = null;
   private closeAfterReply = false;
-  private readonly corkedReply = (): void => {
+
+  private replyCorked(): void {
     const r = this.reply!;
     const res = this.res;
     res.writeStatus(statusLine(r.status));
@@ -300,7 +334,7 @@ export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead {
     const body = r.body ?? '';
     this.bytesOut = Buffer.byteLength(body);
     res.end(body, this.closeAfterReply);
-  };
+  }
 
   /** A gateway error: a JSON error answer if nothing was written yet, else cut the connection. */
   fail(code: ErrorCode, detail?: string): void {
