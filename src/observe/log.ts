@@ -1,4 +1,4 @@
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
 
 /**
  * Paths pino censors wherever a log call passes headers: credentials never reach a log line.
@@ -10,11 +10,17 @@ export const REDACT_PATHS = [
   'authorization', 'cookie', '["set-cookie"]',
 ];
 
+export type LogDestination = DestinationStream & { flush(): void; flushSync(): void };
+
 /**
- * One logger per thread, writing JSON lines straight to fd 1 with an asynchronous sonic-boom
- * (workers do not funnel through the main thread's process.stdout).
+ * Each thread writes JSON lines straight to fd 1 through its own asynchronous sonic-boom (workers do
+ * not funnel through the main thread's process.stdout).
  */
-export function createLogger(level: string, bindings: Record<string, unknown>): Logger {
+export function logDestination(): LogDestination {
+  return pino.destination({ fd: 1, sync: false }) as unknown as LogDestination;
+}
+
+export function createLogger(level: string, bindings: Record<string, unknown>, dest: LogDestination = logDestination()): Logger {
   return pino(
     {
       level,
@@ -23,11 +29,15 @@ export function createLogger(level: string, bindings: Record<string, unknown>): 
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    pino.destination({ fd: 1, sync: false }),
+    dest,
   );
 }
 
-/** Flush before a thread or process ends, so the last lines are not lost. */
+/** Flush synchronously before a thread or process ends, so the last lines are not lost. */
 export function flushLogger(log: Logger): void {
   try { log.flush(); } catch { /* destination already closed */ }
+}
+
+export function flushDestinationSync(dest: LogDestination): void {
+  try { dest.flushSync(); } catch { /* destination already closed or busy */ }
 }

@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import type { Dispatcher } from 'undici';
 import type { ErrorCode } from '../errors/catalog.js';
-import { writeAccessLog } from '../observe/access-log.js';
+import type { AccessRecord } from '../observe/access-log.js';
 import { errorReply } from '../pipeline/local-reply.js';
 import type { LocalReply, RequestCtx, ResponseHead } from '../pipeline/phase.js';
 import { connectionTokens, isHopByHop } from '../upstream/hop-by-hop.js';
@@ -23,7 +23,7 @@ export const inFlight = { count: 0, draining: false, onIdle: null as null | (() 
  *   head ─ accept ─ route ─▶ first onData ─▶ runner: onRequest stages ─▶ upstream dispatch
  *        └─ refusal (400/413/431: answered at once, connection closed when framing is in doubt)
  */
-export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead {
+export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead, AccessRecord {
   // ── request, copied out of uWS synchronously ──
   id = '';
   method = '';
@@ -132,6 +132,11 @@ export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead {
     }
     res.onData(this.onData);
   }
+
+  // ── what the access log reads (AccessRecord) ──
+  get logPath(): string { return this.path || this.rawUrl; }
+  get logRoute(): string | null { return this.route === null ? null : this.routeName; }
+  get durationMs(): number { return performance.now() - this.startedAt; }
 
   header(lowerName: string): string | undefined {
     const h = this.rawHeaders;
@@ -369,15 +374,8 @@ export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead {
     if (route !== null && route.onLog !== null) {
       for (const s of route.onLog) { try { s.onLog!(this, this.status); } catch { /* must not throw */ } }
     }
-    const plan = this.runtime.plan;
-    if (plan.log.access || this.status >= 500) {
-      writeAccessLog(this.runtime.log, plan.log.sample, {
-        requestId: this.id, method: this.method, path: this.path || this.rawUrl, query: this.query,
-        route: this.route === null ? null : this.routeName, upstream: this.upstreamName, endpoint: this.endpoint,
-        status: this.status, bytes: this.bytesOut, durationMs: performance.now() - this.startedAt,
-        remote: this.remoteAddress, code: this.errorCode, attempts: this.attempts,
-      });
-    }
+    const rt = this.runtime;
+    rt.access.write(this, rt.accessInfo, rt.accessWarn, rt.plan.log.sample);
     // Deferred: complete() may run inside res.cork(), and closing the app there would drop the corked bytes.
     if (--inFlight.count === 0 && inFlight.onIdle !== null) setImmediate(inFlight.onIdle);
   }
@@ -397,9 +395,20 @@ function isPrintableId(id: string): boolean {
 }
 
 /** The peer address as text; IPv4 peers of a dual-stack listener are shown as plain IPv4. */
+/**
+ * The peer's address as text. uWS gives IPv4 peers as IPv4-mapped IPv6 bytes; formatting those
+ * four bytes here is several times cheaper than getRemoteAddressAsText() plus a decode.
+ */
 function clientAddress(res: HttpResponse): string {
-  const text = Buffer.from(res.getRemoteAddressAsText()).toString();
-  return text.startsWith('::ffff:') && text.includes('.') ? text.slice(7) : text;
+  const raw = new Uint8Array(res.getRemoteAddress());
+  if (raw.length === 4) return `${raw[0]}.${raw[1]}.${raw[2]}.${raw[3]}`;
+  if (raw.length === 16 && raw[10] === 0xff && raw[11] === 0xff && isZero(raw, 10)) return `${raw[12]}.${raw[13]}.${raw[14]}.${raw[15]}`;
+  return Buffer.from(res.getRemoteAddressAsText()).toString('latin1');
+}
+
+function isZero(bytes: Uint8Array, end: number): boolean {
+  for (let i = 0; i < end; i++) if (bytes[i] !== 0) return false;
+  return true;
 }
 
 const STATUS_LINES: string[] = [];

@@ -1,7 +1,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { CompiledPlan } from '../compile/plan.js';
-import { createLogger, flushLogger } from '../observe/log.js';
+import { AccessLog } from '../observe/access-log.js';
+import { createLogger, flushDestinationSync, logDestination } from '../observe/log.js';
 import type { FromWorker, ToWorker, WorkerData } from '../primary/messages.js';
 import { PoolSet } from '../upstream/pools.js';
 import { inFlight } from './exchange.js';
@@ -16,13 +17,15 @@ const { index, plan: firstPlan } = workerData as WorkerData;
 const port = parentPort!;
 const send = (m: FromWorker) => port.postMessage(m);
 const pools = new PoolSet();
-let log: Logger = createLogger(firstPlan.log.level, { worker: index });
-let runtime: Runtime = buildRuntime(firstPlan, pools, log);
+const dest = logDestination();
+const log: Logger = createLogger(firstPlan.log.level, { worker: index }, dest);
+const access = new AccessLog(dest, { pid: process.pid, worker: index });
+let runtime: Runtime = buildRuntime(firstPlan, pools, log, access);
 let listener: Listener | null = null;
 
 function applyPlan(plan: CompiledPlan): void {
   if (plan.log.level !== runtime.plan.log.level) log.level = plan.log.level;
-  runtime = buildRuntime(plan, pools, log);
+  runtime = buildRuntime(plan, pools, log, access);
   send({ type: 'plan-applied', generation: plan.generation });
 }
 
@@ -42,7 +45,8 @@ function drain(timeoutMs: number): void {
     listener?.closeAll();
     void pools.closeAll().finally(() => {
       send({ type: 'drained', abandoned });
-      flushLogger(log);
+      access.close();
+      flushDestinationSync(dest);
       port.close();
     });
   };
@@ -63,7 +67,7 @@ openListener(firstPlan.listen.host, firstPlan.listen.port, () => runtime).then(
   },
   (err: Error) => {
     send({ type: 'fatal', code: 'SLUICE_ERR_PORT_IN_USE', message: err.message });
-    flushLogger(log);
+    flushDestinationSync(dest);
     port.close();
   },
 );

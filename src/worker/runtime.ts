@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Pool } from 'undici';
 import type { CompiledPlan, RoutePlan, UpstreamPlan } from '../compile/plan.js';
+import type { AccessLog } from '../observe/access-log.js';
 import type { Stage } from '../pipeline/phase.js';
 import { Router } from '../router/router.js';
 import { stageFactory } from '../stages/registry.js';
@@ -12,6 +13,11 @@ export interface Runtime {
   readonly plan: CompiledPlan;
   readonly router: Router<RouteRuntime>;
   readonly log: Logger;
+  readonly access: AccessLog;
+  /** Access lines for answers below 500 (log.access on and level info or lower). */
+  readonly accessInfo: boolean;
+  /** Access lines for 5xx and 499 (level warn or lower, even with log.access off). */
+  readonly accessWarn: boolean;
 }
 
 export interface UpstreamRuntime {
@@ -31,7 +37,7 @@ export interface RouteRuntime {
   readonly onLog: readonly Stage[] | null;
 }
 
-export function buildRuntime(plan: CompiledPlan, poolSet: PoolSet, log: Logger): Runtime {
+export function buildRuntime(plan: CompiledPlan, poolSet: PoolSet, log: Logger, access: AccessLog): Runtime {
   const pools = poolSet.adopt(plan);
   const upstreams = plan.upstreams.map((u): UpstreamRuntime => ({
     plan: u,
@@ -39,7 +45,12 @@ export function buildRuntime(plan: CompiledPlan, poolSet: PoolSet, log: Logger):
     pools: u.endpoints.map((e) => pools.get(poolKey(u, e, plan))!),
   }));
   const routes = plan.routes.map((r) => ({ plan: r, route: buildRoute(r, upstreams) }));
-  return { plan, router: new Router(routes), log };
+  const level = log.levels.values[plan.log.level] ?? 30;
+  return {
+    plan, router: new Router(routes), log, access,
+    accessInfo: plan.log.access && level <= log.levels.values.info,
+    accessWarn: level <= log.levels.values.warn,
+  };
 }
 
 function buildRoute(plan: RoutePlan, upstreams: UpstreamRuntime[]): RouteRuntime {
