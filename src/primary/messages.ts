@@ -1,3 +1,4 @@
+import type { ErrorCode } from '../errors/catalog.js';
 import type { CompiledPlan } from '../compile/plan.js';
 
 /** The primary ⇄ worker protocol. Plans are plain data; errors cross as code + message. */
@@ -9,7 +10,7 @@ export type FromWorker =
   | { readonly type: 'listening'; readonly port: number }
   | { readonly type: 'plan-applied'; readonly generation: number }
   | { readonly type: 'drained'; readonly abandoned: number }
-  | { readonly type: 'fatal'; readonly code: string; readonly message: string };
+  | { readonly type: 'fatal'; readonly code: ErrorCode; readonly message: string };
 
 export interface WorkerData {
   readonly index: number;

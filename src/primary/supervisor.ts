@@ -1,3 +1,4 @@
+import { GatewayError } from '../errors/gateway-error.js';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { CompiledPlan } from '../compile/plan.js';
@@ -93,7 +94,7 @@ export class Supervisor {
       slot.generation = m.generation;
     } else if (m.type === 'fatal') {
       this.log.error({ worker: index, code: m.code }, m.message);
-      this.fatal ??= new Error(m.message);
+      this.fatal ??= new GatewayError(m.code, `(${m.message})`);
     }
     this.wake();
   }

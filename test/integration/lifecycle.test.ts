@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runCli, startGateway, startGatewayFile } from '../helpers/gateway.js';
@@ -103,6 +104,20 @@ test('a port already in use is detected instead of silently sharing it (SO_REUSE
   await up.close();
 });
 
+test('a restart on the same port works at once, even with the old listener\'s connections in TIME_WAIT', async () => {
+  const up = await startUpstream();
+  const first = await startGateway(config(up.origin, 'v1'));
+  // Idle keep-alive connections are closed by the gateway itself when it stops: that leaves
+  // TIME_WAIT sockets on its port, which made a bind probe report the port as taken.
+  const idle = await Promise.all(Array.from({ length: 4 }, () => keepAliveConnection(first.port)));
+  assert.equal(await first.stop(), 0);
+  for (const s of idle) s.destroy();
+  const second = await startGatewayFile(first.configFile, { SLUICE_PORT: String(first.port) });
+  assert.equal((await request(second.url('/version'))).body, 'v1');
+  assert.equal(await second.stop(), 0);
+  await up.close();
+});
+
 test('the pure-JS uWS fallback is refused at start', async () => {
   const r = await runCli(['start', '--config', new URL('../../../config/sluice.yaml', import.meta.url).pathname], {
     UWS_USE_FALLBACK: '1', SLUICE_PORT: '0', SLUICE_ADMIN_PORT: '0',
@@ -125,3 +140,12 @@ test('npm start\'s demo config proxies to the echo upstream', async () => {
     assert.equal(await gw.stop(), 0);
   }
 });
+
+/** A connection that made one request and stays open, idle. */
+function keepAliveConnection(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = connect(port, '127.0.0.1', () => s.write('GET /version HTTP/1.1\r\nHost: a\r\n\r\n'));
+    s.once('data', () => resolve(s));
+    s.once('error', reject);
+  });
+}
