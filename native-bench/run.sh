@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # native-bench: wrk against the origin, sluice, nginx and HAProxy, configured alike, side by side in one run.
-#   bash native-bench/run.sh [--seconds 10] [--runs 3] [--connections 64] [--workers 1] [--path /tiny] [--no-pin]
+#   bash native-bench/run.sh [--seconds 10] [--runs 3] [--connections 64] [--workers 1] [--path /tiny]
+#                            [--script native-bench/post-64k.lua] [--targets "direct sluice nginx haproxy"] [--no-pin]
 # Installs nothing: it checks for its tools and prints the install line. See native-bench/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SECONDS_PER_RUN=10 RUNS=3 CONNECTIONS=64 WORKERS=1 PATH_UNDER_TEST=/tiny PIN=1 TARGETS="direct sluice nginx haproxy"
+SECONDS_PER_RUN=10 RUNS=3 CONNECTIONS=64 WORKERS=1 PATH_UNDER_TEST=/tiny PIN=1 TARGETS="direct sluice nginx haproxy" SCRIPT=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) SECONDS_PER_RUN=$2; shift 2 ;;
@@ -13,6 +14,7 @@ while [ $# -gt 0 ]; do
     --workers) WORKERS=$2; shift 2 ;;
     --path) PATH_UNDER_TEST=$2; shift 2 ;;
     --targets) TARGETS=$2; shift 2 ;;
+    --script) SCRIPT=(-s "$2"); shift 2 ;;
     --no-pin) PIN=0; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -77,13 +79,13 @@ YAML
   esac
 done
 
-echo "native-bench: $RUNS run(s) × ${SECONDS_PER_RUN}s, wrk -t1 -c$CONNECTIONS GET $PATH_UNDER_TEST, proxy workers $WORKERS, pinned: $([ ${#pin_proxy[@]} -gt 0 ] && echo "proxy ${pin_proxy[2]}, origin+wrk ${pin_rest[2]}" || echo no)" >&2
+echo "native-bench: $RUNS run(s) × ${SECONDS_PER_RUN}s, wrk -t1 -c$CONNECTIONS ${SCRIPT[1]:-GET} $PATH_UNDER_TEST, proxy workers $WORKERS, pinned: $([ ${#pin_proxy[@]} -gt 0 ] && echo "proxy ${pin_proxy[2]}, origin+wrk ${pin_rest[2]}" || echo no)" >&2
 # Warm-up (JIT, pools), then interleaved runs.
-for target in $TARGETS; do "${pin_rest[@]}" wrk -t1 -c"$CONNECTIONS" -d2s "http://127.0.0.1:${PORT[$target]}$PATH_UNDER_TEST" >/dev/null; done
+for target in $TARGETS; do "${pin_rest[@]}" wrk -t1 -c"$CONNECTIONS" -d2s "${SCRIPT[@]}" "http://127.0.0.1:${PORT[$target]}$PATH_UNDER_TEST" >/dev/null; done
 : >"$DIR/results.tsv"
 for run in $(seq "$RUNS"); do
   for target in $TARGETS; do
-    out=$("${pin_rest[@]}" wrk -t1 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency "http://127.0.0.1:${PORT[$target]}$PATH_UNDER_TEST")
+    out=$("${pin_rest[@]}" wrk -t1 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency "${SCRIPT[@]}" "http://127.0.0.1:${PORT[$target]}$PATH_UNDER_TEST")
     rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
     p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
     p50=$(awk '$1 == "50%" {print $2}' <<<"$out")

@@ -3,8 +3,7 @@ declare module 'autocannon' {
   import type { EventEmitter } from 'node:events';
   interface Options {
     url: string; method?: string; body?: Buffer | string; headers?: Record<string, string>;
-    connections?: number; pipelining?: number; duration?: number; reconnectRate?: number;
-    timeout?: number; workers?: number;
+    connections?: number; pipelining?: number; duration?: number; timeout?: number; workers?: number;
   }
   interface Result {
     requests: { total: number; average: number }; errors: number; timeouts: number; non2xx: number;

@@ -26,11 +26,10 @@ export function runLoad(port: number, path: string, s: Scenario, o: LoadOptions)
       url: `http://127.0.0.1:${port}${path}`,
       method: s.method,
       body: s.body,
-      headers: s.body ? { 'content-type': 'application/octet-stream' } : {},
+      headers: s.newConnectionPerRequest ? { connection: 'close' } : s.body ? { 'content-type': 'application/octet-stream' } : {},
       connections: o.connections,
       pipelining: 1, // uWS closes a connection that pipelines behind a pending proxied answer (README)
       duration: o.seconds,
-      reconnectRate: s.newConnectionPerRequest ? 1 : undefined,
       timeout: 10,
     }, (err, r) => {
       if (err) return reject(err);

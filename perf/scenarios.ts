@@ -11,7 +11,7 @@ export interface Scenario {
   readonly path: string;
   readonly directPath: string;
   readonly body?: Buffer;
-  /** Open a new connection for every request (autocannon reconnectRate: 1). */
+  /** Open a new connection for every request (Connection: close; autocannon's reconnectRate: 1 sends nothing). */
   readonly newConnectionPerRequest?: boolean;
 }
 

@@ -45,8 +45,12 @@ class TrieNode<R> {
 
 export class Router<R> {
   private readonly root = new TrieNode<R>();
-  /** prefix: routes, sorted longest prefix first, then config order. */
-  private readonly prefixes: { prefix: string; candidates: Candidate<R>[] }[] = [];
+  /**
+   * prefix: routes by prefix, and the distinct prefix lengths longest first: a lookup tries one
+   * Map.get per distinct length instead of scanning every prefix route.
+   */
+  private readonly prefixes = new Map<string, Candidate<R>[]>();
+  private prefixLengths: number[] = [];
   /** Literal length before the first non-static segment, per wildcard route. */
   private readonly literalLength = new Map<RoutePlan, number>();
 
@@ -56,8 +60,8 @@ export class Router<R> {
       else if (plan.prefix !== null) this.insertPrefix(plan.prefix, { plan, route });
     }
     this.sortAll(this.root);
-    this.prefixes.sort((a, b) => b.prefix.length - a.prefix.length);
-    for (const p of this.prefixes) p.candidates.sort(byConditionSpecificity);
+    for (const candidates of this.prefixes.values()) candidates.sort(byConditionSpecificity);
+    this.prefixLengths = [...new Set([...this.prefixes.keys()].map((p) => p.length))].sort((a, b) => b - a);
   }
 
   private insertPath(segments: readonly SegmentPlan[], c: Candidate<R>): void {
@@ -84,9 +88,9 @@ export class Router<R> {
   }
 
   private insertPrefix(prefix: string, c: Candidate<R>): void {
-    let entry = this.prefixes.find((p) => p.prefix === prefix);
-    if (entry === undefined) this.prefixes.push((entry = { prefix, candidates: [] }));
-    entry.candidates.push(c);
+    const candidates = this.prefixes.get(prefix);
+    if (candidates === undefined) this.prefixes.set(prefix, [c]);
+    else candidates.push(c);
   }
 
   private sortAll(node: TrieNode<R>): void {
@@ -159,10 +163,14 @@ export class Router<R> {
   }
 
   private findPrefix(req: RoutableRequest): { route: R; prefix: string } | null {
-    for (const p of this.prefixes) {
-      if (!req.path.startsWith(p.prefix)) continue;
-      const c = firstMatching(p.candidates, req);
-      if (c !== null) return { route: c.route, prefix: p.prefix };
+    const path = req.path;
+    for (const length of this.prefixLengths) {
+      if (length > path.length) continue;
+      const prefix = length === path.length ? path : path.slice(0, length);
+      const candidates = this.prefixes.get(prefix);
+      if (candidates === undefined) continue;
+      const c = firstMatching(candidates, req);
+      if (c !== null) return { route: c.route, prefix };
     }
     return null;
   }
