@@ -3,6 +3,7 @@ import type { GatewayConfig, Predicate, RouteConfig, UpstreamConfig } from '../c
 import type { ConfigPath, SchemaProblem } from '../config/validate.js';
 import { normalizePath } from '../router/normalize-path.js';
 import { parsePathPattern } from '../router/path-pattern.js';
+import { slotCount } from '../stages/rate-limit/slot-table.js';
 import { stageRegistry } from '../stages/registry.js';
 import type { CompiledPlan, HostsPlan, PredicatePlan, RoutePlan, SegmentPlan, StagePlan, UpstreamPlan } from './plan.js';
 
@@ -19,7 +20,7 @@ export function compile(cfg: GatewayConfig, file: string, generation: number): {
     const earlier = seen.get(r.name);
     if (earlier !== undefined) problems.push({ path: ['routes', i, 'name'], message: `duplicate route name "${r.name}" (first used by routes[${earlier}])` });
     seen.set(r.name, i);
-    return compileRoute(r, i, upstreamNames, problems);
+    return compileRoute(r, i, cfg, upstreamNames, problems);
   });
   if (problems.length > 0) return { problems };
   return {
@@ -41,6 +42,12 @@ export function compile(cfg: GatewayConfig, file: string, generation: number): {
         drainMs: cfg.timeouts.drain_ms,
       },
       log: { ...cfg.log },
+      rateLimits: {
+        tableSlots: slotCount(cfg.rate_limits.table_slots),
+        redis: cfg.rate_limits.redis === undefined ? null : {
+          url: cfg.rate_limits.redis.url, timeoutMs: cfg.rate_limits.redis.timeout_ms, keyPrefix: cfg.rate_limits.redis.key_prefix,
+        },
+      },
       upstreams,
       routes,
     },
@@ -69,7 +76,7 @@ function compileUpstream(name: string, u: UpstreamConfig, problems: SchemaProble
   };
 }
 
-function compileRoute(r: RouteConfig, index: number, upstreamNames: string[], problems: SchemaProblem[]): RoutePlan {
+function compileRoute(r: RouteConfig, index: number, cfg: GatewayConfig, upstreamNames: string[], problems: SchemaProblem[]): RoutePlan {
   const at = (...rest: (string | number)[]): ConfigPath => ['routes', index, ...rest];
   const m = r.match;
   if ((m.path === undefined) === (m.prefix === undefined)) {
@@ -98,7 +105,7 @@ function compileRoute(r: RouteConfig, index: number, upstreamNames: string[], pr
   }
   const stages: StagePlan[] = [];
   for (const factory of stageRegistry) {
-    const plan = factory.compile(r, { report: (rel, message) => problems.push({ path: at(...rel), message }) });
+    const plan = factory.compile(r, cfg, { report: (rel, message) => problems.push({ path: at(...rel), message }) });
     if (plan !== null) stages.push({ kind: factory.kind, plan });
   }
   return {

@@ -11,6 +11,7 @@ export interface EnvOverrides {
   logLevel?: string;
   poolConnections?: number;
   pipelining?: number;
+  rateLimitSlots?: number;
 }
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -32,6 +33,7 @@ export function readEnvOverrides(env: NodeJS.ProcessEnv): { overrides: EnvOverri
   overrides.workers = env.SLUICE_WORKERS === 'auto' ? 'auto' : int('SLUICE_WORKERS', 1, 1024);
   overrides.poolConnections = int('SLUICE_POOL_CONNECTIONS', 1, 100_000);
   overrides.pipelining = int('SLUICE_PIPELINING', 1, 128);
+  overrides.rateLimitSlots = int('SLUICE_RATE_LIMIT_SLOTS', 16, 67_108_864);
   const level = env.SLUICE_LOG_LEVEL;
   if (level !== undefined && level !== '') {
     if (LEVELS.includes(level)) overrides.logLevel = level;
@@ -46,6 +48,7 @@ export function applyEnvOverrides(cfg: any, o: EnvOverrides): void {
   if (o.adminPort !== undefined) cfg.admin.port = o.adminPort;
   if (o.workers !== undefined) cfg.workers = o.workers;
   if (o.logLevel !== undefined) cfg.log.level = o.logLevel;
+  if (o.rateLimitSlots !== undefined) cfg.rate_limits.table_slots = o.rateLimitSlots;
   for (const u of Object.values(cfg.upstreams ?? {}) as any[]) {
     if (o.poolConnections !== undefined) u.pool.connections = o.poolConnections;
     if (o.pipelining !== undefined) u.pool.pipelining = o.pipelining;

@@ -27,6 +27,8 @@ export interface SchemaNode {
 const ms = (description: string, def: number, minimum = 1): SchemaNode =>
   ({ type: 'integer', minimum, maximum: 86_400_000, default: def, description });
 
+const KEY_PART = '^(ip|route|header:[!#$%&\'*+.^_`|~0-9A-Za-z-]+)$';
+
 const headerMap: SchemaNode = {
   type: 'object',
   description: 'Header name → value. Values may not contain CR, LF or NUL.',
@@ -75,6 +77,30 @@ const upstream: SchemaNode = {
   },
 };
 
+const rateLimit: SchemaNode = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'key'],
+  description: 'One limit. A rate limit sets rate (and per, burst); a concurrency limit sets max_in_flight. See docs/rate-limits.md.',
+  properties: {
+    name: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'Unique within the route; shown in RateLimit headers and logs.' },
+    key: {
+      anyOf: [
+        { type: 'string', pattern: KEY_PART },
+        { type: 'array', minItems: 1, items: { type: 'string', pattern: KEY_PART } },
+      ],
+      description: 'What is counted: ip, route, header:NAME, or a list of these (composite key).',
+    },
+    rate: { type: 'integer', minimum: 1, maximum: 1_000_000_000, description: 'Requests allowed per `per`, sustained.' },
+    per: { type: 'string', pattern: '^[0-9]{1,9}(ms|s|m|h)$', default: '1s', description: 'The period of `rate`: 500ms, 1s, 1m, 1h.' },
+    burst: { type: 'integer', minimum: 1, maximum: 1_000_000_000, description: 'Requests allowed at once by a key with a full bucket (default: rate).' },
+    max_in_flight: { type: 'integer', minimum: 1, maximum: 1_000_000_000, description: 'Requests of one key in flight at once, across all workers.' },
+    scope: { type: 'string', enum: ['local', 'cluster'], default: 'local', description: 'local: this gateway process (all its workers); cluster: shared through rate_limits.redis by every gateway process.' },
+    on_store_error: { type: 'string', enum: ['allow', 'deny'], default: 'allow', description: 'When the store cannot answer (Redis slow or down, local table full): allow the request (logged) or deny it with 503.' },
+    headers: { type: 'boolean', default: true, description: 'Send RateLimit-Policy and RateLimit headers for this limit.' },
+  },
+};
+
 const route: SchemaNode = {
   type: 'object',
   additionalProperties: false,
@@ -115,6 +141,7 @@ const route: SchemaNode = {
         add_prefix: { type: 'string', pattern: '^/', description: 'Prepend this path prefix before forwarding (after strip_prefix).' },
       },
     },
+    rate_limit: { type: 'array', items: rateLimit, description: 'Limits on this route; a request must pass all of them. See docs/rate-limits.md.' },
     preserve_host: { type: 'boolean', default: true, description: 'true: forward the client\'s Host; false: send the endpoint\'s host:port.' },
   },
 };
@@ -172,6 +199,22 @@ export const configSchema: SchemaNode = {
         level: { type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', description: 'Minimum level. Env SLUICE_LOG_LEVEL.' },
         access: { type: 'boolean', default: true, description: 'One access-log line per request (at info).' },
         sample: { type: 'number', minimum: 0, maximum: 1, default: 1, description: 'Fraction of successful requests logged; 5xx answers are always logged.' },
+      },
+    },
+    rate_limits: {
+      type: 'object', additionalProperties: false, default: {},
+      description: 'Shared settings of route rate_limit: entries.',
+      properties: {
+        table_slots: { type: 'integer', minimum: 16, maximum: 67_108_864, default: 65536, description: 'Keys the shared local table holds (16 bytes each, rounded up to a power of two); a second table of the same size counts in-flight requests. Read at start only. Env SLUICE_RATE_LIMIT_SLOTS.' },
+        redis: {
+          type: 'object', additionalProperties: false, required: ['url'],
+          description: 'The store for scope: cluster limits.',
+          properties: {
+            url: { type: 'string', pattern: '^rediss?://', description: 'redis://[user:password@]host:port[/db]' },
+            timeout_ms: ms('Longest wait for Redis on a request, in milliseconds; then on_store_error decides.', 50),
+            key_prefix: { type: 'string', default: 'sluice:rl:', maxLength: 128, description: 'Prefix of every key sluice writes.' },
+          },
+        },
       },
     },
     upstreams: {

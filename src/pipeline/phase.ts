@@ -1,4 +1,8 @@
+import type { Logger } from 'pino';
+import type { CompiledPlan } from '../compile/plan.js';
+import type { GatewayConfig, RouteConfig } from '../config/types.js';
 import type { ErrorCode } from '../errors/catalog.js';
+import type { SharedState } from '../primary/shared-state.js';
 
 /**
  * The per-request phase contract. A feature is a Stage: it plugs into these phases and never edits
@@ -32,6 +36,8 @@ export interface RequestCtx {
   readonly routeName: string;
   readonly params: readonly string[];
   header(lowerName: string): string | undefined;
+  /** Per-request scratch of the stages, by StageEnv.slot; null until a stage stores something. */
+  stageState: unknown[] | null;
 }
 
 /** The request head about to be sent upstream; onUpstreamRequest stages may edit it. */
@@ -68,8 +74,19 @@ export interface Stage {
 export interface StageFactory<Plan> {
   /** The route config key this stage reads; also its name. */
   readonly kind: string;
-  compile(route: import('../config/types.js').RouteConfig, problems: StageProblems): Plan | null;
-  instantiate(plan: Plan): Stage;
+  compile(route: RouteConfig, config: GatewayConfig, problems: StageProblems): Plan | null;
+  instantiate(plan: Plan, env: StageEnv): Stage;
+}
+
+/** What a worker gives a stage instance besides its plan. */
+export interface StageEnv {
+  readonly log: Logger;
+  /** This stage's index into RequestCtx.stageState. */
+  readonly slot: number;
+  readonly plan: CompiledPlan;
+  readonly shared: SharedState;
+  /** Worker-lifetime resources kept across config generations (e.g. a Redis connection), by key. */
+  keep<T extends { close(): unknown }>(key: string, create: () => T): T;
 }
 
 /** Lets a stage's compile() report a cross-field problem at a path relative to its route. */

@@ -10,6 +10,7 @@ import { loadUws } from '../worker/uws.js';
 import { startAdmin } from './admin.js';
 import { watchConfigFile } from './config-watch.js';
 import { claimPort } from './port-check.js';
+import { createSharedState } from './shared-state.js';
 import { Supervisor } from './supervisor.js';
 
 export interface RunningGateway {
@@ -30,9 +31,14 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
   const port = await claimPort(first.plan.listen.host, first.plan.listen.port);
   // Listener settings are fixed for the life of the process: every generation keeps these.
   const fixed = { listen: { ...first.plan.listen, port }, admin: first.plan.admin, workers: first.plan.workers };
-  const pin = (plan: CompiledPlan): CompiledPlan => ({ ...plan, ...fixed });
+  const pin = (plan: CompiledPlan): CompiledPlan => {
+    if (plan.rateLimits.tableSlots !== first.plan.rateLimits.tableSlots) {
+      log.warn({ table_slots: first.plan.rateLimits.tableSlots }, 'rate_limits.table_slots changes take effect on restart');
+    }
+    return { ...plan, ...fixed, rateLimits: { ...plan.rateLimits, tableSlots: first.plan.rateLimits.tableSlots } };
+  };
 
-  const supervisor = new Supervisor(pin(first.plan), log);
+  const supervisor = new Supervisor(pin(first.plan), createSharedState(first.plan.rateLimits.tableSlots), log);
   let draining = false;
   let lastText = hashOf(file);
   let generation = 1;

@@ -1,5 +1,6 @@
 import type { ErrorCode } from '../errors/catalog.js';
 import type { CompiledPlan } from '../compile/plan.js';
+import type { SharedState } from './shared-state.js';
 
 /** The primary ⇄ worker protocol. Plans are plain data; errors cross as code + message. */
 export type ToWorker =
@@ -15,4 +16,5 @@ export type FromWorker =
 export interface WorkerData {
   readonly index: number;
   readonly plan: CompiledPlan;
+  readonly shared: SharedState;
 }

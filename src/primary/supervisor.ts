@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { CompiledPlan } from '../compile/plan.js';
 import type { FromWorker, ToWorker, WorkerData } from './messages.js';
+import type { SharedState } from './shared-state.js';
 
 const WORKER_ENTRY = new URL('../worker/main.js', import.meta.url);
 /** Respawn delay after a crash, doubled for each crash within a minute, capped. */
@@ -26,7 +27,7 @@ export class Supervisor {
   private stopping = false;
   private waiters: Array<() => void> = [];
 
-  constructor(private plan: CompiledPlan, private readonly log: Logger) {}
+  constructor(private plan: CompiledPlan, private readonly shared: SharedState, private readonly log: Logger) {}
 
   /** Resolves once every worker listens; rejects if a worker cannot listen. */
   async start(): Promise<void> {
@@ -77,7 +78,7 @@ export class Supervisor {
 
   private spawn(index: number): void {
     const slot = this.slots[index];
-    const data: WorkerData = { index, plan: this.plan };
+    const data: WorkerData = { index, plan: this.plan, shared: this.shared };
     const worker = new Worker(WORKER_ENTRY, { workerData: data });
     slot.worker = worker;
     slot.generation = this.plan.generation;

@@ -35,6 +35,7 @@ export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead, Acces
   contentLength = -1;
   chunked = false;
   remoteAddress = '';
+  stageState: unknown[] | null = null;
   readonly startedAt = performance.now();
   route: RouteRuntime | null = null;
   routeName = '';

@@ -6,6 +6,7 @@ import { createLogger, flushDestinationSync, logDestination } from '../observe/l
 import type { FromWorker, ToWorker, WorkerData } from '../primary/messages.js';
 import { PoolSet } from '../upstream/pools.js';
 import { inFlight } from './exchange.js';
+import { KeptResources } from './kept-resources.js';
 import { openListener, type Listener } from './listener.js';
 import { buildRuntime, type Runtime } from './runtime.js';
 
@@ -13,19 +14,21 @@ import { buildRuntime, type Runtime } from './runtime.js';
  * A worker thread: one uWS listener on the shared port (SO_REUSEPORT), its own undici pools, and
  * the runtime for the current config generation. It never reads config; plans arrive from the primary.
  */
-const { index, plan: firstPlan } = workerData as WorkerData;
+const { index, plan: firstPlan, shared } = workerData as WorkerData;
 const port = parentPort!;
 const send = (m: FromWorker) => port.postMessage(m);
 const pools = new PoolSet();
 const dest = logDestination();
 const log: Logger = createLogger(firstPlan.log.level, { worker: index }, dest);
 const access = new AccessLog(dest, { pid: process.pid, worker: index });
-let runtime: Runtime = buildRuntime(firstPlan, pools, log, access);
+const kept = new KeptResources();
+const build = (plan: CompiledPlan): Runtime => buildRuntime(plan, { pools, log, access, shared, kept });
+let runtime: Runtime = build(firstPlan);
 let listener: Listener | null = null;
 
 function applyPlan(plan: CompiledPlan): void {
   if (plan.log.level !== runtime.plan.log.level) log.level = plan.log.level;
-  runtime = buildRuntime(plan, pools, log, access);
+  runtime = build(plan);
   send({ type: 'plan-applied', generation: plan.generation });
 }
 
@@ -43,7 +46,7 @@ function drain(timeoutMs: number): void {
     clearTimeout(timer);
     const abandoned = inFlight.count;
     listener?.closeAll();
-    void pools.closeAll().finally(() => {
+    void Promise.allSettled([pools.closeAll(), kept.closeAll()]).finally(() => {
       send({ type: 'drained', abandoned });
       access.close();
       flushDestinationSync(dest);

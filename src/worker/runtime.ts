@@ -3,6 +3,8 @@ import type { Pool } from 'undici';
 import type { CompiledPlan, RoutePlan, UpstreamPlan } from '../compile/plan.js';
 import type { AccessLog } from '../observe/access-log.js';
 import type { Stage } from '../pipeline/phase.js';
+import type { SharedState } from '../primary/shared-state.js';
+import type { KeptResources } from './kept-resources.js';
 import { Router } from '../router/router.js';
 import { stageFactory } from '../stages/registry.js';
 import { poolKey, type PoolSet } from '../upstream/pools.js';
@@ -37,14 +39,24 @@ export interface RouteRuntime {
   readonly onLog: readonly Stage[] | null;
 }
 
-export function buildRuntime(plan: CompiledPlan, poolSet: PoolSet, log: Logger, access: AccessLog): Runtime {
-  const pools = poolSet.adopt(plan);
+/** What a worker owns for its whole life, across config generations. */
+export interface WorkerServices {
+  readonly pools: PoolSet;
+  readonly log: Logger;
+  readonly access: AccessLog;
+  readonly shared: SharedState;
+  readonly kept: KeptResources;
+}
+
+export function buildRuntime(plan: CompiledPlan, services: WorkerServices): Runtime {
+  const { log, access } = services;
+  const pools = services.pools.adopt(plan);
   const upstreams = plan.upstreams.map((u): UpstreamRuntime => ({
     plan: u,
     balancer: new RoundRobin(u.endpoints),
     pools: u.endpoints.map((e) => pools.get(poolKey(u, e, plan))!),
   }));
-  const routes = plan.routes.map((r) => ({ plan: r, route: buildRoute(r, upstreams) }));
+  const routes = plan.routes.map((r) => ({ plan: r, route: buildRoute(r, plan, upstreams, services) }));
   const level = log.levels.values[plan.log.level] ?? 30;
   return {
     plan, router: new Router(routes), log, access,
@@ -53,8 +65,11 @@ export function buildRuntime(plan: CompiledPlan, poolSet: PoolSet, log: Logger, 
   };
 }
 
-function buildRoute(plan: RoutePlan, upstreams: UpstreamRuntime[]): RouteRuntime {
-  const stages = plan.stages.map((s) => stageFactory(s.kind).instantiate(s.plan));
+function buildRoute(plan: RoutePlan, compiled: CompiledPlan, upstreams: UpstreamRuntime[], services: WorkerServices): RouteRuntime {
+  const stages = plan.stages.map((s, slot) => stageFactory(s.kind).instantiate(s.plan, {
+    log: services.log, slot, plan: compiled, shared: services.shared,
+    keep: (key, create) => services.kept.keep(key, create),
+  }));
   const having = (phase: keyof Stage) => {
     const list = stages.filter((s) => s[phase] !== undefined);
     return list.length === 0 ? null : list;

@@ -11,7 +11,7 @@ interface RewritePlan {
  */
 export const rewriteStage: StageFactory<RewritePlan> = {
   kind: 'rewrite',
-  compile(route, problems) {
+  compile(route, _config, problems) {
     const r = route.rewrite;
     if (r === undefined || (r.strip_prefix === undefined && r.add_prefix === undefined)) return null;
     if (route.respond !== undefined) problems.report(['rewrite'], 'has no effect on a respond: route; remove it');
