@@ -26,6 +26,10 @@ export const scenarios: readonly Scenario[] = [
     name: 'many-routes', what: `${MANY_ROUTES} path + ${MANY_ROUTES} prefix routes, the request matches the last prefix route`,
     method: 'GET', path: `/svc${MANY_ROUTES - 1}/items/42`, directPath: '/items/42',
   },
+  {
+    name: 'rate-limited', what: 'tiny GET through a route with a local rate limit per client IP (never reached) and RateLimit headers: compare with tiny-get',
+    method: 'GET', path: '/limited/tiny', directPath: '/tiny',
+  },
   { name: 'new-connection', what: 'tiny GET on a new connection per request', method: 'GET', path: '/tiny', directPath: '/tiny', newConnectionPerRequest: true },
 ];
 
@@ -39,6 +43,11 @@ export function gatewayConfig(originPort: number, connections: number): string {
     '  - { name: tiny, match: { path: /tiny }, upstream: origin }',
     '  - { name: sized, match: { path: "/:size" }, upstream: origin }',
     '  - { name: upload, match: { path: /upload, methods: [POST] }, upstream: origin }',
+    '  - name: limited',
+    '    match: { prefix: /limited/ }',
+    '    upstream: origin',
+    '    rewrite: { strip_prefix: /limited }',
+    '    rate_limit: [ { name: per-ip, key: ip, rate: 1000000, per: 1s } ]',
   ];
   for (let i = 0; i < MANY_ROUTES; i++) {
     lines.push(`  - { name: p${i}, match: { path: "/api${i}/users/:id" }, upstream: origin }`);

@@ -395,7 +395,6 @@ function isPrintableId(id: string): boolean {
   return true;
 }
 
-/** The peer address as text; IPv4 peers of a dual-stack listener are shown as plain IPv4. */
 /**
  * The peer's address as text. uWS gives IPv4 peers as IPv4-mapped IPv6 bytes; formatting those
  * four bytes here is several times cheaper than getRemoteAddressAsText() plus a decode.
