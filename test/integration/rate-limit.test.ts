@@ -105,6 +105,9 @@ test('429 carries Retry-After and the IETF RateLimit headers; a denied request c
   const sixth = await request(gw.url('/two'), { headers: { 'x-key': 'k6' } });
   assert.equal(sixth.status, 429);
   assert.equal(sixth.headers.ratelimit, '"per-ip";r=0;t=3600');
+  // Denials are summarised in the log, at most once a second per limit and worker.
+  const line = await gw.waitForLog((l) => l.msg === 'rate limit denying requests' && l.route === 'two-limits');
+  assert.ok(line.denied >= 1);
 });
 
 test('max_in_flight: the third concurrent request is refused, and aborted requests give their place back', async () => {
