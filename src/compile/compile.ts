@@ -1,11 +1,12 @@
 import { availableParallelism } from 'node:os';
-import type { GatewayConfig, Predicate, RouteConfig, UpstreamConfig } from '../config/types.js';
+import type { GatewayConfig, Predicate, RouteConfig } from '../config/types.js';
 import type { ConfigPath, SchemaProblem } from '../config/validate.js';
 import { normalizePath } from '../router/normalize-path.js';
 import { parsePathPattern } from '../router/path-pattern.js';
 import { slotCount } from '../stages/rate-limit/slot-table.js';
 import { stageRegistry } from '../stages/registry.js';
-import type { CompiledPlan, HostsPlan, PredicatePlan, RoutePlan, SegmentPlan, StagePlan, UpstreamPlan } from './plan.js';
+import { compileFallback, compileRetries, compileUpstream } from './compile-upstream.js';
+import type { CompiledPlan, HostsPlan, PredicatePlan, RoutePlan, SegmentPlan, StagePlan } from './plan.js';
 
 /**
  * GatewayConfig → CompiledPlan. Pure: runs in the primary, reports cross-field problems with their
@@ -54,28 +55,6 @@ export function compile(cfg: GatewayConfig, file: string, generation: number): {
   };
 }
 
-function compileUpstream(name: string, u: UpstreamConfig, problems: SchemaProblem[]): UpstreamPlan {
-  const endpoints = u.endpoints.map((e, i) => {
-    const at: ConfigPath = ['upstreams', name, 'endpoints', i, 'url'];
-    let url: URL;
-    try {
-      url = new URL(e.url);
-    } catch {
-      problems.push({ path: at, message: `${JSON.stringify(e.url)} is not a URL; write http://host:port` });
-      return { origin: '', hostHeader: '' };
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') problems.push({ path: at, message: 'scheme must be http or https' });
-    if (url.username || url.password) problems.push({ path: at, message: 'credentials in endpoint URLs are not supported' });
-    if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) problems.push({ path: at, message: 'an endpoint is host:port only; put path changes in a route rewrite:' });
-    return { origin: url.origin, hostHeader: url.host };
-  });
-  return {
-    name,
-    endpoints,
-    pool: { connections: u.pool.connections, pipelining: u.pool.pipelining, keepAliveMs: u.pool.keepalive_ms },
-  };
-}
-
 function compileRoute(r: RouteConfig, index: number, cfg: GatewayConfig, upstreamNames: string[], problems: SchemaProblem[]): RoutePlan {
   const at = (...rest: (string | number)[]): ConfigPath => ['routes', index, ...rest];
   const m = r.match;
@@ -100,9 +79,16 @@ function compileRoute(r: RouteConfig, index: number, cfg: GatewayConfig, upstrea
   if (r.upstream !== undefined && upstream === -1) {
     problems.push({ path: at('upstream'), message: `no upstream named "${r.upstream}" (defined: ${upstreamNames.join(', ') || 'none'})` });
   }
-  for (const [k, v] of Object.entries(r.respond?.headers ?? {})) {
-    if (/[\r\n\0]/.test(v)) problems.push({ path: at('respond', 'headers', k), message: 'header values may not contain CR, LF or NUL' });
+  for (const field of ['respond', 'fallback'] as const) {
+    for (const [k, v] of Object.entries(r[field]?.headers ?? {})) {
+      if (/[\r\n\0]/.test(v)) problems.push({ path: at(field, 'headers', k), message: 'header values may not contain CR, LF or NUL' });
+    }
   }
+  if (r.upstream === undefined && (r.retries !== undefined || r.fallback !== undefined || r.timeout_ms !== undefined)) {
+    problems.push({ path: at(), message: 'retries, timeout_ms and fallback apply only to routes with an upstream' });
+  }
+  const bo = r.retries?.backoff;
+  if (bo !== undefined && bo.max_ms < bo.base_ms) problems.push({ path: at('retries', 'backoff', 'max_ms'), message: 'must be at least base_ms' });
   const stages: StagePlan[] = [];
   for (const factory of stageRegistry) {
     const plan = factory.compile(r, cfg, { report: (rel, message) => problems.push({ path: at(...rel), message }) });
@@ -119,6 +105,9 @@ function compileRoute(r: RouteConfig, index: number, cfg: GatewayConfig, upstrea
     query: compilePredicates(m.query, false),
     upstream,
     preserveHost: r.preserve_host,
+    retries: compileRetries(r),
+    timeoutMs: r.timeout_ms ?? -1,
+    fallback: compileFallback(r),
     stages,
   };
 }

@@ -28,12 +28,87 @@ export interface EndpointPlan {
   readonly origin: string;
   /** host:port, sent as Host when a route has preserve_host: false. */
   readonly hostHeader: string;
+  /** 0 = drained. */
+  readonly weight: number;
+  /** Row in the shared endpoint-health table; assigned by the primary (-1 until then). */
+  readonly slot: number;
 }
+
+export type HashOnPlan =
+  | { readonly kind: 'ip' }
+  | { readonly kind: 'header' | 'cookie' | 'query'; readonly name: string };
+
+export interface ActiveHealthPlan {
+  readonly path: string;
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  readonly healthy: number;
+  readonly unhealthy: number;
+  /** null = any 2xx or 3xx. */
+  readonly expectStatus: readonly number[] | null;
+}
+
+export interface PassiveHealthPlan {
+  /** 0 = passive detection off. */
+  readonly consecutiveFailures: number;
+  readonly ejectMs: number;
+  readonly maxEjectMs: number;
+  readonly maxEjectedPercent: number;
+}
+
+export interface BreakerPlan {
+  readonly failureRatio: number;
+  readonly minRequests: number;
+  readonly windowMs: number;
+  readonly openMs: number;
+  readonly halfOpenRequests: number;
+}
+
+export type DiscoveryPlan =
+  | { readonly kind: 'static' }
+  | { readonly kind: 'dns'; readonly name: string; readonly port: number; readonly scheme: 'http' | 'https'; readonly family: 'ipv4' | 'ipv6' | 'any'; readonly intervalMs: number; readonly servers: readonly string[] | null }
+  | { readonly kind: 'etcd'; readonly endpoints: readonly string[]; readonly prefix: string; readonly timeoutMs: number };
 
 export interface UpstreamPlan {
   readonly name: string;
+  /** Static ones from the config; discovered ones filled in by the primary before publishing. */
   readonly endpoints: readonly EndpointPlan[];
+  readonly discovery: DiscoveryPlan;
+  /** Row in the shared upstream table (breaker, budget, in-flight); assigned by the primary. */
+  readonly slot: number;
+  readonly balance: 'round_robin' | 'weighted' | 'least_outstanding' | 'latency' | 'hash';
+  readonly hashOn: HashOnPlan | null;
+  readonly active: ActiveHealthPlan | null;
+  readonly passive: PassiveHealthPlan;
+  /** Percent; 0 = never fail open. */
+  readonly panicThreshold: number;
+  readonly breaker: BreakerPlan | null;
+  /** -1 = unlimited. */
+  readonly maxRequests: number;
+  readonly maxPending: number;
+  readonly retryBudget: { readonly ratio: number; readonly minPerS: number };
   readonly pool: { readonly connections: number; readonly pipelining: number; readonly keepAliveMs: number };
+}
+
+export interface RetryPlan {
+  readonly attempts: number;
+  readonly connectError: boolean;
+  readonly reset: boolean;
+  readonly timeout: boolean;
+  /** Upstream statuses that are retried (500, 502, 503, 504). */
+  readonly statuses: readonly number[];
+  /** -1 = timeouts.response_header_ms. */
+  readonly perTryTimeoutMs: number;
+  readonly nonIdempotent: boolean;
+  readonly bufferBytes: number;
+  readonly backoffBaseMs: number;
+  readonly backoffMaxMs: number;
+}
+
+export interface FallbackPlan {
+  readonly status: number;
+  readonly headers: readonly (readonly [string, string])[];
+  readonly body: string;
 }
 
 /** One path segment of a `path:` pattern. */
@@ -73,6 +148,10 @@ export interface RoutePlan {
   /** Index into CompiledPlan.upstreams, or -1 for routes that answer themselves. */
   readonly upstream: number;
   readonly preserveHost: boolean;
+  readonly retries: RetryPlan;
+  /** -1 = none. */
+  readonly timeoutMs: number;
+  readonly fallback: FallbackPlan | null;
   /** In pipeline order; see stages/registry.ts. */
   readonly stages: readonly StagePlan[];
 }

@@ -53,16 +53,98 @@ const endpoint: SchemaNode = {
   required: ['url'],
   properties: {
     url: { type: 'string', description: 'http://host:port of one endpoint (no path, query or credentials).' },
+    weight: { type: 'integer', minimum: 0, maximum: 1000, default: 1, description: 'Share of requests relative to the other endpoints; 0 = drained (no new requests, in-flight ones finish).' },
+  },
+};
+
+const discovery: SchemaNode = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'Where the endpoint list comes from instead of endpoints: (exactly one of dns or etcd). Changes apply without a reload. See docs/upstreams.md.',
+  properties: {
+    dns: {
+      type: 'object', additionalProperties: false, required: ['name', 'port'],
+      description: 'Re-resolve a name\'s A/AAAA records; every address is an endpoint.',
+      properties: {
+        name: { type: 'string', pattern: '^[A-Za-z0-9.-]{1,253}$', description: 'The DNS name.' },
+        port: { type: 'integer', minimum: 1, maximum: 65535, description: 'Port of every endpoint.' },
+        scheme: { type: 'string', enum: ['http', 'https'], default: 'http', description: 'Scheme of every endpoint.' },
+        family: { type: 'string', enum: ['ipv4', 'ipv6', 'any'], default: 'any', description: 'Which records: A (ipv4), AAAA (ipv6) or both.' },
+        interval_ms: ms('How often the name is resolved again, in milliseconds.', 5000, 100),
+        servers: { type: 'array', items: { type: 'string' }, description: 'Ask these DNS servers (ip or ip:port) directly; default: the system resolver (getaddrinfo, /etc/hosts included).' },
+      },
+    },
+    etcd: {
+      type: 'object', additionalProperties: false, required: ['endpoints', 'prefix'],
+      description: 'Watch a key prefix in etcd v3 (through its JSON gateway); each value is {"url": "http://host:port", "weight": 1}.',
+      properties: {
+        endpoints: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^https?://' }, description: 'etcd client URLs, tried in order.' },
+        prefix: { type: 'string', minLength: 1, description: 'Key prefix, e.g. /services/users/.' },
+        timeout_ms: ms('Connect and request timeout towards etcd, in milliseconds.', 2000),
+      },
+    },
   },
 };
 
 const upstream: SchemaNode = {
   type: 'object',
   additionalProperties: false,
-  required: ['endpoints'],
-  description: 'A named group of interchangeable endpoints. Requests are spread round robin.',
+  description: 'A named group of interchangeable endpoints: a static list (endpoints:) or a discovered one (discovery:). See docs/upstreams.md.',
   properties: {
     endpoints: { type: 'array', minItems: 1, items: endpoint, description: 'Static endpoint list.' },
+    discovery,
+    balance: { type: 'string', enum: ['round_robin', 'weighted', 'least_outstanding', 'latency', 'hash'], default: 'round_robin', description: 'How an endpoint is picked: round_robin (weights ignored except 0), weighted (smooth weighted round robin), least_outstanding (fewest in flight of two random picks), latency (peak-EWMA response time × in flight), hash (consistent hash of hash_on).' },
+    hash_on: { type: 'string', pattern: '^(ip|(header|cookie|query):[!#$%&\'*+.^_`|~0-9A-Za-z-]+)$', description: 'For balance: hash, what the key is: ip, header:NAME, cookie:NAME or query:NAME. Requests without it are spread round robin.' },
+    health: {
+      type: 'object', additionalProperties: false, default: {},
+      description: 'Endpoint health: active checks (run once, by the primary process) and passive outlier detection (every worker reports to one shared table).',
+      properties: {
+        active: {
+          type: 'object', additionalProperties: false,
+          description: 'Probe every endpoint with a GET.',
+          properties: {
+            path: { type: 'string', pattern: '^/', default: '/healthz', description: 'Path probed.' },
+            interval_ms: ms('Time between probes of one endpoint, in milliseconds.', 5000, 50),
+            timeout_ms: ms('A probe slower than this fails, in milliseconds.', 1000),
+            healthy: { type: 'integer', minimum: 1, maximum: 100, default: 2, description: 'Consecutive passing probes that make an unhealthy endpoint healthy.' },
+            unhealthy: { type: 'integer', minimum: 1, maximum: 100, default: 3, description: 'Consecutive failing probes that make an endpoint unhealthy.' },
+            expect_status: { type: 'array', minItems: 1, items: { type: 'integer', minimum: 100, maximum: 599 }, description: 'Statuses that pass (default: any 2xx or 3xx).' },
+          },
+        },
+        passive: {
+          type: 'object', additionalProperties: false, default: {},
+          description: 'Eject an endpoint after consecutive failures (connect errors, resets, timeouts, 5xx) seen by live traffic.',
+          properties: {
+            consecutive_failures: { type: 'integer', minimum: 0, maximum: 10_000, default: 5, description: 'Failures in a row that eject the endpoint; 0 turns passive detection off.' },
+            eject_ms: ms('First ejection length, in milliseconds; each repeat ejection lasts one eject_ms longer.', 10_000),
+            max_eject_ms: ms('Longest ejection, in milliseconds.', 300_000),
+            max_ejected_percent: { type: 'integer', minimum: 0, maximum: 100, default: 50, description: 'Never eject more than this share of the upstream\'s endpoints.' },
+          },
+        },
+        panic_threshold: { type: 'integer', minimum: 0, maximum: 100, default: 0, description: 'When fewer than this percent of endpoints are healthy, ignore health and spread over all of them (as Envoy does); 0 = never: answer 503 SLUICE_ERR_NO_HEALTHY_UPSTREAM when none is healthy.' },
+      },
+    },
+    circuit_breaker: {
+      type: 'object', additionalProperties: false,
+      description: 'Stop sending to a failing upstream for a while (shared by all workers).',
+      properties: {
+        failure_ratio: { type: 'number', minimum: 0.01, maximum: 1, default: 0.5, description: 'Failed share of tries over window_ms that opens the circuit.' },
+        min_requests: { type: 'integer', minimum: 1, maximum: 1_000_000, default: 20, description: 'Tries in the window before the ratio counts.' },
+        window_ms: ms('Rolling window of the failure ratio, in milliseconds.', 10_000, 100),
+        open_ms: ms('How long an open circuit answers at once without upstream traffic, in milliseconds.', 5000),
+        half_open_requests: { type: 'integer', minimum: 1, maximum: 1000, default: 3, description: 'Probe requests let through after open_ms; all succeed → closed, one fails → open again.' },
+      },
+    },
+    max_requests: { type: 'integer', minimum: 1, maximum: 100_000_000, description: 'Requests in flight to this upstream at once, all workers together; more → 503 SLUICE_ERR_UPSTREAM_OVERLOADED at once.' },
+    max_pending: { type: 'integer', minimum: 0, maximum: 100_000_000, description: 'Requests one worker may queue per endpoint beyond its pool\'s connections × pipelining; more → another endpoint, or 503 SLUICE_ERR_UPSTREAM_OVERLOADED.' },
+    retry_budget: {
+      type: 'object', additionalProperties: false, default: {},
+      description: 'Retries to this upstream stay below ratio × requests (plus min_per_s) over a 10 s window, all workers together: no retry storms.',
+      properties: {
+        ratio: { type: 'number', minimum: 0, maximum: 10, default: 0.2, description: 'Retries allowed per request, on average.' },
+        min_per_s: { type: 'integer', minimum: 0, maximum: 1_000_000, default: 5, description: 'Retries per second always allowed (so low traffic can still retry).' },
+      },
+    },
     pool: {
       type: 'object',
       additionalProperties: false,
@@ -72,6 +154,28 @@ const upstream: SchemaNode = {
         connections: { type: 'integer', minimum: 1, maximum: 100_000, default: 64, description: 'Max connections per endpoint per worker. Env SLUICE_POOL_CONNECTIONS overrides it for every upstream.' },
         pipelining: { type: 'integer', minimum: 1, maximum: 128, default: 1, description: 'Requests in flight per connection (1 = no pipelining). Env SLUICE_PIPELINING overrides it for every upstream.' },
         keepalive_ms: ms('How long an idle upstream connection is kept open, in milliseconds (an upstream hint via Keep-Alive: timeout wins when shorter).', 4000),
+      },
+    },
+  },
+};
+
+const RETRY_ON = ['connect_error', 'reset', 'timeout', 500, 502, 503, 504];
+
+const retries: SchemaNode = {
+  type: 'object', additionalProperties: false,
+  description: 'When a try fails, try again (another endpoint when there is one). Without retries:, a connect error is retried up to 3 tries. See docs/upstreams.md.',
+  properties: {
+    attempts: { type: 'integer', minimum: 1, maximum: 10, default: 3, description: 'Tries in all, the first included (1 = never retry).' },
+    on: { type: 'array', items: { enum: RETRY_ON }, default: ['connect_error'], description: 'What is retried: connect_error (nothing reached the upstream: any method), reset, timeout (per_try_timeout_ms or response_header_ms), or a status 500/502/503/504.' },
+    per_try_timeout_ms: { type: 'integer', minimum: 1, maximum: 86_400_000, description: 'Longest wait for one try\'s response headers, in milliseconds (default: timeouts.response_header_ms).' },
+    non_idempotent: { type: 'boolean', default: false, description: 'Also retry POST, PATCH and other non-idempotent methods on reset, timeout and statuses (only if you know the upstream tolerates a repeat).' },
+    buffer_bytes: { type: 'integer', minimum: 0, maximum: 16_777_216, default: 65536, description: 'Request bodies up to this size (with Content-Length) are kept so a retry can send them again; larger ones are streamed and not retried.' },
+    backoff: {
+      type: 'object', additionalProperties: false, default: {},
+      description: 'Wait before each retry: a random time from 0 to min(max_ms, base_ms × 2^retry) (full jitter).',
+      properties: {
+        base_ms: ms('In milliseconds.', 25, 0),
+        max_ms: ms('In milliseconds.', 250, 0),
       },
     },
   },
@@ -142,6 +246,17 @@ const route: SchemaNode = {
       },
     },
     rate_limit: { type: 'array', items: rateLimit, description: 'Limits on this route; a request must pass all of them. See docs/rate-limits.md.' },
+    retries,
+    timeout_ms: { type: 'integer', minimum: 1, maximum: 86_400_000, description: 'Longest wait for the upstream\'s response headers across every try and backoff, in milliseconds; exceeded → 504 SLUICE_ERR_ROUTE_TIMEOUT. The body then streams under timeouts.idle_ms.' },
+    fallback: {
+      type: 'object', additionalProperties: false,
+      description: 'Served instead of the 503 when the circuit is open, no endpoint is available, or the upstream is at max_requests.',
+      properties: {
+        status: { type: 'integer', minimum: 200, maximum: 599, default: 200, description: 'HTTP status.' },
+        body: { type: 'string', default: '', description: 'Response body.' },
+        headers: headerMap,
+      },
+    },
     preserve_host: { type: 'boolean', default: true, description: 'true: forward the client\'s Host; false: send the endpoint\'s host:port.' },
   },
 };

@@ -1,11 +1,53 @@
 /** The validated, defaulted, deep-frozen configuration. Field docs live in schema.ts. */
 export type Predicate = string | { readonly present: true };
 
-export interface EndpointConfig { readonly url: string }
+export interface EndpointConfig { readonly url: string; readonly weight: number }
+
+export type BalancePolicy = 'round_robin' | 'weighted' | 'least_outstanding' | 'latency' | 'hash';
+
+export interface DnsDiscoveryConfig {
+  readonly name: string;
+  readonly port: number;
+  readonly scheme: 'http' | 'https';
+  readonly family: 'ipv4' | 'ipv6' | 'any';
+  readonly interval_ms: number;
+  readonly servers?: readonly string[];
+}
+
+export interface EtcdDiscoveryConfig { readonly endpoints: readonly string[]; readonly prefix: string; readonly timeout_ms: number }
 
 export interface UpstreamConfig {
-  readonly endpoints: readonly EndpointConfig[];
+  readonly endpoints?: readonly EndpointConfig[];
+  readonly discovery?: { readonly dns?: DnsDiscoveryConfig; readonly etcd?: EtcdDiscoveryConfig };
+  readonly balance: BalancePolicy;
+  readonly hash_on?: string;
+  readonly health: {
+    readonly active?: {
+      readonly path: string; readonly interval_ms: number; readonly timeout_ms: number;
+      readonly healthy: number; readonly unhealthy: number; readonly expect_status?: readonly number[];
+    };
+    readonly passive: { readonly consecutive_failures: number; readonly eject_ms: number; readonly max_eject_ms: number; readonly max_ejected_percent: number };
+    readonly panic_threshold: number;
+  };
+  readonly circuit_breaker?: {
+    readonly failure_ratio: number; readonly min_requests: number; readonly window_ms: number;
+    readonly open_ms: number; readonly half_open_requests: number;
+  };
+  readonly max_requests?: number;
+  readonly max_pending?: number;
+  readonly retry_budget: { readonly ratio: number; readonly min_per_s: number };
   readonly pool: { readonly connections: number; readonly pipelining: number; readonly keepalive_ms: number };
+}
+
+export type RetryCondition = 'connect_error' | 'reset' | 'timeout' | 500 | 502 | 503 | 504;
+
+export interface RetriesConfig {
+  readonly attempts: number;
+  readonly on: readonly RetryCondition[];
+  readonly per_try_timeout_ms?: number;
+  readonly non_idempotent: boolean;
+  readonly buffer_bytes: number;
+  readonly backoff: { readonly base_ms: number; readonly max_ms: number };
 }
 
 export interface RouteConfig {
@@ -22,6 +64,9 @@ export interface RouteConfig {
   readonly respond?: { readonly status: number; readonly body: string; readonly headers?: Readonly<Record<string, string>> };
   readonly rewrite?: { readonly strip_prefix?: string; readonly add_prefix?: string };
   readonly rate_limit?: readonly RateLimitConfig[];
+  readonly retries?: RetriesConfig;
+  readonly timeout_ms?: number;
+  readonly fallback?: { readonly status: number; readonly body: string; readonly headers?: Readonly<Record<string, string>> };
   readonly preserve_host: boolean;
 }
 

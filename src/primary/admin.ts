@@ -6,12 +6,15 @@ export interface AdminTarget {
   readonly draining: boolean;
   readonly generation: number;
   reload(): Promise<{ ok: true; generation: number } | { ok: false; code: string; issues: string[] }>;
+  /** Endpoints, their health and every breaker, as workers see them now. */
+  upstreams(): unknown;
 }
 
 /**
  * Admin HTTP API, served by the primary on admin.host:admin.port (loopback by default):
  *   GET  /healthz  200 while the process is alive
  *   GET  /readyz   200 once every worker listens; 503 while starting or draining
+ *   GET  /upstreams  endpoints with health and ejection state, circuit breakers, in-flight counts
  *   POST /reload   re-read the config file: 200 {generation} or 400 with every problem
  */
 export function startAdmin(host: string, port: number, target: AdminTarget): Promise<Server> {
@@ -30,12 +33,13 @@ async function handle(req: IncomingMessage, res: ServerResponse, target: AdminTa
     if (target.ready) return send(res, 200, { status: 'ready', generation: target.generation });
     return send(res, 503, { status: target.draining ? 'draining' : 'starting' });
   }
+  if (req.method === 'GET' && path === '/upstreams') return send(res, 200, target.upstreams());
   if (req.method === 'POST' && path === '/reload') {
     const r = await target.reload();
     if (r.ok) return send(res, 200, { status: 'reloaded', generation: r.generation });
     return send(res, 400, { error: { code: r.code, message: 'config rejected; the running config stays in force', issues: r.issues } });
   }
-  send(res, 404, { error: { code: 'SLUICE_ERR_ROUTE_NOT_FOUND', message: 'admin endpoints: GET /healthz, GET /readyz, POST /reload' } });
+  send(res, 404, { error: { code: 'SLUICE_ERR_ROUTE_NOT_FOUND', message: 'admin endpoints: GET /healthz, GET /readyz, GET /upstreams, POST /reload' } });
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {

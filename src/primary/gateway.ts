@@ -7,7 +7,13 @@ import { loadConfigFile } from '../config/load.js';
 import { ConfigError, formatConfigIssue, GatewayError } from '../errors/gateway-error.js';
 import { createLogger, flushLogger } from '../observe/log.js';
 import { loadUws } from '../worker/uws.js';
+import { Discovery } from '../discovery/discovery.js';
+import { EndpointHealth } from '../upstream/endpoint-health.js';
+import { UpstreamTable } from '../upstream/upstream-table.js';
+import { ActiveHealthChecker } from './active-health.js';
 import { startAdmin } from './admin.js';
+import { describeUpstreams } from './describe-upstreams.js';
+import { EndpointRows } from './endpoint-rows.js';
 import { watchConfigFile } from './config-watch.js';
 import { claimPort } from './port-check.js';
 import { createSharedState } from './shared-state.js';
@@ -38,11 +44,35 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
     return { ...plan, ...fixed, rateLimits: { ...plan.rateLimits, tableSlots: first.plan.rateLimits.tableSlots } };
   };
 
-  const supervisor = new Supervisor(pin(first.plan), createSharedState(first.plan.rateLimits.tableSlots), log);
+  const shared = createSharedState(first.plan.rateLimits.tableSlots);
+  const health = new EndpointHealth(shared.endpointTable);
+  const upstreamTable = new UpstreamTable(shared.upstreamTable);
+  const rows = new EndpointRows(health, upstreamTable);
+  const checker = new ActiveHealthChecker(health, log);
   let draining = false;
   let lastText = hashOf(file);
   let generation = 1;
   let reloading: Promise<unknown> = Promise.resolve();
+  /** The config's plan; what workers get adds discovered endpoints and table rows (bind). */
+  let configured = pin(first.plan);
+  let published: CompiledPlan;
+  const bind = (plan: CompiledPlan): CompiledPlan => {
+    published = rows.bind(plan, discovery.endpoints);
+    checker.reconcile(published);
+    return published;
+  };
+  // Serialised with reloads: a discovery change republishes the running config with the new endpoints.
+  let workersUp = false;
+  const republish = () => {
+    reloading = reloading.then(async () => {
+      if (draining || !workersUp) return;
+      generation++;
+      await supervisor.publish(bind({ ...configured, generation }));
+    }).catch((err) => log.error({ err, code: 'SLUICE_ERR_DISCOVERY' }, 'discovered endpoints not applied'));
+  };
+  const discovery = new Discovery(log, republish);
+  await discovery.reconcile(configured.upstreams, DISCOVERY_FIRST_WAIT_MS);
+  const supervisor = new Supervisor(bind(configured), shared, log);
 
   const reload = (source: string) => {
     const next = reloading.then(() => reloadOnce(source));
@@ -54,8 +84,11 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
     try {
       const loaded = loadConfigFile(file, env, generation + 1);
       warnFixedChanges(log, fixed, loaded.plan);
+      await discovery.reconcile(loaded.plan.upstreams, DISCOVERY_FIRST_WAIT_MS);
+      const next = bind(pin(loaded.plan));
       generation++;
-      await supervisor.publish(pin(loaded.plan));
+      configured = pin(loaded.plan);
+      await supervisor.publish({ ...next, generation });
       log.info({ source, generation }, 'config reloaded');
       return { ok: true as const, generation };
     } catch (err) {
@@ -66,7 +99,16 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
     }
   };
 
-  await supervisor.start();
+  try {
+    await supervisor.start();
+  } catch (err) {
+    discovery.close();
+    await checker.close();
+    throw err;
+  }
+  workersUp = true;
+  // Changes discovered while the workers were starting.
+  if (discovery.endpoints.size > 0) republish();
   let admin: Server;
   try {
     admin = await startAdmin(first.plan.admin.host, first.plan.admin.port, {
@@ -74,8 +116,11 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
       get draining() { return draining; },
       get generation() { return generation; },
       reload: () => reload('admin'),
+      upstreams: () => describeUpstreams(published, health, upstreamTable),
     });
   } catch (err) {
+    discovery.close();
+    await checker.close();
     await supervisor.drain(0);
     throw new GatewayError('SLUICE_ERR_PORT_IN_USE', `(admin ${first.plan.admin.host}:${first.plan.admin.port})`, { cause: err });
   }
@@ -93,7 +138,9 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
     watcher.close();
     process.off('SIGHUP', onHup);
     log.info({ reason, drain_ms: first.plan.timeouts.drainMs }, 'draining');
+    discovery.close();
     const abandoned = await supervisor.drain(first.plan.timeouts.drainMs);
+    await checker.close();
     await new Promise((r) => admin.close(r));
     log.info({ abandoned }, 'stopped');
     flushLogger(log);
@@ -102,6 +149,9 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
   log.info({ port, admin_port: adminPort, workers: first.plan.workers, generation, config: file }, 'sluice ready');
   return { port, adminPort, shutdown };
 }
+
+/** At start and on reload, how long to wait for a new discovery source's first answer. */
+const DISCOVERY_FIRST_WAIT_MS = 3000;
 
 function hashOf(file: string): string {
   try { return createHash('sha256').update(readFileSync(file)).digest('hex'); } catch { return ''; }

@@ -1,5 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { createSlotTable } from '../stages/rate-limit/slot-table.js';
+import { createEndpointTable } from '../upstream/endpoint-health.js';
+import { createUpstreamTable } from '../upstream/upstream-table.js';
 
 /**
  * Memory every worker thread shares, created once by the primary for the life of the process (it
@@ -11,6 +13,10 @@ export interface SharedState {
   readonly rateTable: SharedArrayBuffer;
   /** In-flight counts, one slot per concurrency-limit key. */
   readonly inFlightTable: SharedArrayBuffer;
+  /** Endpoint health: active-check verdicts (primary) and passive ejections (workers); upstream/endpoint-health.ts. */
+  readonly endpointTable: SharedArrayBuffer;
+  /** Per-upstream breaker, retry budget and in-flight count; upstream/upstream-table.ts. */
+  readonly upstreamTable: SharedArrayBuffer;
   /** Seeds key hashing, so outsiders cannot choose keys that share slots or fingerprints. */
   readonly secret: number;
 }
@@ -19,6 +25,8 @@ export function createSharedState(tableSlots: number): SharedState {
   return {
     rateTable: createSlotTable(tableSlots),
     inFlightTable: createSlotTable(tableSlots),
+    endpointTable: createEndpointTable(),
+    upstreamTable: createUpstreamTable(),
     secret: randomInt(0, 2 ** 32 - 1) | 0,
   };
 }

@@ -1,35 +1,81 @@
 import type { Dispatcher } from 'undici';
 import type { Exchange } from '../worker/exchange.js';
+import { mayRetry, retryLater, tryFailed } from './forward.js';
+import { nowMs } from './shared-clock.js';
 
 /**
- * undici's view of one upstream attempt. Translates its callbacks into exchange writes, with
- * backpressure: a false from writeChunk pauses the upstream until the client drains.
+ * undici's view of one try. Translates its callbacks into exchange writes, with backpressure (a
+ * false from writeChunk pauses the upstream until the client drains), and reports the try's outcome
+ * once to the upstream (health, breaker, latency). A 5xx listed in retries.on is swallowed, not
+ * relayed, when a retry is allowed; a try the exchange no longer waits for (it answered already, or
+ * moved on) only settles its counts.
  */
 export class ProxyHandler implements Dispatcher.DispatchHandler {
-  constructor(
-    private readonly ex: Exchange,
-    private readonly failed: (ex: Exchange, err: Error) => void,
-  ) {}
+  private readonly startedAt = performance.now();
+  private outcomeReported = false;
+  /** This response is a retryable error being read to its end, then retried. */
+  private discarding = false;
+  ended = false;
+
+  constructor(private readonly ex: Exchange, private readonly index: number) {}
+
+  private get current(): boolean {
+    return this.ex.attempt === this && !this.ex.aborted && !this.ex.finished;
+  }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
-    if (this.ex.aborted || this.ex.finished) controller.abort(new Error('client aborted'));
+    if (!this.current) controller.abort(new Error('client aborted'));
     else this.ex.controller = controller;
   }
 
   onResponseStart(_c: Dispatcher.DispatchController, status: number, headers: Record<string, string | string[] | undefined>): void {
     if (status < 200) return; // 1xx informational: not relayed
+    this.report(status >= 500);
+    if (!this.current) return;
+    if (status >= 500 && mayRetry(this.ex, status)) {
+      this.discarding = true;
+      this.ex.errorCode = null;
+      return;
+    }
     this.ex.writeResponseHead(status, headers);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.discarding || !this.current) return;
     if (!this.ex.writeChunk(chunk)) controller.pause();
   }
 
   onResponseEnd(): void {
-    this.ex.endResponse();
+    this.settle();
+    if (!this.current) return;
+    this.ex.controller = null;
+    if (this.discarding) retryLater(this.ex);
+    else this.ex.endResponse();
   }
 
   onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
-    this.failed(this.ex, err);
+    const wasCurrent = this.current;
+    // An error after the head was relayed is the same endpoint failing mid-body.
+    if (wasCurrent) this.report(true);
+    this.settle();
+    if (!wasCurrent) return;
+    this.ex.controller = null;
+    if (this.discarding) return retryLater(this.ex);
+    tryFailed(this.ex, err);
+  }
+
+  private report(failed: boolean): void {
+    if (this.outcomeReported) return;
+    this.outcomeReported = true;
+    const ex = this.ex;
+    ex.upstream!.tryOutcome(this.index, failed, ex.probe, performance.now() - this.startedAt, nowMs());
+    ex.probe = false;
+  }
+
+  /** Exactly once per try: its in-flight place is given back. */
+  private settle(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.ex.upstream!.tryEnded(this.index);
   }
 }

@@ -8,7 +8,10 @@ import type { AccessRecord } from '../observe/access-log.js';
 import { errorReply } from '../pipeline/local-reply.js';
 import type { LocalReply, RequestCtx, ResponseHead } from '../pipeline/phase.js';
 import { connectionTokens, isHopByHop } from '../upstream/hop-by-hop.js';
+import { releaseUpstream } from '../upstream/forward.js';
+import type { ProxyHandler } from '../upstream/proxy-handler.js';
 import type { DownstreamHead } from '../upstream/request-head.js';
+import type { UpstreamRuntime } from '../upstream/upstream-runtime.js';
 import { acceptHead, type AcceptedHead, type Refusal } from './accept.js';
 import type { RouteRuntime, Runtime } from './runtime.js';
 
@@ -63,15 +66,30 @@ export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead, Acces
   /** Local reply decided in the handler, sent on the first onData (after uWS checked framing). */
   private pending: LocalReply | null = null;
 
-  // ── upstream leg ──
+  // ── upstream leg (upstream/forward.ts) ──
+  upstream: UpstreamRuntime | null = null;
   upstreamName: string | null = null;
   endpoint: string | null = null;
-  /** Bitmask of endpoint indexes tried by this request. */
+  /** Bitmask of endpoint indexes (mod 32) tried by this request. */
   tried = 0;
-  endpointIndex = -1;
   attempts = 0;
+  /** The try in progress; null once the exchange stops waiting for it. */
+  attempt: ProxyHandler | null = null;
   controller: Dispatcher.DispatchController | null = null;
+  /** This request is one of the half-open circuit's probes, its verdict not yet recorded. */
+  probe = false;
+  /** Holds one of the upstream's max_requests places. */
+  holdsUpstreamPlace = false;
+  deadline: NodeJS.Timeout | null = null;
+  retryTimer: NodeJS.Timeout | null = null;
+  retryBudgetExhausted = false;
+  /** A streamed request body (cannot be sent twice). */
   body: RequestBody | null = null;
+  /** A body small enough to keep for retries: its chunks while arriving, then the whole. */
+  bodyParts: Buffer[] | null = null;
+  bufferedBody: Buffer | null = null;
+  /** Called once the kept body is complete (the upstream leg waits for it). */
+  onBodyComplete: ((ex: Exchange) => void) | null = null;
   private downstreamPaused = false;
 
   // ── response body framing ──
@@ -169,11 +187,26 @@ export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead, Acces
         this.sendLocalReply(this.pending, !isLast);
         return;
       }
-      if (this.contentLength > 0 || this.chunked) this.body = new RequestBody(this);
+      if (this.keepsBody()) this.bodyParts = [];
+      else if (this.contentLength > 0 || this.chunked) this.body = new RequestBody(this);
     }
     if (this.body !== null) this.pushBody(ab, isLast);
+    else if (this.bodyParts !== null) this.keepBody(ab, isLast);
     if (isLast) this.requestComplete = true;
     if (first && !this.finished) this.start(this);
+    else if (isLast && this.onBodyComplete !== null) this.onBodyComplete(this);
+  }
+
+  /** Bodies up to retries.buffer_bytes are kept whole when a retry could need them again. */
+  private keepsBody(): boolean {
+    const r = this.route!.plan.retries;
+    return this.route!.upstream !== null && !this.chunked && this.contentLength > 0 && this.contentLength <= r.bufferBytes && r.attempts > 1;
+  }
+
+  private keepBody(ab: ArrayBuffer, isLast: boolean): void {
+    // uWS reuses `ab` after this callback returns: copy it.
+    if (ab.byteLength > 0) this.bodyParts!.push(Buffer.from(new Uint8Array(ab)));
+    if (isLast) this.bufferedBody = this.bodyParts!.length === 1 ? this.bodyParts![0] : Buffer.concat(this.bodyParts!);
   }
 
   private pushBody(ab: ArrayBuffer, isLast: boolean): void {
@@ -204,6 +237,11 @@ export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead, Acces
   }
 
   // ── upstream response → downstream ────────────────────────────────────────────────────────
+
+  /** Something of a response is committed: its head is written or about to be. */
+  get responseStarted(): boolean {
+    return this.headWritten || this.headPending;
+  }
 
   /** Write the upstream's status and headers (hop-by-hop removed) and choose the body framing. */
   writeResponseHead(status: number, headers: Record<string, string | string[] | undefined>): void {
@@ -371,6 +409,7 @@ export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead, Acces
     if (this.finished) return;
     this.finished = true;
     this.body?.destroy();
+    if (this.upstream !== null) releaseUpstream(this);
     const route = this.route;
     if (route !== null && route.onLog !== null) {
       for (const s of route.onLog) { try { s.onLog!(this, this.status); } catch { /* must not throw */ } }

@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
-import type { Pool } from 'undici';
-import type { CompiledPlan, RoutePlan, UpstreamPlan } from '../compile/plan.js';
+import type { CompiledPlan, RoutePlan } from '../compile/plan.js';
 import type { AccessLog } from '../observe/access-log.js';
 import type { Stage } from '../pipeline/phase.js';
 import type { SharedState } from '../primary/shared-state.js';
@@ -8,7 +7,9 @@ import type { KeptResources } from './kept-resources.js';
 import { Router } from '../router/router.js';
 import { stageFactory } from '../stages/registry.js';
 import { poolKey, type PoolSet } from '../upstream/pools.js';
-import { RoundRobin } from '../upstream/round-robin.js';
+import type { EndpointHealth } from '../upstream/endpoint-health.js';
+import { UpstreamRuntime } from '../upstream/upstream-runtime.js';
+import type { UpstreamTable } from '../upstream/upstream-table.js';
 
 /** What a worker runs for one config generation; in-flight requests keep the one they started on. */
 export interface Runtime {
@@ -20,13 +21,6 @@ export interface Runtime {
   readonly accessInfo: boolean;
   /** Access lines for 5xx and 499 (level warn or lower, even with log.access off). */
   readonly accessWarn: boolean;
-}
-
-export interface UpstreamRuntime {
-  readonly plan: UpstreamPlan;
-  readonly balancer: RoundRobin;
-  /** Same order as plan.endpoints. */
-  readonly pools: readonly Pool[];
 }
 
 /** A route with its stages instantiated and split per phase; null = no stage uses that phase. */
@@ -46,16 +40,16 @@ export interface WorkerServices {
   readonly access: AccessLog;
   readonly shared: SharedState;
   readonly kept: KeptResources;
+  readonly health: EndpointHealth;
+  readonly upstreamTable: UpstreamTable;
 }
 
 export function buildRuntime(plan: CompiledPlan, services: WorkerServices): Runtime {
   const { log, access } = services;
   const pools = services.pools.adopt(plan);
-  const upstreams = plan.upstreams.map((u): UpstreamRuntime => ({
-    plan: u,
-    balancer: new RoundRobin(u.endpoints),
-    pools: u.endpoints.map((e) => pools.get(poolKey(u, e, plan))!),
-  }));
+  const upstreams = plan.upstreams.map((u) => new UpstreamRuntime(
+    u, u.endpoints.map((e) => pools.get(poolKey(u, e, plan))!), services.health, services.upstreamTable, log,
+  ));
   const routes = plan.routes.map((r) => ({ plan: r, route: buildRoute(r, plan, upstreams, services) }));
   const level = log.levels.values[plan.log.level] ?? 30;
   return {

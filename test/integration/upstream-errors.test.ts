@@ -35,7 +35,9 @@ before(async () => {
 timeouts: { connect_ms: 500, response_header_ms: 700, idle_ms: 2000 }
 upstreams:
   healthy: { endpoints: [ { url: "${healthy.origin}" } ] }
-  dead: { endpoints: [ { url: "http://127.0.0.1:${deadPort}" } ] }
+  dead:
+    endpoints: [ { url: "http://127.0.0.1:${deadPort}" } ]
+    health: { passive: { consecutive_failures: 1, max_ejected_percent: 100 } }
   half-dead: { endpoints: [ { url: "http://127.0.0.1:${deadPort}" }, { url: "${healthy.origin}" } ] }
   reset-mid: { endpoints: [ { url: "${resetMid.origin}" } ] }
   reset-before: { endpoints: [ { url: "${resetBefore.origin}" } ] }
@@ -66,7 +68,7 @@ function assertError(r: Reply, status: number, code: string) {
   assert.equal(body.error.request_id, r.headers['x-request-id']);
 }
 
-test('connection refused → 502, then 503 while every endpoint is known down', async () => {
+test('connection refused → 502, then 503 while the only endpoint is ejected', async () => {
   const first = await request(gw.url('/dead'));
   assertError(first, 502, 'SLUICE_ERR_UPSTREAM_CONNECT');
   const second = await request(gw.url('/dead'));

@@ -1,0 +1,101 @@
+import type { RetriesConfig, RouteConfig, UpstreamConfig } from '../config/types.js';
+import type { ConfigPath, SchemaProblem } from '../config/validate.js';
+import type { DiscoveryPlan, EndpointPlan, FallbackPlan, HashOnPlan, RetryPlan, UpstreamPlan } from './plan.js';
+
+/** One upstream's config → plan. Endpoint and upstream slots are assigned later, by the primary. */
+export function compileUpstream(name: string, u: UpstreamConfig, problems: SchemaProblem[]): UpstreamPlan {
+  const at = (...rest: (string | number)[]): ConfigPath => ['upstreams', name, ...rest];
+  const discovery = compileDiscovery(u, at, problems);
+  const endpoints = (u.endpoints ?? []).map((e, i) => {
+    const parsed = parseEndpointUrl(e.url, e.weight);
+    if (typeof parsed === 'string') problems.push({ path: at('endpoints', i, 'url'), message: parsed });
+    return typeof parsed === 'string' ? { origin: '', hostHeader: '', weight: 0, slot: -1 } : parsed;
+  });
+  if (u.balance === 'hash' && u.hash_on === undefined) problems.push({ path: at('hash_on'), message: 'balance: hash needs hash_on (ip, header:NAME, cookie:NAME or query:NAME)' });
+  if (u.balance !== 'hash' && u.hash_on !== undefined) problems.push({ path: at('hash_on'), message: 'hash_on is only used with balance: hash' });
+  const p = u.health.passive;
+  if (p.max_eject_ms < p.eject_ms) problems.push({ path: at('health', 'passive', 'max_eject_ms'), message: 'must be at least eject_ms' });
+  const a = u.health.active;
+  if (a !== undefined && a.timeout_ms > a.interval_ms) problems.push({ path: at('health', 'active', 'timeout_ms'), message: 'must not exceed interval_ms' });
+  const b = u.circuit_breaker;
+  return {
+    name,
+    endpoints,
+    discovery,
+    slot: -1,
+    balance: u.balance,
+    hashOn: u.hash_on === undefined ? null : compileHashOn(u.hash_on),
+    active: a === undefined ? null : {
+      path: a.path, intervalMs: a.interval_ms, timeoutMs: a.timeout_ms, healthy: a.healthy, unhealthy: a.unhealthy,
+      expectStatus: a.expect_status === undefined ? null : [...a.expect_status],
+    },
+    passive: { consecutiveFailures: p.consecutive_failures, ejectMs: p.eject_ms, maxEjectMs: p.max_eject_ms, maxEjectedPercent: p.max_ejected_percent },
+    panicThreshold: u.health.panic_threshold,
+    breaker: b === undefined ? null : {
+      failureRatio: b.failure_ratio, minRequests: b.min_requests, windowMs: b.window_ms, openMs: b.open_ms, halfOpenRequests: b.half_open_requests,
+    },
+    maxRequests: u.max_requests ?? -1,
+    maxPending: u.max_pending ?? -1,
+    retryBudget: { ratio: u.retry_budget.ratio, minPerS: u.retry_budget.min_per_s },
+    pool: { connections: u.pool.connections, pipelining: u.pool.pipelining, keepAliveMs: u.pool.keepalive_ms },
+  };
+}
+
+/** A message when `raw` is not a usable endpoint URL (used for config and for discovered values). */
+export function parseEndpointUrl(raw: string, weight: number): EndpointPlan | string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return `${JSON.stringify(raw)} is not a URL; write http://host:port`;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'scheme must be http or https';
+  if (url.username || url.password) return 'credentials in endpoint URLs are not supported';
+  if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) return 'an endpoint is host:port only; put path changes in a route rewrite:';
+  return { origin: url.origin, hostHeader: url.host, weight, slot: -1 };
+}
+
+function compileDiscovery(u: UpstreamConfig, at: (...rest: (string | number)[]) => ConfigPath, problems: SchemaProblem[]): DiscoveryPlan {
+  const d = u.discovery;
+  const sources = (u.endpoints === undefined ? 0 : 1) + (d?.dns === undefined ? 0 : 1) + (d?.etcd === undefined ? 0 : 1);
+  if (sources !== 1) problems.push({ path: at(), message: 'set exactly one of endpoints, discovery.dns or discovery.etcd' });
+  if (d?.dns !== undefined) {
+    const n = d.dns;
+    return { kind: 'dns', name: n.name, port: n.port, scheme: n.scheme, family: n.family, intervalMs: n.interval_ms, servers: n.servers === undefined ? null : [...n.servers] };
+  }
+  if (d?.etcd !== undefined) return { kind: 'etcd', endpoints: [...d.etcd.endpoints], prefix: d.etcd.prefix, timeoutMs: d.etcd.timeout_ms };
+  return { kind: 'static' };
+}
+
+function compileHashOn(spec: string): HashOnPlan {
+  if (spec === 'ip') return { kind: 'ip' };
+  const colon = spec.indexOf(':');
+  const kind = spec.slice(0, colon) as 'header' | 'cookie' | 'query';
+  const name = spec.slice(colon + 1);
+  return { kind, name: kind === 'header' ? name.toLowerCase() : name };
+}
+
+/** Without retries:, a connect error (nothing reached the upstream) is tried again, up to 3 tries. */
+const DEFAULT_RETRIES: RetriesConfig = { attempts: 3, on: ['connect_error'], non_idempotent: false, buffer_bytes: 65536, backoff: { base_ms: 25, max_ms: 250 } };
+
+export function compileRetries(r: RouteConfig): RetryPlan {
+  const c = r.retries ?? DEFAULT_RETRIES;
+  return {
+    attempts: c.attempts,
+    connectError: c.on.includes('connect_error'),
+    reset: c.on.includes('reset'),
+    timeout: c.on.includes('timeout'),
+    statuses: c.on.filter((x): x is 500 | 502 | 503 | 504 => typeof x === 'number'),
+    perTryTimeoutMs: c.per_try_timeout_ms ?? -1,
+    nonIdempotent: c.non_idempotent,
+    bufferBytes: c.buffer_bytes,
+    backoffBaseMs: c.backoff.base_ms,
+    backoffMaxMs: c.backoff.max_ms,
+  };
+}
+
+export function compileFallback(r: RouteConfig): FallbackPlan | null {
+  const f = r.fallback;
+  if (f === undefined) return null;
+  return { status: f.status, body: f.body, headers: Object.entries(f.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v] as const) };
+}

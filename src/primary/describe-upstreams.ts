@@ -1,0 +1,26 @@
+import type { CompiledPlan } from '../compile/plan.js';
+import type { EndpointHealth } from '../upstream/endpoint-health.js';
+import { nowMs } from '../upstream/shared-clock.js';
+import { BREAKER_STATES, type UpstreamTable } from '../upstream/upstream-table.js';
+
+/** GET /upstreams: what every worker sees in the shared tables right now. */
+export function describeUpstreams(plan: CompiledPlan, health: EndpointHealth, table: UpstreamTable): unknown {
+  const now = nowMs();
+  return {
+    generation: plan.generation,
+    upstreams: plan.upstreams.map((u) => ({
+      name: u.name,
+      balance: u.balance,
+      discovery: u.discovery.kind,
+      circuit: u.breaker === null ? null : BREAKER_STATES[table.breakerState(u.slot)],
+      in_flight: table.inFlight(u.slot),
+      endpoints: u.endpoints.map((e) => ({
+        url: e.origin,
+        weight: e.weight,
+        healthy: health.isHealthy(e.slot, now),
+        active_down: health.isActiveDown(e.slot),
+        ejected: health.isEjected(e.slot, now),
+      })),
+    })),
+  };
+}

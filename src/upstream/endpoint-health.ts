@@ -1,0 +1,92 @@
+import type { PassiveHealthPlan } from '../compile/plan.js';
+import { after } from './shared-clock.js';
+
+/**
+ * Health of every endpoint, one row of int32 words per endpoint in a SharedArrayBuffer: the primary
+ * writes active-check results, every worker records passive outcomes, and every pick reads both.
+ * Rows are assigned by the primary (primary/endpoint-slots.ts) and survive reloads.
+ */
+export const ENDPOINT_ROWS = 4096;
+const WORDS = 8;
+/** 1 while the active checker says the endpoint is down. */
+const ACTIVE_DOWN = 0;
+/** 1 while ejected by passive detection (until EJECT_UNTIL). */
+const EJECTED = 1;
+const EJECT_UNTIL = 2;
+const CONSECUTIVE_FAILURES = 3;
+/** Ejections so far: the next one lasts one eject_ms longer. Forgotten after max_eject_ms without one. */
+const EJECTIONS = 4;
+
+export function createEndpointTable(): SharedArrayBuffer {
+  return new SharedArrayBuffer(ENDPOINT_ROWS * WORDS * 4);
+}
+
+export class EndpointHealth {
+  private readonly w: Int32Array;
+  constructor(sab: SharedArrayBuffer) {
+    this.w = new Int32Array(sab);
+  }
+
+  /** Neither marked down by active checks nor ejected now. */
+  isHealthy(row: number, now: number): boolean {
+    const b = row * WORDS;
+    const w = this.w;
+    if (w[b + ACTIVE_DOWN] !== 0) return false;
+    return w[b + EJECTED] === 0 || !after(Atomics.load(w, b + EJECT_UNTIL), now);
+  }
+
+  isActiveDown(row: number): boolean {
+    return this.w[row * WORDS + ACTIVE_DOWN] !== 0;
+  }
+
+  isEjected(row: number, now: number): boolean {
+    const b = row * WORDS;
+    return this.w[b + EJECTED] !== 0 && after(Atomics.load(this.w, b + EJECT_UNTIL), now);
+  }
+
+  setActiveDown(row: number, down: boolean): void {
+    Atomics.store(this.w, row * WORDS + ACTIVE_DOWN, down ? 1 : 0);
+  }
+
+  /** A try got an answer below 500. Writes only when there is something to reset (the common case reads). */
+  recordSuccess(row: number, now: number, passive: PassiveHealthPlan): void {
+    const b = row * WORDS;
+    const w = this.w;
+    if (w[b + CONSECUTIVE_FAILURES] !== 0) Atomics.store(w, b + CONSECUTIVE_FAILURES, 0);
+    if (w[b + EJECTED] !== 0 && !after(Atomics.load(w, b + EJECT_UNTIL), now)) Atomics.store(w, b + EJECTED, 0);
+    if (w[b + EJECTIONS] !== 0 && w[b + EJECTED] === 0 && after(now, Atomics.load(w, b + EJECT_UNTIL) + passive.maxEjectMs)) {
+      Atomics.store(w, b + EJECTIONS, 0);
+    }
+  }
+
+  /**
+   * A try failed (connect error, reset, timeout, 5xx). Returns the ejection length when this call
+   * ejected the endpoint (exactly one worker wins), else 0. `peers` are the rows of the whole upstream.
+   */
+  recordFailure(row: number, now: number, passive: PassiveHealthPlan, peers: readonly number[]): number {
+    if (passive.consecutiveFailures === 0) return 0;
+    const b = row * WORDS;
+    const w = this.w;
+    if (Atomics.add(w, b + CONSECUTIVE_FAILURES, 1) + 1 < passive.consecutiveFailures) return 0;
+    if (this.isEjected(row, now) || !this.mayEject(peers, now, passive.maxEjectedPercent)) return 0;
+    // One worker wins the ejection: the one whose swap of the counter back to 0 succeeds.
+    const seen = Atomics.load(w, b + CONSECUTIVE_FAILURES);
+    if (seen < passive.consecutiveFailures || Atomics.compareExchange(w, b + CONSECUTIVE_FAILURES, seen, 0) !== seen) return 0;
+    const times = Atomics.add(w, b + EJECTIONS, 1);
+    const ms = Math.min(passive.ejectMs * (times + 1), passive.maxEjectMs);
+    Atomics.store(w, b + EJECT_UNTIL, (now + ms) | 0);
+    Atomics.store(w, b + EJECTED, 1);
+    return ms;
+  }
+
+  private mayEject(peers: readonly number[], now: number, maxPercent: number): boolean {
+    let ejected = 1;
+    for (const p of peers) if (this.isEjected(p, now)) ejected++;
+    return ejected * 100 <= maxPercent * peers.length;
+  }
+
+  /** A row handed to a new endpoint starts healthy with no history. */
+  reset(row: number): void {
+    this.w.fill(0, row * WORDS, (row + 1) * WORDS);
+  }
+}

@@ -1,0 +1,13 @@
+/**
+ * Milliseconds on a clock every thread agrees on, as a wrapping int32 so it fits an Int32Array word
+ * that Atomics can update. Compare two readings only by their difference (`after(a, b)`): that is
+ * right for spans under 24 days, far beyond any ejection or open-circuit time.
+ */
+export function nowMs(): number {
+  return (performance.timeOrigin + performance.now()) | 0;
+}
+
+/** True when time `a` is later than time `b`. */
+export function after(a: number, b: number): boolean {
+  return ((a - b) | 0) > 0;
+}

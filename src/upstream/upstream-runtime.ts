@@ -1,0 +1,124 @@
+import type { Logger } from 'pino';
+import type { Pool } from 'undici';
+import type { UpstreamPlan } from '../compile/plan.js';
+import type { RequestCtx } from '../pipeline/phase.js';
+import type { Balancer, Candidates } from './balancers/balancer.js';
+import { createBalancer } from './balancers/create.js';
+import type { EndpointHealth } from './endpoint-health.js';
+import { BREAKER_STATES, CLOSED, type UpstreamTable } from './upstream-table.js';
+
+/** select() found nothing: every endpoint is unhealthy (or drained), or the healthy ones are full (max_pending). */
+export const NONE_HEALTHY = -1;
+export const ALL_FULL = -2;
+
+/**
+ * One upstream as a worker sees it for one config generation: its endpoints' pools, the balancer,
+ * this worker's in-flight counts, and views of the shared health and upstream tables. It is the
+ * balancer's Candidates: usable() is where health, drain, retries and max_pending meet.
+ */
+export class UpstreamRuntime implements Candidates {
+  readonly count: number;
+  readonly rows: readonly number[];
+  private readonly balancer: Balancer;
+  private readonly inFlightCount: Int32Array;
+  /** In flight per endpoint and worker beyond which it is full (connections × pipelining + max_pending). */
+  private readonly capacity: number;
+  // Per-pick scratch: one pick runs at a time on a thread.
+  private tried = 0;
+  private now = 0;
+  private panic = false;
+
+  constructor(
+    readonly plan: UpstreamPlan,
+    /** Same order as plan.endpoints. */
+    readonly pools: readonly Pool[],
+    readonly health: EndpointHealth,
+    readonly table: UpstreamTable,
+    private readonly log: Logger,
+  ) {
+    this.count = plan.endpoints.length;
+    this.rows = plan.endpoints.map((e) => e.slot);
+    this.balancer = createBalancer(plan);
+    this.inFlightCount = new Int32Array(this.count);
+    this.capacity = plan.maxPending < 0 ? Infinity : plan.pool.connections * plan.pool.pipelining + plan.maxPending;
+  }
+
+  usable(i: number): boolean {
+    return (this.tried & (1 << (i & 31))) === 0 && this.plan.endpoints[i].weight > 0 &&
+      this.inFlightCount[i] < this.capacity && (this.panic || this.health.isHealthy(this.rows[i], this.now));
+  }
+
+  weight(i: number): number {
+    return this.plan.endpoints[i].weight;
+  }
+
+  inFlight(i: number): number {
+    return this.inFlightCount[i];
+  }
+
+  /**
+   * The endpoint for this request's next try, or NONE_HEALTHY / ALL_FULL. Endpoints in `tried` (a
+   * bitmask of indexes mod 32) are avoided while another one is usable.
+   */
+  select(ctx: RequestCtx, tried: number, now: number): number {
+    this.now = now;
+    this.panic = this.plan.panicThreshold > 0 && this.healthyPercent(now) < this.plan.panicThreshold;
+    this.tried = tried;
+    let i = this.balancer.pick(this, ctx);
+    if (i === -1 && tried !== 0) {
+      this.tried = 0;
+      i = this.balancer.pick(this, ctx);
+    }
+    if (i !== -1) this.inFlightCount[i]++;
+    else if (this.anyHealthy(now)) i = ALL_FULL;
+    else i = NONE_HEALTHY;
+    return i;
+  }
+
+  /** A try to endpoint i ended, whatever its outcome. */
+  tryEnded(i: number): void {
+    this.inFlightCount[i]--;
+  }
+
+  /**
+   * The verdict on a try, at most once: failed (connect error, reset, timeout, 5xx) or not (an answer
+   * below 500). Feeds passive health, the breaker and the balancer.
+   */
+  tryOutcome(i: number, failed: boolean, probe: boolean, rttMs: number, now: number): void {
+    const row = this.rows[i];
+    const e = this.plan.endpoints[i];
+    if (failed) {
+      const ejectedFor = this.health.recordFailure(row, now, this.plan.passive, this.rows);
+      if (ejectedFor > 0) this.log.warn({ upstream: this.plan.name, endpoint: e.origin, eject_ms: ejectedFor, code: 'SLUICE_ERR_NO_HEALTHY_UPSTREAM' }, 'endpoint ejected after consecutive failures');
+    } else {
+      this.health.recordSuccess(row, now, this.plan.passive);
+      this.balancer.observe?.(i, rttMs, now);
+    }
+    const b = this.plan.breaker;
+    if (b === null) return;
+    const moved = this.table.record(this.plan.slot, now, b, failed, probe);
+    if (moved !== -1) {
+      const line = { upstream: this.plan.name, circuit: BREAKER_STATES[moved] };
+      if (moved === CLOSED) this.log.info(line, 'circuit closed');
+      else this.log.warn({ ...line, open_ms: b.openMs, code: 'SLUICE_ERR_CIRCUIT_OPEN' }, 'circuit opened');
+    }
+  }
+
+  private healthyPercent(now: number): number {
+    let total = 0;
+    let healthy = 0;
+    for (let i = 0; i < this.count; i++) {
+      if (this.plan.endpoints[i].weight === 0) continue;
+      total++;
+      if (this.health.isHealthy(this.rows[i], now)) healthy++;
+    }
+    return total === 0 ? 100 : (healthy * 100) / total;
+  }
+
+  private anyHealthy(now: number): boolean {
+    for (let i = 0; i < this.count; i++) {
+      if (this.plan.endpoints[i].weight > 0 && (this.panic || this.health.isHealthy(this.rows[i], now))) return true;
+    }
+    return false;
+  }
+}
