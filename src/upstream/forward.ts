@@ -138,7 +138,10 @@ function onDeadline(ex: Exchange): void {
   ex.deadline = null;
   if (ex.aborted || ex.finished || ex.headWritten) return;
   ex.runtime.log.warn({ request_id: ex.id, route: ex.routeName, upstream: ex.upstreamName, endpoint: ex.endpoint, attempt: ex.attempts, code: 'SLUICE_ERR_ROUTE_TIMEOUT' }, 'route timeout');
-  ex.controller?.abort(new Error('route timeout'));
+  const controller = ex.controller;
+  ex.attempt = null; // the aborted try's error is not this request's answer
+  ex.controller = null;
+  controller?.abort(new Error('route timeout'));
   ex.fail('SLUICE_ERR_ROUTE_TIMEOUT');
 }
 

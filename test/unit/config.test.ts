@@ -114,3 +114,58 @@ test('the published JSON Schema is the one the gateway validates with', async ()
   const published = readFileSync(new URL('../../../config/sluice.schema.json', import.meta.url), 'utf8');
   assert.deepEqual(JSON.parse(published), JSON.parse(r.stdout), 'run: node dist/src/cli.js schema > config/sluice.schema.json');
 });
+
+test('upstream rules: endpoint sources, hash_on, health and retry settings are checked with their location', () => {
+  const got = problems(`upstreams:
+  both:
+    endpoints: [ { url: "http://127.0.0.1:1" } ]
+    discovery: { dns: { name: api.internal, port: 80 } }
+  hashed:
+    balance: hash
+    endpoints: [ { url: "http://127.0.0.1:1", weight: 2000 } ]
+    health:
+      active: { interval_ms: 100, timeout_ms: 500 }
+      passive: { eject_ms: 5000, max_eject_ms: 1000 }
+routes:
+  - name: r
+    match: { path: /r }
+    respond: { status: 200 }
+    retries: { attempts: 2 }
+  - name: s
+    match: { path: /s }
+    upstream: hashed
+    retries: { on: [connect_error, 418], backoff: { base_ms: 100, max_ms: 10 } }
+`);
+  assert.deepEqual(got, [
+    'gw.yaml:7:55 upstreams.hashed.endpoints[0].weight: must be ≤ 1000',
+    'gw.yaml:19:36 routes[1].retries.on[1]: must be one of "connect_error", "reset", "timeout", 500, 502, 503, 504',
+  ]);
+  const cross = problems(`upstreams:
+  both:
+    endpoints: [ { url: "http://127.0.0.1:1" } ]
+    discovery: { dns: { name: api.internal, port: 80 } }
+  hashed:
+    balance: hash
+    endpoints: [ { url: "http://127.0.0.1:1" } ]
+    health:
+      active: { interval_ms: 100, timeout_ms: 500 }
+      passive: { eject_ms: 5000, max_eject_ms: 1000 }
+routes:
+  - name: r
+    match: { path: /r }
+    respond: { status: 200 }
+    retries: { attempts: 2 }
+  - name: s
+    match: { path: /s }
+    upstream: hashed
+    retries: { backoff: { base_ms: 100, max_ms: 10 } }
+`);
+  assert.deepEqual(cross, [
+    'gw.yaml:3:5 upstreams.both: set exactly one of endpoints, discovery.dns or discovery.etcd',
+    'gw.yaml:6:5 upstreams.hashed.hash_on: balance: hash needs hash_on (ip, header:NAME, cookie:NAME or query:NAME)',
+    'gw.yaml:10:48 upstreams.hashed.health.passive.max_eject_ms: must be at least eject_ms',
+    'gw.yaml:9:47 upstreams.hashed.health.active.timeout_ms: must not exceed interval_ms',
+    'gw.yaml:12:5 routes[0]: retries, timeout_ms and fallback apply only to routes with an upstream',
+    'gw.yaml:19:49 routes[1].retries.backoff.max_ms: must be at least base_ms',
+  ]);
+});

@@ -9,9 +9,10 @@ import type { Logger } from 'pino';
  * whole microseconds, written with %.0f: Lua's default number format keeps only 14 digits.
  *
  * Client: ioredis (maintained by Redis; scripts by EVALSHA with a NOSCRIPT fallback, reconnects on
- * its own). It is set up to fail fast rather than queue: no offline queue, no per-request retries,
- * a command timeout of rate_limits.redis.timeout_ms. A failure resolves to STORE_ERROR and the
- * limit's on_store_error decides; the worker never waits longer than the timeout.
+ * its own). It is set up to fail fast: no per-request retries, and a command timeout of
+ * rate_limits.redis.timeout_ms that also covers a command queued while (re)connecting, so a request
+ * right after start waits for the connection instead of failing, and none waits longer than the
+ * timeout. A failure resolves to STORE_ERROR and the limit's on_store_error decides.
  */
 const TAKE = `
 local t = redis.call('TIME')
@@ -45,7 +46,7 @@ export class RedisGcra {
 
   constructor(url: string, private readonly timeoutMs: number, private readonly prefix: string, private readonly log: Logger) {
     this.redis = new Redis(url, {
-      enableOfflineQueue: false,
+      enableOfflineQueue: true,
       maxRetriesPerRequest: 0,
       commandTimeout: timeoutMs,
       connectTimeout: Math.max(timeoutMs, 1000),
