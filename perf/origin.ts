@@ -3,7 +3,8 @@ import { loadUws } from '../src/worker/uws.js';
 
 /**
  * The benchmark origin: a uWS server with fixed, preallocated answers, as fast as we can make an
- * upstream so the numbers measure the proxy. Run as its own process (pinned away from the gateway):
+ * upstream so the numbers measure the proxy. Run as its own process (pinned away from the gateway),
+ * listening on 127.0.0.1 and 127.0.0.2:
  *   node dist/perf/origin.js PORT   → prints "origin ready PORT" on stdout.
  *   GET /tiny (11 bytes) · GET /4k · GET /64k · any other GET path → tiny · POST * → drains the body, answers "ok".
  */
@@ -27,8 +28,13 @@ app.post('/*', (res: HttpResponse) => {
     if (isLast && !aborted) res.cork(() => { res.end(OK); });
   });
 });
+// Also on 127.0.0.2 (same port): the balancer scenarios need two endpoints with distinct addresses.
 app.listen('127.0.0.1', Number(process.argv[2] ?? 0), (socket) => {
   if (socket === false) { process.stderr.write('origin: cannot listen\n'); process.exit(1); }
-  process.stdout.write(`origin ready ${uws.us_socket_local_port(socket)}\n`);
+  const port = uws.us_socket_local_port(socket);
+  app.listen('127.0.0.2', port, (second) => {
+    if (second === false) { process.stderr.write('origin: cannot listen on 127.0.0.2\n'); process.exit(1); }
+    process.stdout.write(`origin ready ${port}\n`);
+  });
 });
 process.on('SIGTERM', () => process.exit(0));

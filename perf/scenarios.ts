@@ -16,6 +16,7 @@ export interface Scenario {
 }
 
 export const MANY_ROUTES = 1000;
+const BALANCERS = ['round_robin', 'weighted', 'least_outstanding', 'latency', 'hash'] as const;
 
 export const scenarios: readonly Scenario[] = [
   { name: 'tiny-get', what: 'GET, 11-byte response, keep-alive', method: 'GET', path: '/tiny', directPath: '/tiny' },
@@ -31,6 +32,10 @@ export const scenarios: readonly Scenario[] = [
     method: 'GET', path: '/limited/tiny', directPath: '/tiny',
   },
   { name: 'new-connection', what: 'tiny GET on a new connection per request', method: 'GET', path: '/tiny', directPath: '/tiny', newConnectionPerRequest: true },
+  ...BALANCERS.map((b): Scenario => ({
+    name: `balance-${b}`, what: `tiny GET to an upstream of 2 endpoints (127.0.0.1, 127.0.0.2) with balance: ${b}: compare with balance-round_robin`,
+    method: 'GET', path: `/lb-${b}/tiny`, directPath: '/tiny',
+  })),
 ];
 
 /** The gateway config the suite runs: the scenario routes plus the many-routes table. */
@@ -39,6 +44,7 @@ export function gatewayConfig(originPort: number, connections: number): string {
     'log: { level: info, access: true }',
     'upstreams:',
     `  origin: { endpoints: [ { url: "http://127.0.0.1:${originPort}" } ], pool: { connections: ${connections} } }`,
+    ...BALANCERS.map((b) => `  lb-${b}: { balance: ${b},${b === 'hash' ? ' hash_on: ip,' : ''} endpoints: [ { url: "http://127.0.0.1:${originPort}", weight: 2 }, { url: "http://127.0.0.2:${originPort}" } ], pool: { connections: ${connections} } }`),
     'routes:',
     '  - { name: tiny, match: { path: /tiny }, upstream: origin }',
     '  - { name: sized, match: { path: "/:size" }, upstream: origin }',
@@ -49,6 +55,9 @@ export function gatewayConfig(originPort: number, connections: number): string {
     '    rewrite: { strip_prefix: /limited }',
     '    rate_limit: [ { name: per-ip, key: ip, rate: 1000000, per: 1s } ]',
   ];
+  for (const b of BALANCERS) {
+    lines.push(`  - { name: lb-${b}, match: { prefix: /lb-${b}/ }, upstream: lb-${b}, rewrite: { strip_prefix: /lb-${b} } }`);
+  }
   for (let i = 0; i < MANY_ROUTES; i++) {
     lines.push(`  - { name: p${i}, match: { path: "/api${i}/users/:id" }, upstream: origin }`);
     lines.push(`  - { name: s${i}, match: { prefix: /svc${i}/ }, upstream: origin, rewrite: { strip_prefix: /svc${i} } }`);

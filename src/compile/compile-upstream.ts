@@ -75,7 +75,10 @@ function compileHashOn(spec: string): HashOnPlan {
   return { kind, name: kind === 'header' ? name.toLowerCase() : name };
 }
 
-/** Without retries:, a connect error (nothing reached the upstream) is tried again, up to 3 tries. */
+/**
+ * Without retries:, a connect error (nothing reached the upstream) is tried again, up to 3 tries, and
+ * request bodies are streamed, never kept (so a request with a body is not retried).
+ */
 const DEFAULT_RETRIES: RetriesConfig = { attempts: 3, on: ['connect_error'], non_idempotent: false, buffer_bytes: 65536, backoff: { base_ms: 25, max_ms: 250 } };
 
 export function compileRetries(r: RouteConfig): RetryPlan {
@@ -88,7 +91,7 @@ export function compileRetries(r: RouteConfig): RetryPlan {
     statuses: c.on.filter((x): x is 500 | 502 | 503 | 504 => typeof x === 'number'),
     perTryTimeoutMs: c.per_try_timeout_ms ?? -1,
     nonIdempotent: c.non_idempotent,
-    bufferBytes: c.buffer_bytes,
+    bufferBytes: r.retries === undefined ? 0 : c.buffer_bytes,
     backoffBaseMs: c.backoff.base_ms,
     backoffMaxMs: c.backoff.max_ms,
   };

@@ -100,6 +100,7 @@ export interface RetryPlan {
   /** -1 = timeouts.response_header_ms. */
   readonly perTryTimeoutMs: number;
   readonly nonIdempotent: boolean;
+  /** Request bodies up to this size are kept for retries; 0 = always streamed (no retries: block). */
   readonly bufferBytes: number;
   readonly backoffBaseMs: number;
   readonly backoffMaxMs: number;

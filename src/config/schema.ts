@@ -163,7 +163,7 @@ const RETRY_ON = ['connect_error', 'reset', 'timeout', 500, 502, 503, 504];
 
 const retries: SchemaNode = {
   type: 'object', additionalProperties: false,
-  description: 'When a try fails, try again (another endpoint when there is one). Without retries:, a connect error is retried up to 3 tries. See docs/upstreams.md.',
+  description: 'When a try fails, try again (another endpoint when there is one). Without retries:, a connect error of a request without a body is retried up to 3 tries. See docs/upstreams.md.',
   properties: {
     attempts: { type: 'integer', minimum: 1, maximum: 10, default: 3, description: 'Tries in all, the first included (1 = never retry).' },
     on: { type: 'array', items: { enum: RETRY_ON }, default: ['connect_error'], description: 'What is retried: connect_error (nothing reached the upstream: any method), reset, timeout (per_try_timeout_ms or response_header_ms), or a status 500/502/503/504.' },

@@ -16,6 +16,8 @@ const EJECT_UNTIL = 2;
 const CONSECUTIVE_FAILURES = 3;
 /** Ejections so far: the next one lasts one eject_ms longer. Forgotten after max_eject_ms without one. */
 const EJECTIONS = 4;
+/** Held (1) by the one thread deciding an ejection; others skip instead of waiting. */
+const CLAIM = 5;
 
 export function createEndpointTable(): SharedArrayBuffer {
   return new SharedArrayBuffer(ENDPOINT_ROWS * WORDS * 4);
@@ -67,16 +69,21 @@ export class EndpointHealth {
     if (passive.consecutiveFailures === 0) return 0;
     const b = row * WORDS;
     const w = this.w;
-    if (Atomics.add(w, b + CONSECUTIVE_FAILURES, 1) + 1 < passive.consecutiveFailures) return 0;
-    if (this.isEjected(row, now) || !this.mayEject(peers, now, passive.maxEjectedPercent)) return 0;
-    // One worker wins the ejection: the one whose swap of the counter back to 0 succeeds.
-    const seen = Atomics.load(w, b + CONSECUTIVE_FAILURES);
-    if (seen < passive.consecutiveFailures || Atomics.compareExchange(w, b + CONSECUTIVE_FAILURES, seen, 0) !== seen) return 0;
-    const times = Atomics.add(w, b + EJECTIONS, 1);
-    const ms = Math.min(passive.ejectMs * (times + 1), passive.maxEjectMs);
-    Atomics.store(w, b + EJECT_UNTIL, (now + ms) | 0);
-    Atomics.store(w, b + EJECTED, 1);
-    return ms;
+    if (Atomics.add(w, b + CONSECUTIVE_FAILURES, 1) + 1 < passive.consecutiveFailures || this.isEjected(row, now)) return 0;
+    // Whoever holds the claim decides; every write to EJECTED and EJECT_UNTIL that ejects happens under it.
+    if (Atomics.compareExchange(w, b + CLAIM, 0, 1) !== 0) return 0;
+    try {
+      if (this.isEjected(row, now) || Atomics.load(w, b + CONSECUTIVE_FAILURES) < passive.consecutiveFailures ||
+          !this.mayEject(peers, now, passive.maxEjectedPercent)) return 0;
+      Atomics.store(w, b + CONSECUTIVE_FAILURES, 0);
+      const times = Atomics.add(w, b + EJECTIONS, 1);
+      const ms = Math.min(passive.ejectMs * (times + 1), passive.maxEjectMs);
+      Atomics.store(w, b + EJECT_UNTIL, (now + ms) | 0);
+      Atomics.store(w, b + EJECTED, 1);
+      return ms;
+    } finally {
+      Atomics.store(w, b + CLAIM, 0);
+    }
   }
 
   private mayEject(peers: readonly number[], now: number, maxPercent: number): boolean {

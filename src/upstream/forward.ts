@@ -25,6 +25,9 @@ export function forward(ex: Exchange): void {
   const up = ex.route!.upstream!;
   const plan = up.plan;
   const now = nowMs();
+  // Set first: whatever this request takes below is given back in releaseUpstream.
+  ex.upstream = up;
+  ex.upstreamName = plan.name;
   up.table.countRequest(plan.slot, now);
   if (plan.breaker !== null) {
     const verdict = up.table.admit(plan.slot, now, plan.breaker);
@@ -35,8 +38,6 @@ export function forward(ex: Exchange): void {
     if (!up.table.acquire(plan.slot, plan.maxRequests)) return refuse(ex, 'SLUICE_ERR_UPSTREAM_OVERLOADED');
     ex.holdsUpstreamPlace = true;
   }
-  ex.upstream = up;
-  ex.upstreamName = plan.name;
   const timeout = ex.route!.plan.timeoutMs;
   if (timeout > 0) ex.deadline = setTimeout(onDeadline, timeout, ex);
   tryOnce(ex);
@@ -49,7 +50,8 @@ function tryOnce(ex: Exchange): void {
   const up = ex.upstream!;
   const i = up.select(ex, ex.tried, nowMs());
   if (i === NONE_HEALTHY || i === ALL_FULL) {
-    if (ex.attempts > 0) return ex.fail(ex.errorCode ?? 'SLUICE_ERR_UPSTREAM_CONNECT');
+    // A retry with nowhere to go answers with the error of the try before it, if there was one.
+    if (ex.errorCode !== null) return ex.fail(ex.errorCode);
     return refuse(ex, i === ALL_FULL ? 'SLUICE_ERR_UPSTREAM_OVERLOADED' : 'SLUICE_ERR_NO_HEALTHY_UPSTREAM');
   }
   const endpoint = up.plan.endpoints[i];

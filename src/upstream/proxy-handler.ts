@@ -32,9 +32,10 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
     if (status < 200) return; // 1xx informational: not relayed
     this.report(status >= 500);
     if (!this.current) return;
+    // An earlier try's error is not this answer's.
+    this.ex.errorCode = null;
     if (status >= 500 && mayRetry(this.ex, status)) {
       this.discarding = true;
-      this.ex.errorCode = null;
       return;
     }
     this.ex.writeResponseHead(status, headers);

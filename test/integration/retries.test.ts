@@ -38,7 +38,8 @@ routes:
     match: { prefix: /replay }
     upstream: pair
     retries: { attempts: 2, on: [reset], non_idempotent: true, backoff: { base_ms: 0, max_ms: 0 } }
-  - { name: connect, match: { prefix: /connect }, upstream: dead-first }
+  - { name: connect, match: { prefix: /connect }, upstream: dead-first, retries: { attempts: 3 } }
+  - { name: streamed, match: { prefix: /streamed }, upstream: dead-first }
   - name: total
     match: { prefix: /total }
     upstream: pair
@@ -85,6 +86,11 @@ test('connection refused is retried for any method, and the kept body is sent ag
   assert.equal(r.status, 200);
   assert.equal(good.bodies.length, before + 1);
   assert.equal(good.bodies.at(-1), body);
+  // Without a retries: block bodies are streamed, not kept: that POST cannot be sent twice.
+  const streamed = await request(gw.url('/streamed'), { method: 'POST', body });
+  assert.equal(streamed.status, 502);
+  assert.equal(json(streamed).error.code, 'SLUICE_ERR_UPSTREAM_CONNECT');
+  assert.equal((await request(gw.url('/streamed'))).status, 200, 'a GET without a body is retried by default');
 });
 
 test('non_idempotent: true replays a POST body after a reset, byte for byte', async () => {
