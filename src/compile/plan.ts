@@ -76,6 +76,8 @@ export interface UpstreamPlan {
   readonly discovery: DiscoveryPlan;
   /** Row in the shared upstream table (breaker, budget, in-flight); assigned by the primary. */
   readonly slot: number;
+  /** A row of the endpoint table whose claim word serialises this upstream's ejections; assigned by the primary. */
+  readonly claimRow: number;
   readonly balance: 'round_robin' | 'weighted' | 'least_outstanding' | 'latency' | 'hash';
   readonly hashOn: HashOnPlan | null;
   readonly active: ActiveHealthPlan | null;

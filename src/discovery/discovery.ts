@@ -38,12 +38,17 @@ export class Discovery {
       wanted.add(u.name);
       const key = JSON.stringify(u.discovery);
       if (this.running.get(u.name)?.key === key) continue;
-      this.stop(u.name);
+      // A changed source replaces the old one, but the last list stays until the new one answers.
+      this.running.get(u.name)?.source.close();
       const started = this.start(u, key);
       this.running.set(u.name, started);
       fresh.push(started.first);
     }
-    for (const name of [...this.running.keys()]) if (!wanted.has(name)) this.stop(name);
+    for (const name of [...this.running.keys()]) {
+      if (wanted.has(name)) continue;
+      this.stop(name);
+      this.endpoints.delete(name);
+    }
     if (fresh.length > 0) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([Promise.all(fresh), new Promise((r) => { timer = setTimeout(r, waitMs); })]);
@@ -77,7 +82,6 @@ export class Discovery {
   private stop(name: string): void {
     this.running.get(name)?.source.close();
     this.running.delete(name);
-    this.endpoints.delete(name);
   }
 }
 

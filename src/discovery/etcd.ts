@@ -41,13 +41,13 @@ export function startEtcdSource(plan: EtcdPlan, events: SourceEvents): { close()
   const session = async () => {
     const range = { key: b64(plan.prefix), range_end: prefixEnd(plan.prefix).toString('base64') };
     const listed = await post('/v3/kv/range', range);
-    if (listed.statusCode !== 200) throw new Error(`range answered ${listed.statusCode}`);
+    if (listed.statusCode !== 200) { await listed.body.dump(); throw new Error(`range answered ${listed.statusCode}`); }
     const snapshot = await listed.body.json() as { header: { revision: string }; kvs?: { key: string; value?: string }[] };
     kvs.clear();
     for (const kv of snapshot.kvs ?? []) kvs.set(unb64(kv.key), unb64(kv.value ?? ''));
     publish();
     const watch = await post('/v3/watch', { create_request: { ...range, start_revision: String(Number(snapshot.header.revision) + 1) } });
-    if (watch.statusCode !== 200) throw new Error(`watch answered ${watch.statusCode}`);
+    if (watch.statusCode !== 200) { await watch.body.dump(); throw new Error(`watch answered ${watch.statusCode}`); }
     delay = RETRY_MIN_MS;
     let buffered = '';
     for await (const chunk of watch.body) {

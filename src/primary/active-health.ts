@@ -40,10 +40,13 @@ export class ActiveHealthChecker {
         this.checks.set(key, check);
       }
     }
+    const checkedRows = new Set([...wanted].map((k) => this.checks.get(k)!.row));
     for (const [key, check] of this.checks) {
       if (wanted.has(key)) continue;
       clearTimeout(check.timer);
       this.checks.delete(key);
+      // Checks removed from the config: their last verdict must not keep the endpoint out for good.
+      if (!checkedRows.has(check.row)) this.health.setActiveDown(check.row, false);
     }
   }
 

@@ -3,8 +3,12 @@ import { GatewayError } from '../errors/gateway-error.js';
 import { ENDPOINT_ROWS, type EndpointHealth } from '../upstream/endpoint-health.js';
 import { UPSTREAM_ROWS, type UpstreamTable } from '../upstream/upstream-table.js';
 
-/** A freed row waits this long before reuse, so tries still running on an old plan cannot write into a new endpoint's row. */
-const QUARANTINE_MS = 60_000;
+/**
+ * A freed row waits this long before reuse, so requests still running on an old plan (long downloads)
+ * do not write into a new endpoint's row; past it, a late write can only skew one outcome (and the
+ * in-flight count never goes below 0).
+ */
+const QUARANTINE_MS = 600_000;
 
 /**
  * Hands out rows of the shared health and upstream tables. An endpoint keeps its row (and so its
@@ -15,6 +19,14 @@ export class EndpointRows {
   private readonly upstreamRows = new RowAllocator(UPSTREAM_ROWS, 'upstreams');
 
   constructor(private readonly health: EndpointHealth, private readonly table: UpstreamTable) {}
+
+  /** Clears expired ejections and open-until times of every row in `plan` (see the tables' sweep()). */
+  sweep(plan: CompiledPlan, now: number): void {
+    for (const u of plan.upstreams) {
+      this.table.sweep(u.slot, now);
+      for (const e of u.endpoints) this.health.sweep(e.slot, now, u.claimRow);
+    }
+  }
 
   /**
    * The plan workers get: discovered endpoint lists filled in and every upstream and endpoint given
@@ -31,7 +43,13 @@ export class EndpointRows {
         usedEndpoints.add(key);
         return { ...e, slot: this.endpointRows.rowOf(key, (row) => this.health.reset(row)) };
       });
-      return { ...u, endpoints, slot: this.upstreamRows.rowOf(u.name, (row) => this.table.reset(row)) };
+      const claimKey = `${u.name}|#claim`;
+      usedEndpoints.add(claimKey);
+      return {
+        ...u, endpoints,
+        slot: this.upstreamRows.rowOf(u.name, (row) => this.table.reset(row)),
+        claimRow: this.endpointRows.rowOf(claimKey, (row) => this.health.reset(row)),
+      };
     });
     this.endpointRows.releaseAllBut(usedEndpoints);
     this.upstreamRows.releaseAllBut(usedUpstreams);

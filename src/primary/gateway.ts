@@ -9,6 +9,7 @@ import { createLogger, flushLogger } from '../observe/log.js';
 import { loadUws } from '../worker/uws.js';
 import { Discovery } from '../discovery/discovery.js';
 import { EndpointHealth } from '../upstream/endpoint-health.js';
+import { nowMs } from '../upstream/shared-clock.js';
 import { UpstreamTable } from '../upstream/upstream-table.js';
 import { ActiveHealthChecker } from './active-health.js';
 import { startAdmin } from './admin.js';
@@ -63,14 +64,21 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
   };
   // Serialised with reloads: a discovery change republishes the running config with the new endpoints.
   let workersUp = false;
+  let republishQueued = false;
+  // A burst of discovery changes (an etcd watch batch, a deploy) becomes one publish of the latest lists.
   const republish = () => {
-    reloading = reloading.then(async () => {
+    if (republishQueued) return;
+    republishQueued = true;
+    reloading = reloading.then(() => new Promise((r) => setTimeout(r, REPUBLISH_COALESCE_MS))).then(async () => {
+      republishQueued = false;
       if (draining || !workersUp) return;
       generation++;
       await supervisor.publish(bind({ ...configured, generation }));
     }).catch((err) => log.error({ err, code: 'SLUICE_ERR_DISCOVERY' }, 'discovered endpoints not applied'));
   };
   const discovery = new Discovery(log, republish);
+  const sweeper = setInterval(() => rows.sweep(published, nowMs()), SWEEP_MS);
+  sweeper.unref();
   await discovery.reconcile(configured.upstreams, DISCOVERY_FIRST_WAIT_MS);
   const supervisor = new Supervisor(bind(configured), shared, log);
 
@@ -139,6 +147,7 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
     process.off('SIGHUP', onHup);
     log.info({ reason, drain_ms: first.plan.timeouts.drainMs }, 'draining');
     discovery.close();
+    clearInterval(sweeper);
     const abandoned = await supervisor.drain(first.plan.timeouts.drainMs);
     await checker.close();
     await new Promise((r) => admin.close(r));
@@ -152,6 +161,8 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
 
 /** At start and on reload, how long to wait for a new discovery source's first answer. */
 const DISCOVERY_FIRST_WAIT_MS = 3000;
+const REPUBLISH_COALESCE_MS = 50;
+const SWEEP_MS = 5000;
 
 function hashOf(file: string): string {
   try { return createHash('sha256').update(readFileSync(file)).digest('hex'); } catch { return ''; }

@@ -16,7 +16,7 @@ const EJECT_UNTIL = 2;
 const CONSECUTIVE_FAILURES = 3;
 /** Ejections so far: the next one lasts one eject_ms longer. Forgotten after max_eject_ms without one. */
 const EJECTIONS = 4;
-/** Held (1) by the one thread deciding an ejection; others skip instead of waiting. */
+/** Held (1) by the one thread changing ejections of the upstream whose claim row this is; others skip instead of waiting. */
 const CLAIM = 5;
 
 export function createEndpointTable(): SharedArrayBuffer {
@@ -50,28 +50,38 @@ export class EndpointHealth {
     Atomics.store(this.w, row * WORDS + ACTIVE_DOWN, down ? 1 : 0);
   }
 
-  /** A try got an answer below 500. Writes only when there is something to reset (the common case reads). */
-  recordSuccess(row: number, now: number, passive: PassiveHealthPlan): void {
+  /**
+   * A try got an answer below 500. Reads only, in the common case; clearing an ejection that has ended
+   * happens under the upstream's claim, so it cannot undo a new ejection made meanwhile.
+   */
+  recordSuccess(row: number, now: number, passive: PassiveHealthPlan, claimRow: number): void {
     const b = row * WORDS;
     const w = this.w;
     if (w[b + CONSECUTIVE_FAILURES] !== 0) Atomics.store(w, b + CONSECUTIVE_FAILURES, 0);
+    const ended = w[b + EJECTED] !== 0 && !after(Atomics.load(w, b + EJECT_UNTIL), now);
+    const forgotten = w[b + EJECTIONS] !== 0 && w[b + EJECTED] === 0 && after(now, Atomics.load(w, b + EJECT_UNTIL) + passive.maxEjectMs);
+    if (!ended && !forgotten) return;
+    const c = claimRow * WORDS + CLAIM;
+    if (Atomics.compareExchange(w, c, 0, 1) !== 0) return; // someone is deciding; the next success clears it
     if (w[b + EJECTED] !== 0 && !after(Atomics.load(w, b + EJECT_UNTIL), now)) Atomics.store(w, b + EJECTED, 0);
-    if (w[b + EJECTIONS] !== 0 && w[b + EJECTED] === 0 && after(now, Atomics.load(w, b + EJECT_UNTIL) + passive.maxEjectMs)) {
-      Atomics.store(w, b + EJECTIONS, 0);
-    }
+    else if (w[b + EJECTED] === 0 && after(now, Atomics.load(w, b + EJECT_UNTIL) + passive.maxEjectMs)) Atomics.store(w, b + EJECTIONS, 0);
+    Atomics.store(w, c, 0);
   }
 
   /**
    * A try failed (connect error, reset, timeout, 5xx). Returns the ejection length when this call
-   * ejected the endpoint (exactly one worker wins), else 0. `peers` are the rows of the whole upstream.
+   * ejected the endpoint (exactly one worker wins), else 0. `peers` are the rows of the upstream's
+   * endpoints in service (weight > 0), `claimRow` the row whose claim word guards the whole upstream,
+   * so max_ejected_percent holds when several endpoints fail at once.
    */
-  recordFailure(row: number, now: number, passive: PassiveHealthPlan, peers: readonly number[]): number {
+  recordFailure(row: number, now: number, passive: PassiveHealthPlan, peers: readonly number[], claimRow: number): number {
     if (passive.consecutiveFailures === 0) return 0;
     const b = row * WORDS;
     const w = this.w;
     if (Atomics.add(w, b + CONSECUTIVE_FAILURES, 1) + 1 < passive.consecutiveFailures || this.isEjected(row, now)) return 0;
-    // Whoever holds the claim decides; every write to EJECTED and EJECT_UNTIL that ejects happens under it.
-    if (Atomics.compareExchange(w, b + CLAIM, 0, 1) !== 0) return 0;
+    // Whoever holds the claim decides; every write to EJECTED and EJECT_UNTIL happens under it.
+    const c = claimRow * WORDS + CLAIM;
+    if (Atomics.compareExchange(w, c, 0, 1) !== 0) return 0;
     try {
       if (this.isEjected(row, now) || Atomics.load(w, b + CONSECUTIVE_FAILURES) < passive.consecutiveFailures ||
           !this.mayEject(peers, now, passive.maxEjectedPercent)) return 0;
@@ -82,7 +92,7 @@ export class EndpointHealth {
       Atomics.store(w, b + EJECTED, 1);
       return ms;
     } finally {
-      Atomics.store(w, b + CLAIM, 0);
+      Atomics.store(w, c, 0);
     }
   }
 
@@ -90,6 +100,19 @@ export class EndpointHealth {
     let ejected = 1;
     for (const p of peers) if (this.isEjected(p, now)) ejected++;
     return ejected * 100 <= maxPercent * peers.length;
+  }
+
+  /**
+   * Called by the primary every few seconds for rows in use: an ejection that has ended is cleared, so
+   * no EJECT_UNTIL is left to age past the int32 clock's 24-day horizon and look current again.
+   */
+  sweep(row: number, now: number, claimRow: number): void {
+    const b = row * WORDS;
+    if (this.w[b + EJECTED] === 0 || after(Atomics.load(this.w, b + EJECT_UNTIL), now)) return;
+    const c = claimRow * WORDS + CLAIM;
+    if (Atomics.compareExchange(this.w, c, 0, 1) !== 0) return;
+    if (!after(Atomics.load(this.w, b + EJECT_UNTIL), now)) Atomics.store(this.w, b + EJECTED, 0);
+    Atomics.store(this.w, c, 0);
   }
 
   /** A row handed to a new endpoint starts healthy with no history. */

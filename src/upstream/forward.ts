@@ -28,7 +28,7 @@ export function forward(ex: Exchange): void {
   // Set first: whatever this request takes below is given back in releaseUpstream.
   ex.upstream = up;
   ex.upstreamName = plan.name;
-  up.table.countRequest(plan.slot, now);
+  up.countRequest(now);
   if (plan.breaker !== null) {
     const verdict = up.table.admit(plan.slot, now, plan.breaker);
     if (verdict === REJECT) return refuse(ex, 'SLUICE_ERR_CIRCUIT_OPEN');
@@ -64,7 +64,7 @@ function tryOnce(ex: Exchange): void {
   const handler = new ProxyHandler(ex, i);
   ex.attempt = handler;
   const perTry = route.plan.retries.perTryTimeoutMs;
-  up.pools[i].dispatch(
+  up.pool(i)!.dispatch(
     {
       path: ex.query === '' ? head.path : `${head.path}?${ex.query}`,
       method: ex.method,
@@ -92,6 +92,7 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
  * Whether this failed try may be tried again, taking a retry from the budget if so. Safe means:
  * tries left, the condition is listed, nothing of the response went to the client, the body can be
  * sent again, and either nothing reached the upstream (connect_error) or the method is idempotent.
+ * Useful means: the circuit is not open and some endpoint is healthy.
  */
 export function mayRetry(ex: Exchange, condition: RetryCondition): boolean {
   const r = ex.route!.plan.retries;
@@ -99,7 +100,11 @@ export function mayRetry(ex: Exchange, condition: RetryCondition): boolean {
   if (ex.body !== null) return false; // streamed, not kept: it cannot be sent twice
   if (condition !== 'connect_error' && !r.nonIdempotent && !IDEMPOTENT.has(ex.method)) return false;
   const up = ex.upstream!;
-  if (!up.table.takeRetry(up.plan.slot, nowMs(), up.plan.retryBudget.ratio, up.plan.retryBudget.minPerS)) {
+  const now = nowMs();
+  // This failure may just have opened the circuit or ejected the last endpoint: then the answer in
+  // hand (or its error) is better than a 503 from a retry with nowhere to go.
+  if (!up.retryPossible(now)) return false;
+  if (!up.table.takeRetry(up.plan.slot, now, up.plan.retryBudget.ratio, up.plan.retryBudget.minPerS)) {
     ex.retryBudgetExhausted = true;
     return false;
   }
@@ -141,7 +146,8 @@ function onDeadline(ex: Exchange): void {
   if (ex.aborted || ex.finished || ex.headWritten) return;
   ex.runtime.log.warn({ request_id: ex.id, route: ex.routeName, upstream: ex.upstreamName, endpoint: ex.endpoint, attempt: ex.attempts, code: 'SLUICE_ERR_ROUTE_TIMEOUT' }, 'route timeout');
   const controller = ex.controller;
-  ex.attempt = null; // the aborted try's error is not this request's answer
+  ex.attempt?.timedOut(); // the try counts as a timeout for health and the breaker
+  ex.attempt = null; // and its abort error is not this request's answer
   ex.controller = null;
   controller?.abort(new Error('route timeout'));
   ex.fail('SLUICE_ERR_ROUTE_TIMEOUT');

@@ -25,6 +25,15 @@ export class PoolSet {
     return next;
   }
 
+  /**
+   * A current pool to `origin`, for a request still running on an older generation whose own pool was
+   * retired (a reload changed pool settings): its next try uses the new pool instead of failing.
+   */
+  forOrigin(origin: string): Pool | undefined {
+    for (const [key, pool] of this.pools) if (key.startsWith(origin + '|')) return pool;
+    return undefined;
+  }
+
   async closeAll(): Promise<void> {
     const all = [...this.pools.values()];
     this.pools = new Map();

@@ -56,13 +56,19 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
 
   onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
     const wasCurrent = this.current;
-    // An error after the head was relayed is the same endpoint failing mid-body.
-    if (wasCurrent) this.report(true);
+    if (wasCurrent && !this.outcomeReported) this.report(true);
+    // The head was fine, the body broke: passive health still hears of it.
+    else if (wasCurrent && !this.discarding) this.ex.upstream!.bodyFailed(this.index, nowMs());
     this.settle();
     if (!wasCurrent) return;
     this.ex.controller = null;
     if (this.discarding) return retryLater(this.ex);
     tryFailed(this.ex, err);
+  }
+
+  /** The route's timeout_ms ended the wait for this try. */
+  timedOut(): void {
+    this.report(true);
   }
 
   private report(failed: boolean): void {

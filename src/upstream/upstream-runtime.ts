@@ -5,11 +5,13 @@ import type { RequestCtx } from '../pipeline/phase.js';
 import type { Balancer, Candidates } from './balancers/balancer.js';
 import { createBalancer } from './balancers/create.js';
 import type { EndpointHealth } from './endpoint-health.js';
-import { BREAKER_STATES, CLOSED, type UpstreamTable } from './upstream-table.js';
+import type { PoolSet } from './pools.js';
+import { BREAKER_STATES, CLOSED, OPEN, type UpstreamTable } from './upstream-table.js';
 
 /** select() found nothing: every endpoint is unhealthy (or drained), or the healthy ones are full (max_pending). */
 export const NONE_HEALTHY = -1;
 export const ALL_FULL = -2;
+const COUNT_BATCH = 64;
 
 /**
  * One upstream as a worker sees it for one config generation: its endpoints' pools, the balancer,
@@ -19,10 +21,15 @@ export const ALL_FULL = -2;
 export class UpstreamRuntime implements Candidates {
   readonly count: number;
   readonly rows: readonly number[];
+  /** Rows of endpoints with weight > 0: what max_ejected_percent is a share of. */
+  private readonly inService: readonly number[];
+  private readonly claimRow: number;
   private readonly balancer: Balancer;
   private readonly inFlightCount: Int32Array;
   /** In flight per endpoint and worker beyond which it is full (connections × pipelining + max_pending). */
   private readonly capacity: number;
+  /** Requests not yet added to the shared retry-budget window: added 64 at a time, not one cache-line write each. */
+  private uncounted = 0;
   // Per-pick scratch: one pick runs at a time on a thread.
   private tried = 0;
   private now = 0;
@@ -31,13 +38,16 @@ export class UpstreamRuntime implements Candidates {
   constructor(
     readonly plan: UpstreamPlan,
     /** Same order as plan.endpoints. */
-    readonly pools: readonly Pool[],
+    private readonly pools: readonly Pool[],
+    private readonly poolSet: PoolSet,
     readonly health: EndpointHealth,
     readonly table: UpstreamTable,
     private readonly log: Logger,
   ) {
     this.count = plan.endpoints.length;
     this.rows = plan.endpoints.map((e) => e.slot);
+    this.inService = plan.endpoints.filter((e) => e.weight > 0).map((e) => e.slot);
+    this.claimRow = plan.claimRow;
     this.balancer = createBalancer(plan);
     this.inFlightCount = new Int32Array(this.count);
     this.capacity = plan.maxPending < 0 ? Infinity : plan.pool.connections * plan.pool.pipelining + plan.maxPending;
@@ -45,7 +55,18 @@ export class UpstreamRuntime implements Candidates {
 
   usable(i: number): boolean {
     return (this.tried & (1 << (i & 31))) === 0 && this.plan.endpoints[i].weight > 0 &&
-      this.inFlightCount[i] < this.capacity && (this.panic || this.health.isHealthy(this.rows[i], this.now));
+      this.inFlightCount[i] < this.capacity && (this.panic || this.health.isHealthy(this.rows[i], this.now)) &&
+      this.pool(i) !== undefined;
+  }
+
+  /**
+   * The pool for endpoint i. After a reload or discovery change this runtime may be an old generation's
+   * (a request in flight across it); a retired pool is closed, so use the current one for the same
+   * endpoint, or none when the endpoint is gone.
+   */
+  pool(i: number): Pool | undefined {
+    const own = this.pools[i];
+    return own.closed ? this.poolSet.forOrigin(this.plan.endpoints[i].origin) : own;
   }
 
   weight(i: number): number {
@@ -75,6 +96,13 @@ export class UpstreamRuntime implements Candidates {
     return i;
   }
 
+  /** A request for this upstream: the retry budget's denominator. */
+  countRequest(now: number): void {
+    if (++this.uncounted < COUNT_BATCH) return;
+    this.table.countRequests(this.plan.slot, now, this.uncounted);
+    this.uncounted = 0;
+  }
+
   /** A try to endpoint i ended, whatever its outcome. */
   tryEnded(i: number): void {
     this.inFlightCount[i]--;
@@ -86,14 +114,9 @@ export class UpstreamRuntime implements Candidates {
    */
   tryOutcome(i: number, failed: boolean, probe: boolean, rttMs: number, now: number): void {
     const row = this.rows[i];
-    const e = this.plan.endpoints[i];
-    if (failed) {
-      const ejectedFor = this.health.recordFailure(row, now, this.plan.passive, this.rows);
-      if (ejectedFor > 0) this.log.warn({ upstream: this.plan.name, endpoint: e.origin, eject_ms: ejectedFor, code: 'SLUICE_ERR_NO_HEALTHY_UPSTREAM' }, 'endpoint ejected after consecutive failures');
-    } else {
-      this.health.recordSuccess(row, now, this.plan.passive);
-      this.balancer.observe?.(i, rttMs, now);
-    }
+    this.balancer.observe?.(i, rttMs, failed);
+    if (failed) this.bodyFailed(i, now);
+    else this.health.recordSuccess(row, now, this.plan.passive, this.claimRow);
     const b = this.plan.breaker;
     if (b === null) return;
     const moved = this.table.record(this.plan.slot, now, b, failed, probe);
@@ -102,6 +125,23 @@ export class UpstreamRuntime implements Candidates {
       if (moved === CLOSED) this.log.info(line, 'circuit closed');
       else this.log.warn({ ...line, open_ms: b.openMs, code: 'SLUICE_ERR_CIRCUIT_OPEN' }, 'circuit opened');
     }
+  }
+
+  /**
+   * A failure for passive health only: also used when a response that started well breaks mid-body
+   * (its try already counted as a success for the breaker).
+   */
+  bodyFailed(i: number, now: number): void {
+    const ejectedFor = this.health.recordFailure(this.rows[i], now, this.plan.passive, this.inService, this.claimRow);
+    if (ejectedFor === 0) return;
+    const endpoint = this.plan.endpoints[i].origin;
+    this.log.warn({ upstream: this.plan.name, endpoint, eject_ms: ejectedFor, code: 'SLUICE_ERR_NO_HEALTHY_UPSTREAM' }, 'endpoint ejected after consecutive failures');
+  }
+
+  /** Whether a retry could go anywhere now: the breaker is not open and some endpoint is healthy. */
+  retryPossible(now: number): boolean {
+    if (this.plan.breaker !== null && this.table.breakerState(this.plan.slot) === OPEN) return false;
+    return this.anyHealthy(now);
   }
 
   private healthyPercent(now: number): number {

@@ -48,8 +48,10 @@ export class UpstreamTable {
     return false;
   }
 
+  /** Never below 0: a request that outlived its row's reuse (see endpoint-rows.ts) must not lift the new owner's limit. */
   release(row: number): void {
-    Atomics.sub(this.w, row * WORDS + IN_FLIGHT, 1);
+    const at = row * WORDS + IN_FLIGHT;
+    if (Atomics.sub(this.w, at, 1) <= 0) Atomics.add(this.w, at, 1);
   }
 
   inFlight(row: number): number {
@@ -119,8 +121,8 @@ export class UpstreamTable {
   }
 
   // ── retry budget ──
-  countRequest(row: number, now: number): void {
-    windowAdd(this.w, row * WORDS + BUDGET_WINDOW, BUDGET_WINDOW_MS / BUCKETS, now, 1, 0);
+  countRequests(row: number, now: number, n: number): void {
+    windowAdd(this.w, row * WORDS + BUDGET_WINDOW, BUDGET_WINDOW_MS / BUCKETS, now, n, 0);
   }
 
   /** Take one retry from the budget if ratio × requests + minPerS × window allows it. */
@@ -131,6 +133,15 @@ export class UpstreamTable {
     if (retries >= ratio * requests + minPerS * (BUDGET_WINDOW_MS / 1000)) return false;
     windowAdd(this.w, base, BUDGET_WINDOW_MS / BUCKETS, now, 0, 1);
     return true;
+  }
+
+  /** Called by the primary every few seconds for rows in use: an open circuit whose time is over keeps an
+   * OPEN_UNTIL of "now", so it never ages past the int32 clock's 24-day horizon and looks current again. */
+  sweep(row: number, now: number): void {
+    const b = row * WORDS;
+    if (Atomics.load(this.w, b + BREAKER) === OPEN && !after(Atomics.load(this.w, b + OPEN_UNTIL), now)) {
+      Atomics.store(this.w, b + OPEN_UNTIL, now);
+    }
   }
 
   reset(row: number): void {

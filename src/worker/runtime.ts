@@ -48,7 +48,7 @@ export function buildRuntime(plan: CompiledPlan, services: WorkerServices): Runt
   const { log, access } = services;
   const pools = services.pools.adopt(plan);
   const upstreams = plan.upstreams.map((u) => new UpstreamRuntime(
-    u, u.endpoints.map((e) => pools.get(poolKey(u, e, plan))!), services.health, services.upstreamTable, log,
+    u, u.endpoints.map((e) => pools.get(poolKey(u, e, plan))!), services.pools, services.health, services.upstreamTable, log,
   ));
   const routes = plan.routes.map((r) => ({ plan: r, route: buildRoute(r, plan, upstreams, services) }));
   const level = log.levels.values[plan.log.level] ?? 30;

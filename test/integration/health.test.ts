@@ -150,3 +150,21 @@ routes:
   assert.equal(open.statuses.get(200), 40);
   assert.ok((open.byEndpoint.get('a') ?? 0) > 5 && (open.byEndpoint.get('b') ?? 0) > 5, 'panic mode spreads over all endpoints');
 });
+
+test('a try cut short by the route timeout counts as a failure: a hanging endpoint gets ejected', async () => {
+  const [a, b] = await fleet('a', 'b');
+  a.mode = 'hang';
+  const gw = await gateway(`
+upstreams:
+  app:
+    balance: weighted
+    endpoints: [ { url: "${a.origin}", weight: 100 }, { url: "${b.origin}", weight: 1 } ]
+    health: { passive: { consecutive_failures: 2, eject_ms: 60000 } }
+routes: [ { name: app, match: { prefix: / }, upstream: app, timeout_ms: 200 } ]
+`);
+  const seen: number[] = [];
+  for (let i = 0; i < 6; i++) seen.push((await request(gw.url('/'))).status);
+  assert.ok(seen.includes(504), `statuses ${seen}`);
+  assert.equal((await upstreamState(gw, 'app')).endpoints[0].ejected, true);
+  assert.deepEqual(seen.slice(-2), [200, 200], 'requests kept going to the hanging endpoint');
+});

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { after, before, beforeEach, test } from 'node:test';
 import { load, startEndpoint, type FleetEndpoint } from '../helpers/fleet.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
@@ -131,4 +132,38 @@ test('the retry budget caps retries (ratio 0, 1/s over a 10 s window) so a faili
   assert.equal(r.statuses.get(503), 60);
   const retries = lone.hits - 60;
   assert.ok(retries >= 5 && retries <= 12, `${retries} retries; the budget allows about 10`);
+});
+
+test('a retry after a reload that replaced every pool uses the new pools (no 502 from a closed one)', async () => {
+  const slow503 = await startEndpoint('slow503');
+  const fine = await startEndpoint('fine');
+  slow503.mode = { status: 503 };
+  const config = (connectMs: number) => `
+timeouts: { connect_ms: ${connectMs} }
+upstreams:
+  app:
+    balance: weighted
+    endpoints: [ { url: "${slow503.origin}", weight: 100 }, { url: "${fine.origin}", weight: 1 } ]
+    health: { passive: { consecutive_failures: 0 } }
+routes:
+  - name: app
+    match: { prefix: / }
+    upstream: app
+    retries: { attempts: 2, on: [503], backoff: { base_ms: 400, max_ms: 400 } }
+`;
+  const own = await startGateway(config(2000));
+  try {
+    // Every try to slow503 fails; the retry waits up to 400 ms, during which the reload retires all pools.
+    const pending = Array.from({ length: 6 }, () => request(own.url('/')));
+    await new Promise((r) => setTimeout(r, 30));
+    writeFileSync(own.configFile, config(1500));
+    const res = await fetch(`http://127.0.0.1:${own.adminPort}/reload`, { method: 'POST' });
+    assert.equal(res.status, 200);
+    const statuses = (await Promise.all(pending)).map((r) => r.status);
+    assert.deepEqual(statuses, [200, 200, 200, 200, 200, 200]);
+  } finally {
+    await own.stop();
+    await slow503.stop();
+    await fine.stop();
+  }
 });

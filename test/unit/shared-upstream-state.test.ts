@@ -24,15 +24,17 @@ const { workerData, parentPort } = require('node:worker_threads');
   let ejections = 0, opened = 0, admitted = 0;
   Atomics.wait(new Int32Array(go), 0, 0);
   for (let i = 0; i < 2000; i++) {
-    if (health.recordFailure(0, now, passive, [0, 1]) > 0) ejections++;
+    if (health.recordFailure(0, now, passive, [0, 1], 2) > 0) ejections++;
     if (table.record(0, now, breaker, true, false) === 1) opened++;
     if (table.acquire(1, 7)) admitted++;
+    // Two endpoints of one upstream failing at once, max_ejected_percent 50: only one may go.
+    health.recordFailure(3 + (i % 2), now, { ...passive, maxEjectedPercent: 50 }, [3, 4], 5);
   }
   parentPort.postMessage({ ejections, opened, admitted });
 })();
 `;
 
-test('4 threads failing at once: one ejection, one breaker transition, and max_requests holds exactly', async () => {
+test('4 threads failing at once: one ejection, one breaker transition, max_ejected_percent and max_requests hold exactly', async () => {
   const endpoints = createEndpointTable();
   const upstreams = createUpstreamTable();
   const go = new SharedArrayBuffer(4);
@@ -49,6 +51,8 @@ test('4 threads failing at once: one ejection, one breaker transition, and max_r
   assert.equal(sum('opened'), 1, 'more than one thread opened the circuit');
   assert.equal(sum('admitted'), 7, 'max_requests let more (or fewer) requests in than its limit');
   assert.equal(new UpstreamTable(upstreams).inFlight(1), 7);
+  const health = new EndpointHealth(endpoints);
+  assert.equal([3, 4].filter((row) => health.isEjected(row, 5000)).length, 1, 'max_ejected_percent: 50 let both endpoints go');
 });
 
 test('ejection: length grows by eject_ms on each repeat, capped at max_eject_ms; a success after it ends readmits', () => {
@@ -57,17 +61,17 @@ test('ejection: length grows by eject_ms on each repeat, capped at max_eject_ms;
   const lengths: number[] = [];
   for (let round = 0; round < 4; round++) {
     let ejected = 0;
-    for (let i = 0; i < PASSIVE.consecutiveFailures && ejected === 0; i++) ejected = h.recordFailure(3, now, PASSIVE, [3]);
+    for (let i = 0; i < PASSIVE.consecutiveFailures && ejected === 0; i++) ejected = h.recordFailure(3, now, PASSIVE, [3], 9);
     lengths.push(ejected);
     assert.equal(h.isHealthy(3, now + ejected - 1), false);
     now += ejected + 1;
     assert.equal(h.isHealthy(3, now), true);
   }
   assert.deepEqual(lengths, [1000, 2000, 2500, 2500]);
-  h.recordSuccess(3, now, PASSIVE);
-  h.recordSuccess(3, now + 3000, PASSIVE); // max_eject_ms without an ejection: the count is forgotten
-  for (let i = 0; i < 4; i++) assert.equal(h.recordFailure(3, now + 3001, PASSIVE, [3]), 0);
-  assert.equal(h.recordFailure(3, now + 3001, PASSIVE, [3]), 1000);
+  h.recordSuccess(3, now, PASSIVE, 9);
+  h.recordSuccess(3, now + 3000, PASSIVE, 9); // max_eject_ms without an ejection: the count is forgotten
+  for (let i = 0; i < 4; i++) assert.equal(h.recordFailure(3, now + 3001, PASSIVE, [3], 9), 0);
+  assert.equal(h.recordFailure(3, now + 3001, PASSIVE, [3], 9), 1000);
 });
 
 test('breaker: open rejects until open_ms, then exactly half_open_requests probes; they all succeed → closed', () => {
@@ -90,7 +94,7 @@ test('breaker: open rejects until open_ms, then exactly half_open_requests probe
 test('retry budget: ratio × requests + min_per_s × 10 s, all callers together', () => {
   const t = new UpstreamTable(createUpstreamTable());
   const now = 90_000;
-  for (let i = 0; i < 100; i++) t.countRequest(4, now);
+  t.countRequests(4, now, 100);
   let allowed = 0;
   for (let i = 0; i < 100; i++) if (t.takeRetry(4, now, 0.2, 1)) allowed++;
   assert.equal(allowed, 30); // 0.2 × 100 + 1/s × 10 s

@@ -16,8 +16,8 @@ export interface Candidates {
  */
 export interface Balancer {
   pick(c: Candidates, ctx: RequestCtx): number;
-  /** Response time of a try to endpoint i (policies that learn from latency). */
-  observe?(i: number, rttMs: number, now: number): void;
+  /** How a try to endpoint i went: time to its response head, and whether it failed (policies that learn from latency). */
+  observe?(i: number, rttMs: number, failed: boolean): void;
 }
 
 /** A random usable index, or -1. Starts at a random place and scans, so no allocation. */

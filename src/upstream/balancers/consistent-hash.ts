@@ -5,7 +5,8 @@ import { RoundRobin } from './round-robin.js';
 
 /** Points on the ring per unit of weight: enough for an even spread over a handful of endpoints. */
 const POINTS_PER_WEIGHT = 160;
-const MAX_POINTS = 16_000;
+/** The whole ring stays small (built by every worker on every publish): weights scale down to fit. */
+const MAX_RING = 65_536;
 
 /**
  * Consistent hashing on a ring with virtual nodes (Karger et al.; ketama). An endpoint's points come
@@ -20,8 +21,10 @@ export class ConsistentHash implements Balancer {
 
   constructor(endpoints: readonly EndpointPlan[], private readonly on: HashOnPlan) {
     const ring: [number, number][] = [];
+    const totalWeight = endpoints.reduce((sum, e) => sum + e.weight, 0);
+    const perWeight = Math.min(POINTS_PER_WEIGHT, MAX_RING / Math.max(1, totalWeight));
     endpoints.forEach((e, i) => {
-      const n = Math.min(e.weight * POINTS_PER_WEIGHT, MAX_POINTS);
+      const n = e.weight === 0 ? 0 : Math.max(1, Math.round(e.weight * perWeight));
       for (let k = 0; k < n; k++) ring.push([hash32(`${e.origin}#${k}`), i]);
     });
     ring.sort((a, b) => a[0] - b[0]);
