@@ -24,7 +24,7 @@ export class EndpointRows {
   sweep(plan: CompiledPlan, now: number): void {
     for (const u of plan.upstreams) {
       this.table.sweep(u.slot, now);
-      for (const e of u.endpoints) this.health.sweep(e.slot, now, u.claimRow);
+      for (const e of u.endpoints) this.health.sweep(e.slot, now, u.claimRow, u.passive.maxEjectMs);
     }
   }
 

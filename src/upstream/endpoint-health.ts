@@ -103,16 +103,23 @@ export class EndpointHealth {
   }
 
   /**
-   * Called by the primary every few seconds for rows in use: an ejection that has ended is cleared, so
-   * no EJECT_UNTIL is left to age past the int32 clock's 24-day horizon and look current again.
+   * Called by the primary every few seconds for rows in use: an ejection that has ended is cleared and,
+   * max_eject_ms later, its count forgotten, so no stored time ages past the int32 clock's 24-day
+   * horizon and looks current again.
    */
-  sweep(row: number, now: number, claimRow: number): void {
+  sweep(row: number, now: number, claimRow: number, maxEjectMs: number): void {
     const b = row * WORDS;
-    if (this.w[b + EJECTED] === 0 || after(Atomics.load(this.w, b + EJECT_UNTIL), now)) return;
+    const w = this.w;
+    const until = Atomics.load(w, b + EJECT_UNTIL);
+    const stale = (w[b + EJECTED] !== 0 && !after(until, now)) || (w[b + EJECTIONS] !== 0 && after(now, until + maxEjectMs));
+    if (!stale) return;
     const c = claimRow * WORDS + CLAIM;
-    if (Atomics.compareExchange(this.w, c, 0, 1) !== 0) return;
-    if (!after(Atomics.load(this.w, b + EJECT_UNTIL), now)) Atomics.store(this.w, b + EJECTED, 0);
-    Atomics.store(this.w, c, 0);
+    if (Atomics.compareExchange(w, c, 0, 1) !== 0) return;
+    if (Atomics.load(w, b + EJECT_UNTIL) === until) {
+      if (!after(until, now)) Atomics.store(w, b + EJECTED, 0);
+      if (after(now, until + maxEjectMs)) Atomics.store(w, b + EJECTIONS, 0);
+    }
+    Atomics.store(w, c, 0);
   }
 
   /** A row handed to a new endpoint starts healthy with no history. */

@@ -104,11 +104,7 @@ export function mayRetry(ex: Exchange, condition: RetryCondition): boolean {
   // This failure may just have opened the circuit or ejected the last endpoint: then the answer in
   // hand (or its error) is better than a 503 from a retry with nowhere to go.
   if (!up.retryPossible(now)) return false;
-  if (!up.table.takeRetry(up.plan.slot, now, up.plan.retryBudget.ratio, up.plan.retryBudget.minPerS)) {
-    ex.retryBudgetExhausted = true;
-    return false;
-  }
-  return true;
+  return up.takeRetry(now);
 }
 
 function listed(r: RetryPlan, c: RetryCondition): boolean {

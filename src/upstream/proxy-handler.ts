@@ -15,7 +15,7 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
   private outcomeReported = false;
   /** This response is a retryable error being read to its end, then retried. */
   private discarding = false;
-  ended = false;
+  private ended = false;
 
   constructor(private readonly ex: Exchange, private readonly index: number) {}
 

@@ -30,6 +30,8 @@ export class UpstreamRuntime implements Candidates {
   private readonly capacity: number;
   /** Requests not yet added to the shared retry-budget window: added 64 at a time, not one cache-line write each. */
   private uncounted = 0;
+  private budgetRefusals = 0;
+  private budgetLoggedAt = -Infinity;
   // Per-pick scratch: one pick runs at a time on a thread.
   private tried = 0;
   private now = 0;
@@ -136,6 +138,20 @@ export class UpstreamRuntime implements Candidates {
     if (ejectedFor === 0) return;
     const endpoint = this.plan.endpoints[i].origin;
     this.log.warn({ upstream: this.plan.name, endpoint, eject_ms: ejectedFor, code: 'SLUICE_ERR_NO_HEALTHY_UPSTREAM' }, 'endpoint ejected after consecutive failures');
+  }
+
+  /** Take a retry from the shared budget; refusals are logged at most once a second per worker. */
+  takeRetry(now: number): boolean {
+    const b = this.plan.retryBudget;
+    if (this.table.takeRetry(this.plan.slot, now, b.ratio, b.minPerS)) return true;
+    this.budgetRefusals++;
+    const t = performance.now();
+    if (t - this.budgetLoggedAt >= 1000) {
+      this.log.warn({ upstream: this.plan.name, refused: this.budgetRefusals, ratio: b.ratio, min_per_s: b.minPerS }, 'retry budget exhausted; failed tries answered without retry');
+      this.budgetLoggedAt = t;
+      this.budgetRefusals = 0;
+    }
+    return false;
   }
 
   /** Whether a retry could go anywhere now: the breaker is not open and some endpoint is healthy. */

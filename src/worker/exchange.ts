@@ -82,7 +82,6 @@ export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead, Acces
   holdsUpstreamPlace = false;
   deadline: NodeJS.Timeout | null = null;
   retryTimer: NodeJS.Timeout | null = null;
-  retryBudgetExhausted = false;
   /** A streamed request body (cannot be sent twice). */
   body: RequestBody | null = null;
   /** A body small enough to keep for retries: its chunks while arriving, then the whole. */

@@ -132,6 +132,8 @@ test('the retry budget caps retries (ratio 0, 1/s over a 10 s window) so a faili
   assert.equal(r.statuses.get(503), 60);
   const retries = lone.hits - 60;
   assert.ok(retries >= 5 && retries <= 12, `${retries} retries; the budget allows about 10`);
+  const line = await gw.waitForLog((l) => l.msg === 'retry budget exhausted; failed tries answered without retry');
+  assert.equal(line.upstream, 'lone');
 });
 
 test('a retry after a reload that replaced every pool uses the new pools (no 502 from a closed one)', async () => {

@@ -99,3 +99,27 @@ test('retry budget: ratio × requests + min_per_s × 10 s, all callers together'
   for (let i = 0; i < 100; i++) if (t.takeRetry(4, now, 0.2, 1)) allowed++;
   assert.equal(allowed, 30); // 0.2 × 100 + 1/s × 10 s
 });
+
+test('the primary sweep clears ended ejections and open-until times before the int32 clock could wrap them', () => {
+  const h = new EndpointHealth(createEndpointTable());
+  const t = new UpstreamTable(createUpstreamTable());
+  const start = 2_000_000_000; // near the int32 edge
+  let ejected = 0;
+  for (let i = 0; i < PASSIVE.consecutiveFailures; i++) ejected = h.recordFailure(6, start, PASSIVE, [6], 7);
+  assert.equal(ejected, 1000);
+  for (let i = 0; i < 9; i++) t.record(3, start, BREAKER, true, false);
+  assert.equal(t.record(3, start, BREAKER, true, false), OPEN);
+  // Sweeps keep running (every 5 s; here once a day) while no request comes for 25 days, beyond the
+  // 24.8-day horizon of the wrapping clock: then nothing looks current again.
+  let now = start;
+  for (let day = 0; day <= 25; day++, now = (now + 86_400_000) | 0) {
+    h.sweep(6, now, 7, PASSIVE.maxEjectMs);
+    t.sweep(3, now);
+  }
+  assert.equal(h.isEjected(6, now), false);
+  assert.equal(t.admit(3, now, BREAKER), ADMIT_PROBE);
+  // Without the sweep the same silence would reopen the old times.
+  const unswept = new UpstreamTable(createUpstreamTable());
+  for (let i = 0; i < 10; i++) unswept.record(3, start, BREAKER, true, false);
+  assert.equal(unswept.admit(3, (start + 25 * 86_400_000) | 0, BREAKER), REJECT);
+});
