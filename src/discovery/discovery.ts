@@ -63,10 +63,17 @@ export class Discovery {
   private start(u: UpstreamPlan, key: string): Running {
     let answered!: () => void;
     const first = new Promise<void>((r) => { answered = r; });
+    // Endpoints found under the previous settings of this upstream, kept until this source answers.
+    let inherited = this.endpoints.has(u.name);
     const events: SourceEvents = {
       update: (list) => {
         answered();
-        if (list === null || this.running.get(u.name)?.source !== source) return;
+        if (this.running.get(u.name)?.source !== source) return;
+        if (list === null) {
+          if (inherited) this.log.warn({ upstream: u.name, code: 'SLUICE_ERR_DISCOVERY' }, 'the new discovery settings found nothing yet; the endpoints found under the previous ones stay in force');
+          return;
+        }
+        inherited = false;
         if (sameEndpoints(this.endpoints.get(u.name), list)) return;
         this.endpoints.set(u.name, list);
         this.log.info({ upstream: u.name, endpoints: list.map((e) => e.origin) }, 'discovered endpoints changed');

@@ -1,6 +1,7 @@
+import type { Logger } from 'pino';
 import type { CompiledPlan, EndpointPlan, UpstreamPlan } from '../compile/plan.js';
 import { GatewayError } from '../errors/gateway-error.js';
-import { ENDPOINT_ROWS, type EndpointHealth } from '../upstream/endpoint-health.js';
+import { ENDPOINT_ROWS, FIRST_ENDPOINT_ROW, type EndpointHealth } from '../upstream/endpoint-health.js';
 import { UPSTREAM_ROWS, type UpstreamTable } from '../upstream/upstream-table.js';
 
 /**
@@ -15,10 +16,12 @@ const QUARANTINE_MS = 600_000;
  * health) for as long as some plan has it: across reloads and discovery changes. Runs in the primary.
  */
 export class EndpointRows {
-  private readonly endpointRows = new RowAllocator(ENDPOINT_ROWS, 'endpoints');
-  private readonly upstreamRows = new RowAllocator(UPSTREAM_ROWS, 'upstreams');
+  private readonly endpointRows = new RowAllocator(FIRST_ENDPOINT_ROW, ENDPOINT_ROWS, 'endpoints', 'skip');
+  private readonly upstreamRows = new RowAllocator(0, UPSTREAM_ROWS, 'upstreams', 'throw');
 
-  constructor(private readonly health: EndpointHealth, private readonly table: UpstreamTable) {}
+  private warnedFull = false;
+
+  constructor(private readonly health: EndpointHealth, private readonly table: UpstreamTable, private readonly log: Logger) {}
 
   /** Clears expired ejections and open-until times of every row in `plan` (see the tables' sweep()). */
   sweep(plan: CompiledPlan, now: number): void {
@@ -30,7 +33,8 @@ export class EndpointRows {
 
   /**
    * The plan workers get: discovered endpoint lists filled in and every upstream and endpoint given
-   * its row. Throws SLUICE_ERR_CONFIG_INVALID when the tables are full.
+   * its row. Endpoints beyond the table's capacity are left out (logged); more upstreams than the
+   * upstream table holds throw SLUICE_ERR_CONFIG_INVALID.
    */
   bind(plan: CompiledPlan, discovered: ReadonlyMap<string, readonly EndpointPlan[]>): CompiledPlan {
     const usedEndpoints = new Set<string>();
@@ -42,34 +46,48 @@ export class EndpointRows {
         const key = `${u.name}|${e.origin}`;
         usedEndpoints.add(key);
         return { ...e, slot: this.endpointRows.rowOf(key, (row) => this.health.reset(row)) };
-      });
-      const claimKey = `${u.name}|#claim`;
-      usedEndpoints.add(claimKey);
-      return {
-        ...u, endpoints,
-        slot: this.upstreamRows.rowOf(u.name, (row) => this.table.reset(row)),
-        claimRow: this.endpointRows.rowOf(claimKey, (row) => this.health.reset(row)),
-      };
+      }).filter((e) => e.slot !== FULL || this.tableFull(u.name, e.origin));
+      // The upstream's claim word lives in the endpoint table's row of the same number.
+      const slot = this.upstreamRows.rowOf(u.name, (row) => { this.table.reset(row); this.health.reset(row); });
+      return { ...u, endpoints, slot, claimRow: slot };
     });
     this.endpointRows.releaseAllBut(usedEndpoints);
     this.upstreamRows.releaseAllBut(usedUpstreams);
     return { ...plan, upstreams };
   }
+
+  private tableFull(upstream: string, endpoint: string): false {
+    if (!this.warnedFull) this.log.error({ upstream, endpoint, rows: ENDPOINT_ROWS, code: 'SLUICE_ERR_DISCOVERY' }, 'endpoint table full: endpoints beyond it are left out');
+    this.warnedFull = true;
+    return false;
+  }
 }
+
+const FULL = -1;
 
 class RowAllocator {
   private readonly rows = new Map<string, number>();
-  private readonly freed: { row: number; at: number }[] = [];
-  private next = 0;
+  /** Freed rows by key, oldest first; a key that comes back within the quarantine gets its row (and history) back. */
+  private readonly freed = new Map<string, { row: number; at: number }>();
+  private next: number;
 
-  constructor(private readonly capacity: number, private readonly what: string) {}
+  constructor(private readonly first: number, private readonly capacity: number, private readonly what: string, private readonly whenFull: 'throw' | 'skip') {
+    this.next = first;
+  }
 
+  /** The key's row, or FULL (when whenFull is skip). */
   rowOf(key: string, onNew: (row: number) => void): number {
-    const known = this.rows.get(key);
-    if (known !== undefined) return known;
+    const known = this.rows.get(key) ?? this.freed.get(key)?.row;
+    if (known !== undefined) {
+      this.freed.delete(key);
+      this.rows.set(key, known);
+      return known;
+    }
     let row: number;
-    if (this.freed.length > 0 && Date.now() - this.freed[0].at >= QUARANTINE_MS) row = this.freed.shift()!.row;
-    else if (this.next < this.capacity) row = this.next++;
+    const [oldestKey, oldest] = this.freed.entries().next().value ?? [];
+    if (oldest !== undefined && Date.now() - oldest.at >= QUARANTINE_MS) { row = oldest.row; this.freed.delete(oldestKey!); }
+    else if (this.next < this.first + this.capacity) row = this.next++;
+    else if (this.whenFull === 'skip') return FULL;
     else throw new GatewayError('SLUICE_ERR_CONFIG_INVALID', `more than ${this.capacity} ${this.what} in use (shared table full)`);
     onNew(row);
     this.rows.set(key, row);
@@ -80,7 +98,7 @@ class RowAllocator {
     for (const [key, row] of this.rows) {
       if (used.has(key)) continue;
       this.rows.delete(key);
-      this.freed.push({ row, at: Date.now() });
+      this.freed.set(key, { row, at: Date.now() });
     }
   }
 }

@@ -48,7 +48,7 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
   const shared = createSharedState(first.plan.rateLimits.tableSlots);
   const health = new EndpointHealth(shared.endpointTable);
   const upstreamTable = new UpstreamTable(shared.upstreamTable);
-  const rows = new EndpointRows(health, upstreamTable);
+  const rows = new EndpointRows(health, upstreamTable, log);
   const checker = new ActiveHealthChecker(health, log);
   let draining = false;
   let lastText = hashOf(file);
@@ -77,10 +77,15 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
     }).catch((err) => log.error({ err, code: 'SLUICE_ERR_DISCOVERY' }, 'discovered endpoints not applied'));
   };
   const discovery = new Discovery(log, republish);
-  const sweeper = setInterval(() => rows.sweep(published, nowMs()), SWEEP_MS);
-  sweeper.unref();
   await discovery.reconcile(configured.upstreams, DISCOVERY_FIRST_WAIT_MS);
   const supervisor = new Supervisor(bind(configured), shared, log);
+  const sweeper = setInterval(() => rows.sweep(published, nowMs()), SWEEP_MS);
+  sweeper.unref();
+  const stopBackground = async () => {
+    discovery.close();
+    clearInterval(sweeper);
+    await checker.close();
+  };
 
   const reload = (source: string) => {
     const next = reloading.then(() => reloadOnce(source));
@@ -110,8 +115,7 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
   try {
     await supervisor.start();
   } catch (err) {
-    discovery.close();
-    await checker.close();
+    await stopBackground();
     throw err;
   }
   workersUp = true;
@@ -127,8 +131,7 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
       upstreams: () => describeUpstreams(published, health, upstreamTable),
     });
   } catch (err) {
-    discovery.close();
-    await checker.close();
+    await stopBackground();
     await supervisor.drain(0);
     throw new GatewayError('SLUICE_ERR_PORT_IN_USE', `(admin ${first.plan.admin.host}:${first.plan.admin.port})`, { cause: err });
   }
@@ -146,10 +149,8 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
     watcher.close();
     process.off('SIGHUP', onHup);
     log.info({ reason, drain_ms: first.plan.timeouts.drainMs }, 'draining');
-    discovery.close();
-    clearInterval(sweeper);
+    await stopBackground();
     const abandoned = await supervisor.drain(first.plan.timeouts.drainMs);
-    await checker.close();
     await new Promise((r) => admin.close(r));
     log.info({ abandoned }, 'stopped');
     flushLogger(log);

@@ -1,5 +1,6 @@
 import type { PassiveHealthPlan } from '../compile/plan.js';
 import { after } from './shared-clock.js';
+import { UPSTREAM_ROWS } from './upstream-table.js';
 
 /**
  * Health of every endpoint, one row of int32 words per endpoint in a SharedArrayBuffer: the primary
@@ -7,6 +8,11 @@ import { after } from './shared-clock.js';
  * Rows are assigned by the primary (primary/endpoint-slots.ts) and survive reloads.
  */
 export const ENDPOINT_ROWS = 4096;
+/**
+ * Rows before the endpoints' hold one upstream each, for its CLAIM word only: row n belongs to the
+ * upstream in row n of the upstream table.
+ */
+export const FIRST_ENDPOINT_ROW = UPSTREAM_ROWS;
 const WORDS = 8;
 /** 1 while the active checker says the endpoint is down. */
 const ACTIVE_DOWN = 0;
@@ -20,7 +26,7 @@ const EJECTIONS = 4;
 const CLAIM = 5;
 
 export function createEndpointTable(): SharedArrayBuffer {
-  return new SharedArrayBuffer(ENDPOINT_ROWS * WORDS * 4);
+  return new SharedArrayBuffer((FIRST_ENDPOINT_ROW + ENDPOINT_ROWS) * WORDS * 4);
 }
 
 export class EndpointHealth {

@@ -28,7 +28,7 @@ export function forward(ex: Exchange): void {
   // Set first: whatever this request takes below is given back in releaseUpstream.
   ex.upstream = up;
   ex.upstreamName = plan.name;
-  up.countRequest(now);
+  up.table.countRequest(plan.slot, now);
   if (plan.breaker !== null) {
     const verdict = up.table.admit(plan.slot, now, plan.breaker);
     if (verdict === REJECT) return refuse(ex, 'SLUICE_ERR_CIRCUIT_OPEN');

@@ -13,6 +13,8 @@ import { nowMs } from './shared-clock.js';
 export class ProxyHandler implements Dispatcher.DispatchHandler {
   private readonly startedAt = performance.now();
   private outcomeReported = false;
+  /** The head arrived with a status below 500: the body's end or break decides passive health. */
+  private headOk = false;
   /** This response is a retryable error being read to its end, then retried. */
   private discarding = false;
   private ended = false;
@@ -30,7 +32,8 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
 
   onResponseStart(_c: Dispatcher.DispatchController, status: number, headers: Record<string, string | string[] | undefined>): void {
     if (status < 200) return; // 1xx informational: not relayed
-    this.report(status >= 500);
+    this.headOk = status < 500;
+    this.report(!this.headOk);
     if (!this.current) return;
     // An earlier try's error is not this answer's.
     this.ex.errorCode = null;
@@ -47,6 +50,7 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
+    if (this.headOk) this.ex.upstream!.passiveSuccess(this.index, nowMs());
     this.settle();
     if (!this.current) return;
     this.ex.controller = null;
@@ -58,7 +62,7 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
     const wasCurrent = this.current;
     if (wasCurrent && !this.outcomeReported) this.report(true);
     // The head was fine, the body broke: passive health still hears of it.
-    else if (wasCurrent && !this.discarding) this.ex.upstream!.bodyFailed(this.index, nowMs());
+    else if (wasCurrent && this.headOk) this.ex.upstream!.passiveFailure(this.index, nowMs());
     this.settle();
     if (!wasCurrent) return;
     this.ex.controller = null;

@@ -11,7 +11,6 @@ import { BREAKER_STATES, CLOSED, OPEN, type UpstreamTable } from './upstream-tab
 /** select() found nothing: every endpoint is unhealthy (or drained), or the healthy ones are full (max_pending). */
 export const NONE_HEALTHY = -1;
 export const ALL_FULL = -2;
-const COUNT_BATCH = 64;
 
 /**
  * One upstream as a worker sees it for one config generation: its endpoints' pools, the balancer,
@@ -28,8 +27,6 @@ export class UpstreamRuntime implements Candidates {
   private readonly inFlightCount: Int32Array;
   /** In flight per endpoint and worker beyond which it is full (connections × pipelining + max_pending). */
   private readonly capacity: number;
-  /** Requests not yet added to the shared retry-budget window: added 64 at a time, not one cache-line write each. */
-  private uncounted = 0;
   private budgetRefusals = 0;
   private budgetLoggedAt = -Infinity;
   // Per-pick scratch: one pick runs at a time on a thread.
@@ -98,27 +95,20 @@ export class UpstreamRuntime implements Candidates {
     return i;
   }
 
-  /** A request for this upstream: the retry budget's denominator. */
-  countRequest(now: number): void {
-    if (++this.uncounted < COUNT_BATCH) return;
-    this.table.countRequests(this.plan.slot, now, this.uncounted);
-    this.uncounted = 0;
-  }
-
   /** A try to endpoint i ended, whatever its outcome. */
   tryEnded(i: number): void {
     this.inFlightCount[i]--;
   }
 
   /**
-   * The verdict on a try, at most once: failed (connect error, reset, timeout, 5xx) or not (an answer
-   * below 500). Feeds passive health, the breaker and the balancer.
+   * The verdict on a try, once its response head arrived or it failed before one: failed (connect
+   * error, reset, timeout, 5xx) or not. Feeds the breaker and the balancer; a failure also counts for
+   * passive health, while a success counts there only when the body completes (passiveSuccess), so
+   * responses that break mid-body can still eject an endpoint.
    */
   tryOutcome(i: number, failed: boolean, probe: boolean, rttMs: number, now: number): void {
-    const row = this.rows[i];
     this.balancer.observe?.(i, rttMs, failed);
-    if (failed) this.bodyFailed(i, now);
-    else this.health.recordSuccess(row, now, this.plan.passive, this.claimRow);
+    if (failed) this.passiveFailure(i, now);
     const b = this.plan.breaker;
     if (b === null) return;
     const moved = this.table.record(this.plan.slot, now, b, failed, probe);
@@ -129,11 +119,12 @@ export class UpstreamRuntime implements Candidates {
     }
   }
 
-  /**
-   * A failure for passive health only: also used when a response that started well breaks mid-body
-   * (its try already counted as a success for the breaker).
-   */
-  bodyFailed(i: number, now: number): void {
+  /** A response below 500 was received whole. */
+  passiveSuccess(i: number, now: number): void {
+    this.health.recordSuccess(this.rows[i], now, this.plan.passive, this.claimRow);
+  }
+
+  passiveFailure(i: number, now: number): void {
     const ejectedFor = this.health.recordFailure(this.rows[i], now, this.plan.passive, this.inService, this.claimRow);
     if (ejectedFor === 0) return;
     const endpoint = this.plan.endpoints[i].origin;
@@ -173,7 +164,7 @@ export class UpstreamRuntime implements Candidates {
 
   private anyHealthy(now: number): boolean {
     for (let i = 0; i < this.count; i++) {
-      if (this.plan.endpoints[i].weight > 0 && (this.panic || this.health.isHealthy(this.rows[i], now))) return true;
+      if (this.plan.endpoints[i].weight > 0 && (this.panic || this.health.isHealthy(this.rows[i], now)) && this.pool(i) !== undefined) return true;
     }
     return false;
   }

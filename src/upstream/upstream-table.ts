@@ -17,6 +17,7 @@ const BREAKER_WINDOW = 8;
 const BUDGET_WINDOW = BREAKER_WINDOW + WINDOW_WORDS;
 const WORDS = BUDGET_WINDOW + WINDOW_WORDS;
 const BUDGET_WINDOW_MS = 10_000;
+const COUNT_BATCH = 64;
 
 export const CLOSED = 0;
 export const OPEN = 1;
@@ -35,6 +36,13 @@ export function createUpstreamTable(): SharedArrayBuffer {
 export class UpstreamTable {
   private readonly w: Int32Array;
   private readonly sums = new Int32Array(2);
+  /**
+   * This thread's requests not yet added to the shared budget window, per row: added 64 at a time (or
+   * when the second changes, or before a retry reads the window) instead of one shared write each.
+   * Kept here, per worker, not per config generation, so frequent publishes lose nothing.
+   */
+  private readonly pending = new Int32Array(UPSTREAM_ROWS);
+  private readonly pendingSince = new Int32Array(UPSTREAM_ROWS);
   constructor(sab: SharedArrayBuffer) {
     this.w = new Int32Array(sab);
   }
@@ -121,13 +129,22 @@ export class UpstreamTable {
   }
 
   // ── retry budget ──
-  countRequests(row: number, now: number, n: number): void {
-    windowAdd(this.w, row * WORDS + BUDGET_WINDOW, BUDGET_WINDOW_MS / BUCKETS, now, n, 0);
+  countRequest(row: number, now: number): void {
+    const bucket = Math.floor(now / (BUDGET_WINDOW_MS / BUCKETS)) | 0;
+    if (this.pending[row] > 0 && this.pendingSince[row] !== bucket) this.flush(row, now);
+    if (this.pending[row] === 0) this.pendingSince[row] = bucket;
+    if (++this.pending[row] >= COUNT_BATCH) this.flush(row, now);
+  }
+
+  private flush(row: number, now: number): void {
+    windowAdd(this.w, row * WORDS + BUDGET_WINDOW, BUDGET_WINDOW_MS / BUCKETS, now, this.pending[row], 0);
+    this.pending[row] = 0;
   }
 
   /** Take one retry from the budget if ratio × requests + minPerS × window allows it. */
   takeRetry(row: number, now: number, ratio: number, minPerS: number): boolean {
     const base = row * WORDS + BUDGET_WINDOW;
+    if (this.pending[row] > 0) this.flush(row, now);
     windowSum(this.w, base, BUDGET_WINDOW_MS / BUCKETS, now, this.sums);
     const [requests, retries] = this.sums;
     if (retries >= ratio * requests + minPerS * (BUDGET_WINDOW_MS / 1000)) return false;
@@ -139,9 +156,9 @@ export class UpstreamTable {
    * OPEN_UNTIL of "now", so it never ages past the int32 clock's 24-day horizon and looks current again. */
   sweep(row: number, now: number): void {
     const b = row * WORDS;
-    if (Atomics.load(this.w, b + BREAKER) === OPEN && !after(Atomics.load(this.w, b + OPEN_UNTIL), now)) {
-      Atomics.store(this.w, b + OPEN_UNTIL, now);
-    }
+    const until = Atomics.load(this.w, b + OPEN_UNTIL);
+    // A worker reopening the circuit meanwhile wrote a new time: the exchange then leaves it alone.
+    if (Atomics.load(this.w, b + BREAKER) === OPEN && !after(until, now)) Atomics.compareExchange(this.w, b + OPEN_UNTIL, until, now);
   }
 
   reset(row: number): void {

@@ -168,3 +168,19 @@ routes: [ { name: app, match: { prefix: / }, upstream: app, timeout_ms: 200 } ]
   assert.equal((await upstreamState(gw, 'app')).endpoints[0].ejected, true);
   assert.deepEqual(seen.slice(-2), [200, 200], 'requests kept going to the hanging endpoint');
 });
+
+test('passive: responses that break mid-body count as failures and eject the endpoint', async () => {
+  const [a, b] = await fleet('a', 'b');
+  a.mode = 'cut-mid-body';
+  const gw = await gateway(`
+upstreams:
+  app:
+    endpoints: [ { url: "${a.origin}" }, { url: "${b.origin}" } ]
+    health: { passive: { consecutive_failures: 3, eject_ms: 60000 } }
+routes: [ { name: app, match: { prefix: / }, upstream: app } ]
+`);
+  for (let i = 0; i < 8; i++) await request(gw.url('/')).catch(() => 'cut');
+  await gw.waitForLog((l) => l.msg === 'endpoint ejected after consecutive failures' && l.endpoint === a.origin);
+  const r = await load(gw.url('/'), 20, 2);
+  assert.deepEqual([...r.byEndpoint], [['b', 20]]);
+});

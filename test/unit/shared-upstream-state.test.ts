@@ -94,7 +94,7 @@ test('breaker: open rejects until open_ms, then exactly half_open_requests probe
 test('retry budget: ratio × requests + min_per_s × 10 s, all callers together', () => {
   const t = new UpstreamTable(createUpstreamTable());
   const now = 90_000;
-  t.countRequests(4, now, 100);
+  for (let i = 0; i < 100; i++) t.countRequest(4, now);
   let allowed = 0;
   for (let i = 0; i < 100; i++) if (t.takeRetry(4, now, 0.2, 1)) allowed++;
   assert.equal(allowed, 30); // 0.2 × 100 + 1/s × 10 s

@@ -2,8 +2,10 @@ import { powerOfTwo, type Balancer, type Candidates } from './balancer.js';
 
 /** How fast old latency is forgotten (ms): after DECAY_MS a sample weighs 1/e as much. */
 const DECAY_MS = 10_000;
-/** A failed try counts as at least this slow, so an endpoint that fails fast does not attract traffic. */
+/** A failed try counts as at least this slow, so an endpoint that fails fast does not attract traffic... */
 const FAILURE_PENALTY_MS = 500;
+/** ...and at most this slow, so a run of failures cannot push an endpoint out of reach for minutes. */
+const MAX_PENALTY_MS = 10_000;
 
 /**
  * Latency-aware, as Finagle and Linkerd do it: each endpoint's cost is its peak-EWMA response time
@@ -32,7 +34,7 @@ export class PeakEwma implements Balancer {
 
   observe(i: number, rttMs: number, failed: boolean): void {
     const now = performance.now();
-    const sample = failed ? Math.max(rttMs, 2 * this.ewma[i], FAILURE_PENALTY_MS) : rttMs;
+    const sample = failed ? Math.min(Math.max(rttMs, 2 * this.decayed(i, now), FAILURE_PENALTY_MS), MAX_PENALTY_MS) : rttMs;
     const old = this.ewma[i];
     if (sample > old) {
       this.ewma[i] = sample;
