@@ -23,7 +23,6 @@ export function compileUpstream(name: string, u: UpstreamConfig, problems: Schem
     endpoints,
     discovery,
     slot: -1,
-    claimRow: -1,
     balance: u.balance,
     hashOn: u.hash_on === undefined ? null : compileHashOn(u.hash_on),
     active: a === undefined ? null : {

@@ -74,10 +74,11 @@ export interface UpstreamPlan {
   /** Static ones from the config; discovered ones filled in by the primary before publishing. */
   readonly endpoints: readonly EndpointPlan[];
   readonly discovery: DiscoveryPlan;
-  /** Row in the shared upstream table (breaker, budget, in-flight); assigned by the primary. */
+  /**
+   * Row in the shared upstream table (breaker, budget, in-flight), and the row of the endpoint table
+   * whose claim word serialises this upstream's ejections; assigned by the primary.
+   */
   readonly slot: number;
-  /** A row of the endpoint table whose claim word serialises this upstream's ejections; assigned by the primary. */
-  readonly claimRow: number;
   readonly balance: 'round_robin' | 'weighted' | 'least_outstanding' | 'latency' | 'hash';
   readonly hashOn: HashOnPlan | null;
   readonly active: ActiveHealthPlan | null;

@@ -39,7 +39,7 @@ export class Discovery {
       const key = JSON.stringify(u.discovery);
       if (this.running.get(u.name)?.key === key) continue;
       // A changed source replaces the old one, but the last list stays until the new one answers.
-      this.running.get(u.name)?.source.close();
+      this.stop(u.name);
       const started = this.start(u, key);
       this.running.set(u.name, started);
       fresh.push(started.first);

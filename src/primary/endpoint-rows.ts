@@ -27,7 +27,7 @@ export class EndpointRows {
   sweep(plan: CompiledPlan, now: number): void {
     for (const u of plan.upstreams) {
       this.table.sweep(u.slot, now);
-      for (const e of u.endpoints) this.health.sweep(e.slot, now, u.claimRow, u.passive.maxEjectMs);
+      for (const e of u.endpoints) this.health.sweep(e.slot, now, u.slot, u.passive.maxEjectMs);
     }
   }
 
@@ -49,7 +49,7 @@ export class EndpointRows {
       }).filter((e) => e.slot !== FULL || this.tableFull(u.name, e.origin));
       // The upstream's claim word lives in the endpoint table's row of the same number.
       const slot = this.upstreamRows.rowOf(u.name, (row) => { this.table.reset(row); this.health.reset(row); });
-      return { ...u, endpoints, slot, claimRow: slot };
+      return { ...u, endpoints, slot };
     });
     this.endpointRows.releaseAllBut(usedEndpoints);
     this.upstreamRows.releaseAllBut(usedUpstreams);

@@ -98,9 +98,10 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
       const loaded = loadConfigFile(file, env, generation + 1);
       warnFixedChanges(log, fixed, loaded.plan);
       await discovery.reconcile(loaded.plan.upstreams, DISCOVERY_FIRST_WAIT_MS);
-      const next = bind(pin(loaded.plan));
+      const pinned = pin(loaded.plan);
+      const next = bind(pinned);
       generation++;
-      configured = pin(loaded.plan);
+      configured = pinned;
       await supervisor.publish({ ...next, generation });
       log.info({ source, generation }, 'config reloaded');
       return { ok: true as const, generation };

@@ -57,21 +57,13 @@ export class EndpointHealth {
   }
 
   /**
-   * A try got an answer below 500. Reads only, in the common case; clearing an ejection that has ended
-   * happens under the upstream's claim, so it cannot undo a new ejection made meanwhile.
+   * A try got an answer below 500. Reads only, in the common case; an ejection that has ended (or its
+   * count, max_eject_ms later) is cleared under the upstream's claim, as the sweep does.
    */
   recordSuccess(row: number, now: number, passive: PassiveHealthPlan, claimRow: number): void {
     const b = row * WORDS;
-    const w = this.w;
-    if (w[b + CONSECUTIVE_FAILURES] !== 0) Atomics.store(w, b + CONSECUTIVE_FAILURES, 0);
-    const ended = w[b + EJECTED] !== 0 && !after(Atomics.load(w, b + EJECT_UNTIL), now);
-    const forgotten = w[b + EJECTIONS] !== 0 && w[b + EJECTED] === 0 && after(now, Atomics.load(w, b + EJECT_UNTIL) + passive.maxEjectMs);
-    if (!ended && !forgotten) return;
-    const c = claimRow * WORDS + CLAIM;
-    if (Atomics.compareExchange(w, c, 0, 1) !== 0) return; // someone is deciding; the next success clears it
-    if (w[b + EJECTED] !== 0 && !after(Atomics.load(w, b + EJECT_UNTIL), now)) Atomics.store(w, b + EJECTED, 0);
-    else if (w[b + EJECTED] === 0 && after(now, Atomics.load(w, b + EJECT_UNTIL) + passive.maxEjectMs)) Atomics.store(w, b + EJECTIONS, 0);
-    Atomics.store(w, c, 0);
+    if (this.w[b + CONSECUTIVE_FAILURES] !== 0) Atomics.store(this.w, b + CONSECUTIVE_FAILURES, 0);
+    this.sweep(row, now, claimRow, passive.maxEjectMs);
   }
 
   /**
@@ -109,13 +101,15 @@ export class EndpointHealth {
   }
 
   /**
-   * Called by the primary every few seconds for rows in use: an ejection that has ended is cleared and,
-   * max_eject_ms later, its count forgotten, so no stored time ages past the int32 clock's 24-day
-   * horizon and looks current again.
+   * An ejection that has ended is cleared and, max_eject_ms later, its count forgotten; a no-op read
+   * otherwise. Also called by the primary every few seconds for rows in use, so no stored time ages
+   * past the int32 clock's 24-day horizon and looks current again. Skips when the claim is taken: the
+   * next call clears it.
    */
   sweep(row: number, now: number, claimRow: number, maxEjectMs: number): void {
     const b = row * WORDS;
     const w = this.w;
+    if (w[b + EJECTED] === 0 && w[b + EJECTIONS] === 0) return;
     const until = Atomics.load(w, b + EJECT_UNTIL);
     const stale = (w[b + EJECTED] !== 0 && !after(until, now)) || (w[b + EJECTIONS] !== 0 && after(now, until + maxEjectMs));
     if (!stale) return;

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { OncePerSecond } from '../observe/once-per-second.js';
 import type { Pool } from 'undici';
 import type { UpstreamPlan } from '../compile/plan.js';
 import type { RequestCtx } from '../pipeline/phase.js';
@@ -22,13 +23,11 @@ export class UpstreamRuntime implements Candidates {
   readonly rows: readonly number[];
   /** Rows of endpoints with weight > 0: what max_ejected_percent is a share of. */
   private readonly inService: readonly number[];
-  private readonly claimRow: number;
   private readonly balancer: Balancer;
   private readonly inFlightCount: Int32Array;
   /** In flight per endpoint and worker beyond which it is full (connections × pipelining + max_pending). */
   private readonly capacity: number;
-  private budgetRefusals = 0;
-  private budgetLoggedAt = -Infinity;
+  private readonly budgetRefusals = new OncePerSecond();
   // Per-pick scratch: one pick runs at a time on a thread.
   private tried = 0;
   private now = 0;
@@ -46,7 +45,6 @@ export class UpstreamRuntime implements Candidates {
     this.count = plan.endpoints.length;
     this.rows = plan.endpoints.map((e) => e.slot);
     this.inService = plan.endpoints.filter((e) => e.weight > 0).map((e) => e.slot);
-    this.claimRow = plan.claimRow;
     this.balancer = createBalancer(plan);
     this.inFlightCount = new Int32Array(this.count);
     this.capacity = plan.maxPending < 0 ? Infinity : plan.pool.connections * plan.pool.pipelining + plan.maxPending;
@@ -121,11 +119,11 @@ export class UpstreamRuntime implements Candidates {
 
   /** A response below 500 was received whole. */
   passiveSuccess(i: number, now: number): void {
-    this.health.recordSuccess(this.rows[i], now, this.plan.passive, this.claimRow);
+    this.health.recordSuccess(this.rows[i], now, this.plan.passive, this.plan.slot);
   }
 
   passiveFailure(i: number, now: number): void {
-    const ejectedFor = this.health.recordFailure(this.rows[i], now, this.plan.passive, this.inService, this.claimRow);
+    const ejectedFor = this.health.recordFailure(this.rows[i], now, this.plan.passive, this.inService, this.plan.slot);
     if (ejectedFor === 0) return;
     const endpoint = this.plan.endpoints[i].origin;
     this.log.warn({ upstream: this.plan.name, endpoint, eject_ms: ejectedFor, code: 'SLUICE_ERR_NO_HEALTHY_UPSTREAM' }, 'endpoint ejected after consecutive failures');
@@ -135,13 +133,8 @@ export class UpstreamRuntime implements Candidates {
   takeRetry(now: number): boolean {
     const b = this.plan.retryBudget;
     if (this.table.takeRetry(this.plan.slot, now, b.ratio, b.minPerS)) return true;
-    this.budgetRefusals++;
-    const t = performance.now();
-    if (t - this.budgetLoggedAt >= 1000) {
-      this.log.warn({ upstream: this.plan.name, refused: this.budgetRefusals, ratio: b.ratio, min_per_s: b.minPerS }, 'retry budget exhausted; failed tries answered without retry');
-      this.budgetLoggedAt = t;
-      this.budgetRefusals = 0;
-    }
+    const refused = this.budgetRefusals.hit();
+    if (refused > 0) this.log.warn({ upstream: this.plan.name, refused, ratio: b.ratio, min_per_s: b.minPerS }, 'retry budget exhausted; failed tries answered without retry');
     return false;
   }
 

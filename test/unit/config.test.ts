@@ -116,13 +116,15 @@ test('the published JSON Schema is the one the gateway validates with', async ()
 });
 
 test('upstream rules: endpoint sources, hash_on, health and retry settings are checked with their location', () => {
-  const got = problems(`upstreams:
+  // One config, first with two schema mistakes (reported alone: cross-field rules wait for a valid
+  // shape), then with those fixed, so that the cross-field mistakes show.
+  const config = (weight: string, retryOn: string) => `upstreams:
   both:
     endpoints: [ { url: "http://127.0.0.1:1" } ]
     discovery: { dns: { name: api.internal, port: 80 } }
   hashed:
     balance: hash
-    endpoints: [ { url: "http://127.0.0.1:1", weight: 2000 } ]
+    endpoints: [ { url: "http://127.0.0.1:1"${weight} } ]
     health:
       active: { interval_ms: 100, timeout_ms: 500 }
       passive: { eject_ms: 5000, max_eject_ms: 1000 }
@@ -134,32 +136,14 @@ routes:
   - name: s
     match: { path: /s }
     upstream: hashed
-    retries: { on: [connect_error, 418], backoff: { base_ms: 100, max_ms: 10 } }
-`);
+    retries: { ${retryOn}backoff: { base_ms: 100, max_ms: 10 } }
+`;
+  const got = problems(config(', weight: 2000', 'on: [connect_error, 418], '));
   assert.deepEqual(got, [
     'gw.yaml:7:55 upstreams.hashed.endpoints[0].weight: must be ≤ 1000',
     'gw.yaml:19:36 routes[1].retries.on[1]: must be one of "connect_error", "reset", "timeout", 500, 502, 503, 504',
   ]);
-  const cross = problems(`upstreams:
-  both:
-    endpoints: [ { url: "http://127.0.0.1:1" } ]
-    discovery: { dns: { name: api.internal, port: 80 } }
-  hashed:
-    balance: hash
-    endpoints: [ { url: "http://127.0.0.1:1" } ]
-    health:
-      active: { interval_ms: 100, timeout_ms: 500 }
-      passive: { eject_ms: 5000, max_eject_ms: 1000 }
-routes:
-  - name: r
-    match: { path: /r }
-    respond: { status: 200 }
-    retries: { attempts: 2 }
-  - name: s
-    match: { path: /s }
-    upstream: hashed
-    retries: { backoff: { base_ms: 100, max_ms: 10 } }
-`);
+  const cross = problems(config('', ''));
   assert.deepEqual(cross, [
     'gw.yaml:3:5 upstreams.both: set exactly one of endpoints, discovery.dns or discovery.etcd',
     'gw.yaml:6:5 upstreams.hashed.hash_on: balance: hash needs hash_on (ip, header:NAME, cookie:NAME or query:NAME)',

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { OncePerSecond } from '../../observe/once-per-second.js';
 
 /**
  * scope: cluster — the same GCRA as local-gcra.ts, kept in Redis so every gateway process on every
@@ -42,7 +43,7 @@ interface GcraCommands {
 
 export class RedisGcra {
   private readonly redis: Redis & GcraCommands;
-  private lastErrorLog = 0;
+  private readonly errors = new OncePerSecond();
 
   constructor(url: string, private readonly timeoutMs: number, private readonly prefix: string, private readonly log: Logger) {
     this.redis = new Redis(url, {
@@ -86,9 +87,7 @@ export class RedisGcra {
 
   /** Once a second at most: a dead Redis would otherwise log once per request. */
   private logError(err: Error): void {
-    const now = Date.now();
-    if (now - this.lastErrorLog < 1000) return;
-    this.lastErrorLog = now;
+    if (this.errors.hit() === 0) return;
     this.log.warn({ code: 'SLUICE_ERR_RATE_LIMIT_STORE', cause: err.message, timeout_ms: this.timeoutMs }, 'rate-limit store (Redis) failed');
   }
 }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { RateLimitConfig } from '../../config/types.js';
+import { OncePerSecond } from '../../observe/once-per-second.js';
 import { errorReply } from '../../pipeline/local-reply.js';
 import type { LocalReply, RequestCtx, Stage, StageEnv, StageFactory } from '../../pipeline/phase.js';
 import { InFlight } from './in-flight.js';
@@ -114,10 +115,8 @@ class RateLimitStage implements Stage {
   private readonly hash = { hi: 0, lo: 0 };
   private readonly log: Logger;
   private readonly slot: number;
-  private denied = 0;
-  private lastDenyLog = 0;
-  private storeFailures = 0;
-  private lastStoreLog = 0;
+  private readonly denials = new OncePerSecond();
+  private readonly storeFailures = new OncePerSecond();
 
   constructor(private readonly plan: RateLimitPlan, env: StageEnv) {
     this.log = env.log;
@@ -229,13 +228,8 @@ class RateLimitStage implements Stage {
   private deny(ctx: RequestCtx, taken: Taken, i: number, waitNs: number): LocalReply {
     this.giveBack(taken, i);
     const l = this.plan.limits[i];
-    this.denied++;
-    const now = Date.now();
-    if (now - this.lastDenyLog >= 1000) {
-      this.log.info({ route: this.plan.route, limit: l.name, denied: this.denied }, 'rate limit denying requests');
-      this.lastDenyLog = now;
-      this.denied = 0;
-    }
+    const denied = this.denials.hit();
+    if (denied > 0) this.log.info({ route: this.plan.route, limit: l.name, denied }, 'rate limit denying requests');
     if (l.kind === 'in_flight') return withHeaders(errorReply('SLUICE_ERR_TOO_MANY_IN_FLIGHT', ctx.id), [['retry-after', '1']]);
     const retryAfter = String(Math.max(1, Math.ceil(waitNs / 1e9)));
     const headers: [string, string][] = [['retry-after', retryAfter]];
@@ -249,13 +243,10 @@ class RateLimitStage implements Stage {
   }
 
   private storeFailed(l: LimitPlan, message: string): void {
-    this.storeFailures++;
-    const now = Date.now();
-    if (now - this.lastStoreLog < 1000) return;
-    this.log.warn({ code: 'SLUICE_ERR_RATE_LIMIT_STORE', route: this.plan.route, limit: l.name, failures: this.storeFailures,
+    const failures = this.storeFailures.hit();
+    if (failures === 0) return;
+    this.log.warn({ code: 'SLUICE_ERR_RATE_LIMIT_STORE', route: this.plan.route, limit: l.name, failures,
       then: l.denyOnStoreError ? 'deny' : 'allow' }, message);
-    this.lastStoreLog = now;
-    this.storeFailures = 0;
   }
 }
 
