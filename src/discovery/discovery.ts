@@ -25,6 +25,8 @@ interface Running {
 export class Discovery {
   /** Latest list per upstream name. */
   readonly endpoints = new Map<string, readonly EndpointPlan[]>();
+  /** Counts changes to `endpoints`, so a publisher can tell whether what it bound is still current. */
+  changes = 0;
   private readonly running = new Map<string, Running>();
 
   constructor(private readonly log: Logger, private readonly onChange: (upstream: string) => void) {}
@@ -76,6 +78,7 @@ export class Discovery {
         inherited = false;
         if (sameEndpoints(this.endpoints.get(u.name), list)) return;
         this.endpoints.set(u.name, list);
+        this.changes++;
         this.log.info({ upstream: u.name, endpoints: list.map((e) => e.origin) }, 'discovered endpoints changed');
         this.onChange(u.name);
       },

@@ -57,7 +57,9 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
   /** The config's plan; what workers get adds discovered endpoints and table rows (bind). */
   let configured = pin(first.plan);
   let published: CompiledPlan;
+  let boundChanges = -1;
   const bind = (plan: CompiledPlan): CompiledPlan => {
+    boundChanges = discovery.changes;
     published = rows.bind(plan, discovery.endpoints);
     checker.reconcile(published);
     return published;
@@ -71,7 +73,7 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
     republishQueued = true;
     reloading = reloading.then(() => new Promise((r) => setTimeout(r, REPUBLISH_COALESCE_MS))).then(async () => {
       republishQueued = false;
-      if (draining || !workersUp) return;
+      if (draining || !workersUp || discovery.changes === boundChanges) return;
       generation++;
       await supervisor.publish(bind({ ...configured, generation }));
     }).catch((err) => log.error({ err, code: 'SLUICE_ERR_DISCOVERY' }, 'discovered endpoints not applied'));
@@ -120,8 +122,8 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
     throw err;
   }
   workersUp = true;
-  // Changes discovered while the workers were starting.
-  if (discovery.endpoints.size > 0) republish();
+  // Changes discovered while the workers were starting (republish skips when there were none).
+  republish();
   let admin: Server;
   try {
     admin = await startAdmin(first.plan.admin.host, first.plan.admin.port, {
