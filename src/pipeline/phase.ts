@@ -47,10 +47,16 @@ export interface UpstreamRequestHead {
   readonly headers: string[];
 }
 
-/** The upstream response head about to be written downstream. */
+/** The upstream response head about to be written downstream; onResponse stages may edit it. */
 export interface ResponseHead {
   status: number;
-  readonly headers: Record<string, string | string[] | undefined>;
+  /** As the upstream sent them: [name, value, ...] raw bytes, names in the upstream's case. */
+  readonly upstream: readonly Buffer[];
+  /**
+   * Headers to write downstream, replacing any upstream header of the same name: push
+   * lower-case name, value. Values must be free of CR/LF (uWS writes them as they are).
+   */
+  readonly set: string[];
 }
 
 export interface Stage {

@@ -141,11 +141,10 @@ function onDeadline(ex: Exchange): void {
   ex.deadline = null;
   if (ex.aborted || ex.finished || ex.headWritten) return;
   ex.runtime.log.warn({ request_id: ex.id, route: ex.routeName, upstream: ex.upstreamName, endpoint: ex.endpoint, attempt: ex.attempts, code: 'SLUICE_ERR_ROUTE_TIMEOUT' }, 'route timeout');
-  const controller = ex.controller;
-  ex.attempt?.timedOut(); // the try counts as a timeout for health and the breaker
+  const attempt = ex.attempt;
+  attempt?.timedOut(); // the try counts as a timeout for health and the breaker
   ex.attempt = null; // and its abort error is not this request's answer
-  ex.controller = null;
-  controller?.abort(new Error('route timeout'));
+  attempt?.abort(new Error('route timeout'));
   ex.fail('SLUICE_ERR_ROUTE_TIMEOUT');
 }
 

@@ -2,10 +2,11 @@
  * Headers that describe one connection, not the message (RFC 9110 §7.6.1), plus those undici
  * refuses to send. Never forwarded in either direction; Connection's own tokens are removed too.
  */
-const HOP_BY_HOP = new Set([
+export const HOP_BY_HOP_NAMES: readonly string[] = [
   'connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade',
   'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'http2-settings', 'expect',
-]);
+];
+const HOP_BY_HOP = new Set(HOP_BY_HOP_NAMES);
 
 export function isHopByHop(lowerName: string): boolean {
   return HOP_BY_HOP.has(lowerName);

@@ -4,11 +4,16 @@ import { mayRetry, retryLater, tryFailed } from './forward.js';
 import { nowMs } from './shared-clock.js';
 
 /**
- * undici's view of one try. Translates its callbacks into exchange writes, with backpressure (a
- * false from writeChunk pauses the upstream until the client drains), and reports the try's outcome
- * once to the upstream (health, breaker, latency). A 5xx listed in retries.on is swallowed, not
- * relayed, when a retry is allowed; a try the exchange no longer waits for (it answered already, or
- * moved on) only settles its counts.
+ * undici's view of one try, and the exchange's handle on it (abort, resume). Translates undici's
+ * callbacks into exchange writes, with backpressure (a false from writeChunk pauses the upstream
+ * until the client drains), and reports the try's outcome once to the upstream (health, breaker,
+ * latency). A 5xx listed in retries.on is swallowed, not relayed, when a retry is allowed; a try
+ * the exchange no longer waits for (it answered already, or moved on) only settles its counts.
+ *
+ * It speaks undici 7's original handler interface (onConnect, onHeaders, ...), which its HTTP/1.1
+ * client calls directly: the newer one (onRequestStart, ...) is adapted per request by a wrapper that
+ * also builds a header object from the raw header bytes, and the proxy wants those bytes as they are
+ * (upstream/response-headers.ts). perf/README.md has the measurement.
  */
 export class ProxyHandler implements Dispatcher.DispatchHandler {
   private readonly startedAt = performance.now();
@@ -18,6 +23,8 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
   /** This response is a retryable error being read to its end, then retried. */
   private discarding = false;
   private ended = false;
+  private abortTry: ((err: Error) => void) | null = null;
+  private resumeTry: (() => void) | null = null;
 
   constructor(private readonly ex: Exchange, private readonly index: number) {}
 
@@ -25,47 +32,58 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
     return this.ex.attempt === this && !this.ex.aborted && !this.ex.finished;
   }
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    if (!this.current) controller.abort(new Error('client aborted'));
-    else this.ex.controller = controller;
+  /** Stop this try (client gone, route timeout): undici closes its connection. */
+  abort(err: Error): void {
+    if (!this.ended) this.abortTry?.(err);
   }
 
-  onResponseStart(_c: Dispatcher.DispatchController, status: number, headers: Record<string, string | string[] | undefined>): void {
-    if (status < 200) return; // 1xx informational: not relayed
+  /** The client drained: read the upstream again. */
+  resume(): void {
+    this.resumeTry?.();
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    if (!this.current) abort(new Error('client aborted'));
+    else this.abortTry = abort;
+  }
+
+  onHeaders(status: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    if (status < 200) return true; // 1xx informational: not relayed
+    this.resumeTry = resume;
     this.headOk = status < 500;
     this.report(!this.headOk);
-    if (!this.current) return;
+    if (!this.current) return true;
     // An earlier try's error is not this answer's.
     this.ex.errorCode = null;
     if (status >= 500 && mayRetry(this.ex, status)) {
       this.discarding = true;
-      return;
+      return true;
     }
-    this.ex.writeResponseHead(status, headers);
+    this.ex.writeResponseHead(status, rawHeaders);
+    return true;
   }
 
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.discarding || !this.current) return;
-    if (!this.ex.writeChunk(chunk)) controller.pause();
+  /** false pauses the upstream until resume(). */
+  onData(chunk: Buffer): boolean {
+    if (this.discarding || !this.current) return true;
+    return this.ex.writeChunk(chunk);
   }
 
-  onResponseEnd(): void {
+  onComplete(): void {
     if (this.headOk) this.ex.upstream!.passiveSuccess(this.index, nowMs());
     this.settle();
     if (!this.current) return;
-    this.ex.controller = null;
     if (this.discarding) retryLater(this.ex);
     else this.ex.endResponse();
   }
 
-  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+  onError(err: Error): void {
     const wasCurrent = this.current;
     if (wasCurrent && !this.outcomeReported) this.report(true);
     // The head was fine, the body broke: passive health still hears of it.
     else if (wasCurrent && this.headOk) this.ex.upstream!.passiveFailure(this.index, nowMs());
     this.settle();
     if (!wasCurrent) return;
-    this.ex.controller = null;
     if (this.discarding) return retryLater(this.ex);
     tryFailed(this.ex, err);
   }

@@ -2,15 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import { Readable } from 'node:stream';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
-import type { Dispatcher } from 'undici';
 import type { ErrorCode } from '../errors/catalog.js';
 import type { AccessRecord } from '../observe/access-log.js';
 import { errorReply } from '../pipeline/local-reply.js';
 import type { LocalReply, RequestCtx, ResponseHead } from '../pipeline/phase.js';
-import { connectionTokens, isHopByHop } from '../upstream/hop-by-hop.js';
+import { connectionTokens } from '../upstream/hop-by-hop.js';
 import { releaseUpstream } from '../upstream/forward.js';
 import type { ProxyHandler } from '../upstream/proxy-handler.js';
 import type { DownstreamHead } from '../upstream/request-head.js';
+import { classify, CONNECTION, CONTENT_LENGTH, equalsLower, parseLength, PASS, VIA } from '../upstream/response-headers.js';
 import type { UpstreamRuntime } from '../upstream/upstream-runtime.js';
 import { acceptHead, type AcceptedHead, type Refusal } from './accept.js';
 import type { RouteRuntime, Runtime } from './runtime.js';
@@ -75,7 +75,6 @@ export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead, Acces
   attempts = 0;
   /** The try in progress; null once the exchange stops waiting for it. */
   attempt: ProxyHandler | null = null;
-  controller: Dispatcher.DispatchController | null = null;
   /** This request is one of the half-open circuit's probes, its verdict not yet recorded. */
   probe = false;
   /** Holds one of the upstream's max_requests places. */
@@ -242,23 +241,42 @@ export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead, Acces
     return this.headWritten || this.headPending;
   }
 
-  /** Write the upstream's status and headers (hop-by-hop removed) and choose the body framing. */
-  writeResponseHead(status: number, headers: Record<string, string | string[] | undefined>): void {
+  /**
+   * Take the upstream's status and raw headers ([name, value, ...] as undici read them; the bytes
+   * are never reused, so they can wait for the flush) and choose the body framing.
+   */
+  writeResponseHead(status: number, rawHeaders: Buffer[]): void {
     if (this.aborted || this.finished) return;
-    const head: ResponseHead = { status, headers };
+    let length = -1;
+    for (let i = 0; i < rawHeaders.length; i += 2) {
+      const kind = classify(rawHeaders[i]);
+      if (kind === CONTENT_LENGTH) length = parseLength(rawHeaders[i + 1]);
+      else if (kind === CONNECTION) this.connectionNamed = connectionTokens(rawHeaders[i + 1].toString('latin1'));
+    }
     const stages = this.route!.onResponse;
-    if (stages !== null) for (const s of stages) s.onResponse!(this, head);
-    this.status = head.status;
-    const cl = headers['content-length'];
-    this.bodyless = this.method === 'HEAD' || head.status === 204 || head.status === 304;
-    this.total = !this.bodyless && typeof cl === 'string' ? Number(cl) : -1;
-    this.responseHeaders = headers;
+    if (stages !== null) {
+      const head: ResponseHead = { status, upstream: rawHeaders, set: [] };
+      for (const s of stages) s.onResponse!(this, head);
+      status = head.status;
+      if (head.set.length > 0) this.stageHeaders = head.set;
+    }
+    this.status = status;
+    this.bodyless = this.method === 'HEAD' || status === 204 || status === 304;
+    this.upstreamLength = length;
+    this.total = this.bodyless ? -1 : length;
+    this.upstreamHeaders = rawHeaders;
     this.headPending = true;
     // undici delivers the head and the first body bytes of a small response in one parse: wait for
     // them, but no longer than this tick, so a slow-starting stream still gets its head at once.
     queueMicrotask(this.flushHead);
   }
-  private responseHeaders: Record<string, string | string[] | undefined> = {};
+  private upstreamHeaders: readonly Buffer[] = [];
+  /** The upstream's Content-Length (a HEAD answer repeats it), or -1. */
+  private upstreamLength = -1;
+  /** Lower-case names the upstream's Connection header lists: not forwarded. */
+  private connectionNamed: string[] | null = null;
+  /** Set by onResponse stages, replacing upstream headers of the same name: [lower-case name, value, ...]. */
+  private stageHeaders: string[] | null = null;
 
   private flushPendingHead(): void {
     if (this.headPending && !this.aborted && !this.finished) this.cork(Exchange.corkedHead);
@@ -269,18 +287,28 @@ export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead, Acces
     this.headPending = false;
     this.headWritten = true;
     const res = this.res;
-    const headers = this.responseHeaders;
+    const raw = this.upstreamHeaders;
     res.writeStatus(statusLine(this.status));
-    const named = connectionTokens(headers.connection as string | undefined);
-    for (const name in headers) {
-      const value = headers[name];
-      if (value === undefined || isHopByHop(name) || SKIP_RESPONSE.has(name) || (named !== null && named.includes(name))) continue;
-      if (typeof value === 'string') res.writeHeader(name, value);
-      else for (const v of value) res.writeHeader(name, v);
+    let via = '';
+    for (let i = 0; i < raw.length; i += 2) {
+      const kind = classify(raw[i]);
+      if (kind === VIA) via = via === '' ? raw[i + 1].toString('latin1') : `${via}, ${raw[i + 1].toString('latin1')}`;
+      if (kind !== PASS || this.replaced(raw[i])) continue;
+      res.writeHeader(raw[i], raw[i + 1]);
     }
-    const via = headers.via;
-    res.writeHeader('via', typeof via === 'string' ? `${via}, 1.1 sluice` : '1.1 sluice');
+    const set = this.stageHeaders;
+    if (set !== null) for (let i = 0; i < set.length; i += 2) res.writeHeader(set[i], set[i + 1]);
+    res.writeHeader('via', via === '' ? '1.1 sluice' : `${via}, 1.1 sluice`);
     res.writeHeader('x-request-id', this.id);
+  }
+
+  /** An upstream header named by its Connection header, or one a stage sets itself. */
+  private replaced(name: Buffer): boolean {
+    const named = this.connectionNamed;
+    if (named !== null) for (const n of named) if (equalsLower(name, n)) return true;
+    const set = this.stageHeaders;
+    if (set !== null) for (let i = 0; i < set.length; i += 2) if (equalsLower(name, set[i])) return true;
+    return false;
   }
 
   /** Returns false when the client is slow: the caller pauses the upstream until onWritable. */
@@ -324,7 +352,7 @@ export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead, Acces
       this.chunk = null;
     }
     this.writeOk = true;
-    this.controller?.resume();
+    this.attempt?.resume();
     return true;
   }
 
@@ -338,8 +366,7 @@ export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead, Acces
     if (this.headPending) this.writeHead();
     const close = inFlight.draining;
     if (this.bodyless) {
-      const cl = this.responseHeaders['content-length'];
-      if (this.method === 'HEAD' && typeof cl === 'string') this.res.endWithoutBody(Number(cl), close);
+      if (this.method === 'HEAD' && this.upstreamLength >= 0) this.res.endWithoutBody(this.upstreamLength, close);
       else this.res.endWithoutBody(undefined, close);
     } else if (this.total > 0) {
       // A known-length body that tryEnd has not finished means the upstream sent too little.
@@ -398,7 +425,7 @@ export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead, Acces
     if (this.finished) return;
     this.aborted = true;
     if (this.status === 0 || !this.headWritten) this.status = 499;
-    this.controller?.abort(new Error('client aborted'));
+    this.attempt?.abort(new Error('client aborted'));
     this.body?.destroy();
     this.complete();
   }
@@ -419,9 +446,6 @@ export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead, Acces
     if (--inFlight.count === 0 && inFlight.onIdle !== null) setImmediate(inFlight.onIdle);
   }
 }
-
-/** Response headers sluice writes itself (uWS adds Date and the framing headers). */
-const SKIP_RESPONSE = new Set(['content-length', 'date', 'via', 'x-request-id']);
 
 /** A client-sent X-Request-Id is kept only if it is 1-128 visible ASCII characters (it is echoed back). */
 function isPrintableId(id: string): boolean {

@@ -16,7 +16,8 @@ const held: ServerResponse[] = [];
 before(async () => {
   up = await startUpstream((req, res) => {
     if (req.url === '/hold') { held.push(res); return; }
-    res.writeHead(200, { 'content-type': 'text/plain' });
+    // The upstream's own policy header: replaced where sluice sends its own, passed where it does not.
+    res.writeHead(200, { 'content-type': 'text/plain', 'RateLimit-Policy': '"upstream";q=9' });
     res.end('ok');
   });
   gw = await startGateway(`
@@ -84,8 +85,9 @@ test('200 clients in a 1024-slot table (many share a home slot) each get exactly
     return ok;
   }));
   assert.deepEqual(counts.filter((n) => n !== 3), [], 'some client got more or less than burst 3');
-  const r = await request(gw.url('/per-client'), { headers: { 'x-client': 'client-0' } });
-  assert.equal(r.headers['ratelimit-policy'], undefined, 'headers: false sends no RateLimit headers');
+  const r = await request(gw.url('/per-client'), { headers: { 'x-client': 'client-new' } });
+  assert.equal(r.status, 200);
+  assert.equal(r.headers['ratelimit-policy'], '"upstream";q=9', 'headers: false: sluice sends none of its own');
 });
 
 test('429 carries Retry-After and the IETF RateLimit headers; a denied request consumes nothing', async () => {

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { RateLimitConfig } from '../../config/types.js';
 import { OncePerSecond } from '../../observe/once-per-second.js';
 import { errorReply } from '../../pipeline/local-reply.js';
-import type { LocalReply, RequestCtx, Stage, StageEnv, StageFactory } from '../../pipeline/phase.js';
+import type { LocalReply, RequestCtx, ResponseHead, Stage, StageEnv, StageFactory } from '../../pipeline/phase.js';
 import { InFlight } from './in-flight.js';
 import { fingerprint, fingerprintWord, keyOf, limitSeed, parseKeyPart, type KeyPart } from './limit-key.js';
 import { LocalGcra } from './local-gcra.js';
@@ -184,12 +184,12 @@ class RateLimitStage implements Stage {
     return null;
   }
 
-  onResponse(ctx: RequestCtx, head: { headers: Record<string, string | string[] | undefined> }): void {
+  onResponse(ctx: RequestCtx, head: ResponseHead): void {
     if (this.policyHeader === '') return;
     const taken = ctx.stageState?.[this.slot] as Taken | undefined;
     if (taken === undefined) return;
-    head.headers['ratelimit-policy'] = this.policyHeader;
-    if (taken.header !== '') head.headers.ratelimit = taken.header;
+    head.set.push('ratelimit-policy', this.policyHeader);
+    if (taken.header !== '') head.set.push('ratelimit', taken.header);
   }
 
   /** The exchange ended (answered, failed or aborted): release in-flight counts, exactly once. */
