@@ -23,5 +23,5 @@ EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=2s --start-period=5s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:9901/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["node", "bin/sluice.js"]
+ENTRYPOINT ["node", "--single-threaded-gc", "bin/sluice.js"]
 CMD ["start", "--config", "/etc/sluice/sluice.yaml"]

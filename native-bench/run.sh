@@ -63,7 +63,7 @@ routes:
   - { name: all, match: { prefix: / }, upstream: origin }
 YAML
       SLUICE_PORT=${PORT[sluice]} SLUICE_ADMIN_PORT=0 SLUICE_WORKERS=$WORKERS \
-        "${pin_proxy[@]}" node dist/src/cli.js start --config "$DIR/sluice.yaml" >"$DIR/sluice.log" & PIDS+=($!)
+        "${pin_proxy[@]}" node --single-threaded-gc dist/src/cli.js start --config "$DIR/sluice.yaml" >"$DIR/sluice.log" & PIDS+=($!)
       wait_port "${PORT[sluice]}" ;;
     nginx)
       PORT[nginx]=$(free_port)

@@ -3,6 +3,7 @@ import { mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { NODE_FLAGS } from '../src/primary/node-flags.js';
 
 const ORIGIN = fileURLToPath(new URL('./origin.js', import.meta.url));
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
@@ -53,7 +54,7 @@ export async function startGateway(config: string, cpus: string | null, env: Rec
   const configFile = join(dir, 'sluice.yaml');
   const logFile = join(dir, 'sluice.log');
   writeFileSync(configFile, config);
-  const proc = spawnNode([CLI, 'start', '--config', configFile], cpus,
+  const proc = spawnNode([...NODE_FLAGS, CLI, 'start', '--config', configFile], cpus,
     { ...process.env, SLUICE_PORT: '0', SLUICE_ADMIN_PORT: '0', ...env }, openSync(logFile, 'w'));
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {

@@ -16,6 +16,7 @@ import { startAdmin } from './admin.js';
 import { describeUpstreams } from './describe-upstreams.js';
 import { EndpointRows } from './endpoint-rows.js';
 import { watchConfigFile } from './config-watch.js';
+import { gcMode } from './node-flags.js';
 import { claimPort } from './port-check.js';
 import { createSharedState } from './shared-state.js';
 import { Supervisor } from './supervisor.js';
@@ -159,7 +160,7 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
     flushLogger(log);
   };
 
-  log.info({ port, admin_port: adminPort, workers: first.plan.workers, generation, config: file }, 'sluice ready');
+  log.info({ port, admin_port: adminPort, workers: first.plan.workers, generation, config: file, gc: gcMode() }, 'sluice ready');
   return { port, adminPort, shutdown };
 }
 

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { NODE_FLAGS } from '../../src/primary/node-flags.js';
 
 export const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
 
@@ -30,7 +31,7 @@ export async function startGateway(yaml: string, env: Record<string, string> = {
 }
 
 export function startGatewayFile(configFile: string, env: Record<string, string> = {}, command: 'start' | 'demo' = 'start'): Promise<TestGateway> {
-  const proc = spawn(process.execPath, [CLI, command, '--config', configFile], {
+  const proc = spawn(process.execPath, [...NODE_FLAGS, CLI, command, '--config', configFile], {
     env: { ...process.env, SLUICE_PORT: '0', SLUICE_ADMIN_PORT: '0', SLUICE_WORKERS: '2', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

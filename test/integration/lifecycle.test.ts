@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runCli, startGateway, startGatewayFile } from '../helpers/gateway.js';
@@ -139,6 +142,25 @@ test('npm start\'s demo config proxies to the echo upstream', async () => {
   } finally {
     assert.equal(await gw.stop(), 0);
   }
+});
+
+test('the sluice command starts node with --single-threaded-gc, and its ready line says so', async () => {
+  const bin = new URL('../../../bin/sluice.js', import.meta.url).pathname;
+  const file = new URL('../../../config/sluice.yaml', import.meta.url).pathname;
+  const proc = spawn(bin, ['start', '--config', file], {
+    env: { ...process.env, SLUICE_PORT: '0', SLUICE_ADMIN_PORT: '0', SLUICE_WORKERS: '1' }, stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = once(proc, 'exit');
+  let ready: Record<string, unknown> | null = null;
+  try {
+    for await (const line of createInterface({ input: proc.stdout! })) {
+      if (line.includes('"sluice ready"')) { ready = JSON.parse(line); break; }
+    }
+  } finally {
+    proc.kill('SIGTERM');
+  }
+  assert.equal(ready?.gc, 'single-threaded');
+  assert.deepEqual(await exited, [0, null]);
 });
 
 /** A connection that made one request and stays open, idle. */
