@@ -6,7 +6,7 @@ import { buildUpstreamHead } from './request-head.js';
 import { nowMs } from './shared-clock.js';
 import { ADMIT_PROBE, REJECT } from './upstream-table.js';
 import { ALL_FULL, NONE_HEALTHY } from './upstream-runtime.js';
-import { classifyUpstreamError, type FailureCondition } from './upstream-error.js';
+import { classifyUpstreamError, upstreamCause, type FailureCondition } from './upstream-error.js';
 
 /**
  * The upstream leg of a request: admission (circuit breaker, max_requests), then tries, each to an
@@ -61,19 +61,13 @@ function tryOnce(ex: Exchange): void {
   const head = buildUpstreamHead(ex, ex.path, endpoint, route.plan.preserveHost);
   const stages = route.onUpstreamRequest;
   if (stages !== null) for (const s of stages) s.onUpstreamRequest!(ex, head);
-  const handler = new ProxyHandler(ex, i);
-  ex.attempt = handler;
   const perTry = route.plan.retries.perTryTimeoutMs;
-  up.pool(i)!.dispatch(
-    {
-      path: ex.query === '' ? head.path : `${head.path}?${ex.query}`,
-      method: ex.method,
-      headers: head.headers,
-      body: ex.bufferedBody ?? ex.body,
-      headersTimeout: perTry > 0 ? perTry : undefined,
-    },
-    handler,
+  const handler = new ProxyHandler(
+    ex, i, up.pool(i)!, ex.method, ex.query === '' ? head.path : `${head.path}?${ex.query}`, head.headers,
+    ex.bufferedBody ?? ex.body, ex.chunked, perTry > 0 ? perTry : 0,
   );
+  ex.attempt = handler;
+  handler.pool.dispatch(handler);
 }
 
 /** Circuit open, no endpoint, or full: the route's fallback answers if it has one, else the error. */
@@ -130,7 +124,7 @@ export function tryFailed(ex: Exchange, err: Error): void {
   const { code, condition } = classifyUpstreamError(err);
   ex.runtime.log.warn({
     request_id: ex.id, route: ex.routeName, upstream: ex.upstreamName, endpoint: ex.endpoint,
-    code, cause: (err as { code?: string }).code ?? err.message, attempt: ex.attempts,
+    code, cause: upstreamCause(err), attempt: ex.attempts,
   }, 'upstream error');
   ex.errorCode = code;
   if (condition !== null && mayRetry(ex, condition)) return retryLater(ex);

@@ -1,17 +1,17 @@
-import { Pool } from 'undici';
 import type { CompiledPlan, EndpointPlan, UpstreamPlan } from '../compile/plan.js';
+import { Http1Pool } from './http1/pool.js';
 
 /**
- * This worker's undici pools, one per endpoint and pool setting. Pools outlive config generations:
+ * This worker's connection pools (http1/pool.ts), one per endpoint and pool setting. Pools outlive config generations:
  * a reload that keeps an endpoint keeps its warm connections; pools no generation uses any more
  * are closed gracefully (their in-flight requests finish first).
  */
 export class PoolSet {
-  private pools = new Map<string, Pool>();
+  private pools = new Map<string, Http1Pool>();
 
   /** Pools for every endpoint of `plan`, reusing current ones where the settings are unchanged. */
-  adopt(plan: CompiledPlan): Map<string, Pool> {
-    const next = new Map<string, Pool>();
+  adopt(plan: CompiledPlan): Map<string, Http1Pool> {
+    const next = new Map<string, Http1Pool>();
     for (const u of plan.upstreams) {
       for (const e of u.endpoints) {
         const key = poolKey(u, e, plan);
@@ -21,7 +21,7 @@ export class PoolSet {
     }
     const retired = [...this.pools].filter(([key]) => !next.has(key)).map(([, pool]) => pool);
     this.pools = next;
-    for (const pool of retired) void pool.close().catch(() => {});
+    for (const pool of retired) void pool.close();
     return next;
   }
 
@@ -29,15 +29,15 @@ export class PoolSet {
    * A current pool to `origin`, for a request still running on an older generation whose own pool was
    * retired (a reload changed pool settings): its next try uses the new pool instead of failing.
    */
-  forOrigin(origin: string): Pool | undefined {
+  forOrigin(origin: string): Http1Pool | undefined {
     for (const [key, pool] of this.pools) if (key.startsWith(origin + '|')) return pool;
     return undefined;
   }
 
-  async closeAll(): Promise<void> {
-    const all = [...this.pools.values()];
+  /** The worker is done draining: whatever is still open was abandoned. */
+  closeAll(): void {
+    for (const p of this.pools.values()) p.destroy();
     this.pools = new Map();
-    await Promise.all(all.map((p) => p.close().catch(() => p.destroy())));
   }
 }
 
@@ -46,17 +46,17 @@ export function poolKey(u: UpstreamPlan, e: EndpointPlan, plan: CompiledPlan): s
   return `${e.origin}|${u.pool.connections}|${u.pool.pipelining}|${u.pool.keepAliveMs}|${t.connectMs}|${t.responseHeaderMs}|${t.idleMs}`;
 }
 
-function createPool(u: UpstreamPlan, e: EndpointPlan, plan: CompiledPlan): Pool {
-  return new Pool(e.origin, {
-    connections: u.pool.connections,
+function createPool(u: UpstreamPlan, e: EndpointPlan, plan: CompiledPlan): Http1Pool {
+  const url = new URL(e.origin);
+  const tls = url.protocol === 'https:';
+  return new Http1Pool({
+    host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: url.port === '' ? (tls ? 443 : 80) : Number(url.port),
+    tls,
     pipelining: u.pool.pipelining,
-    keepAliveTimeout: u.pool.keepAliveMs,
-    keepAliveMaxTimeout: Math.max(u.pool.keepAliveMs, 600_000),
-    headersTimeout: plan.timeouts.responseHeaderMs,
-    bodyTimeout: plan.timeouts.idleMs,
-    connect: { timeout: plan.timeouts.connectMs },
-    // Our own copy of the request head is already bounded by limits.max_header_bytes.
-    maxHeaderSize: 64 * 1024,
-    strictContentLength: true,
-  });
+    keepAliveMs: u.pool.keepAliveMs,
+    connectMs: plan.timeouts.connectMs,
+    headersMs: plan.timeouts.responseHeaderMs,
+    idleMs: plan.timeouts.idleMs,
+  }, u.pool.connections);
 }

@@ -1,21 +1,21 @@
-import type { Dispatcher } from 'undici';
+import type { Readable } from 'node:stream';
 import type { Exchange } from '../worker/exchange.js';
 import { mayRetry, retryLater, tryFailed } from './forward.js';
+import type { Http1Pool } from './http1/pool.js';
+import type { UpstreamTry } from './http1/upstream-try.js';
 import { nowMs } from './shared-clock.js';
 
 /**
- * undici's view of one try, and the exchange's handle on it (abort, resume). Translates undici's
- * callbacks into exchange writes, with backpressure (a false from writeChunk pauses the upstream
- * until the client drains), and reports the try's outcome once to the upstream (health, breaker,
- * latency). A 5xx listed in retries.on is swallowed, not relayed, when a retry is allowed; a try
- * the exchange no longer waits for (it answered already, or moved on) only settles its counts.
- *
- * It speaks undici 7's original handler interface (onConnect, onHeaders, ...), which its HTTP/1.1
- * client calls directly: the newer one (onRequestStart, ...) is adapted per request by a wrapper that
- * also builds a header object from the raw header bytes, and the proxy wants those bytes as they are
- * (upstream/response-headers.ts). perf/README.md has the measurement.
+ * One try of a request to one endpoint: what the HTTP/1.1 client sends (UpstreamTry) and the
+ * exchange's handle on it (abort, resume). Translates the client's callbacks into exchange writes,
+ * with backpressure (a false from writeChunk pauses the upstream until the client drains), and
+ * reports the try's outcome once to the upstream (health, breaker, latency). A 5xx listed in
+ * retries.on is swallowed, not relayed, when a retry is allowed; a try the exchange no longer waits
+ * for (it answered already, or moved on) only settles its counts.
  */
-export class ProxyHandler implements Dispatcher.DispatchHandler {
+export class ProxyHandler implements UpstreamTry {
+  link: unknown = null;
+  resent = false;
   private readonly startedAt = performance.now();
   private outcomeReported = false;
   /** The head arrived with a status below 500: the body's end or break decides passive health. */
@@ -23,44 +23,44 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
   /** This response is a retryable error being read to its end, then retried. */
   private discarding = false;
   private ended = false;
-  private abortTry: ((err: Error) => void) | null = null;
-  private resumeTry: (() => void) | null = null;
 
-  constructor(private readonly ex: Exchange, private readonly index: number) {}
+  constructor(
+    private readonly ex: Exchange,
+    private readonly index: number,
+    readonly pool: Http1Pool,
+    readonly method: string,
+    readonly path: string,
+    readonly headers: readonly string[],
+    readonly body: Buffer | Readable | null,
+    readonly chunkedBody: boolean,
+    readonly headersTimeoutMs: number,
+  ) {}
 
   private get current(): boolean {
     return this.ex.attempt === this && !this.ex.aborted && !this.ex.finished;
   }
 
-  /** Stop this try (client gone, route timeout): undici closes its connection. */
+  /** Stop this try (client gone, route timeout): its connection is closed. */
   abort(err: Error): void {
-    if (!this.ended) this.abortTry?.(err);
+    if (!this.ended) this.pool.abort(this, err);
   }
 
   /** The client drained: read the upstream again. */
   resume(): void {
-    this.resumeTry?.();
+    this.pool.resume(this);
   }
 
-  onConnect(abort: (err?: Error) => void): void {
-    if (!this.current) abort(new Error('client aborted'));
-    else this.abortTry = abort;
-  }
-
-  onHeaders(status: number, rawHeaders: Buffer[], resume: () => void): boolean {
-    if (status < 200) return true; // 1xx informational: not relayed
-    this.resumeTry = resume;
+  onHeaders(status: number, rawHeaders: Buffer[]): void {
     this.headOk = status < 500;
     this.report(!this.headOk);
-    if (!this.current) return true;
+    if (!this.current) return;
     // An earlier try's error is not this answer's.
     this.ex.errorCode = null;
     if (status >= 500 && mayRetry(this.ex, status)) {
       this.discarding = true;
-      return true;
+      return;
     }
     this.ex.writeResponseHead(status, rawHeaders);
-    return true;
   }
 
   /** false pauses the upstream until resume(). */

@@ -1,4 +1,5 @@
 import type { ErrorCode } from '../errors/catalog.js';
+import { UpstreamTryError } from './http1/upstream-try.js';
 
 /** Errors that happen before the upstream saw a byte: safe to try another endpoint, whatever the method. */
 const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL']);
@@ -6,17 +7,20 @@ const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH',
 /** How a failed try is retried (retries.on), or null when it never is. */
 export type FailureCondition = 'connect_error' | 'reset' | 'timeout' | null;
 
-/** Map an undici/socket error to the gateway error a client sees and the retry condition it meets. */
+/**
+ * Map a failed try's error to the gateway error a client sees and the retry condition it meets:
+ * the HTTP/1.1 client's own errors say both; socket errors are mapped by their code.
+ */
 export function classifyUpstreamError(err: unknown): { code: ErrorCode; condition: FailureCondition } {
+  if (err instanceof UpstreamTryError) return { code: err.code, condition: err.condition };
   const code = (err as { code?: string } | null)?.code ?? '';
-  // llhttp rejections (bad status line, bad headers) carry no code, only this name.
-  if ((err as Error | null)?.name === 'HTTPParserError') return { code: 'SLUICE_ERR_UPSTREAM_PROTOCOL', condition: null };
   if (CONNECT_FAILURES.has(code)) return { code: 'SLUICE_ERR_UPSTREAM_CONNECT', condition: 'connect_error' };
-  if (code === 'UND_ERR_CONNECT_TIMEOUT') return { code: 'SLUICE_ERR_UPSTREAM_CONNECT_TIMEOUT', condition: 'connect_error' };
-  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return { code: 'SLUICE_ERR_UPSTREAM_TIMEOUT', condition: 'timeout' };
-  if (code.startsWith('HPE_') || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' || code === 'UND_ERR_HEADERS_OVERFLOW' ||
-      code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') {
-    return { code: 'SLUICE_ERR_UPSTREAM_PROTOCOL', condition: null };
-  }
+  if (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || code.includes('CERT')) return { code: 'SLUICE_ERR_UPSTREAM_CONNECT', condition: 'connect_error' };
   return { code: 'SLUICE_ERR_UPSTREAM_RESET', condition: 'reset' };
+}
+
+/** What the log line names as the cause: a socket error's code, or the client's reason. */
+export function upstreamCause(err: Error): string {
+  if (err instanceof UpstreamTryError) return err.detail;
+  return (err as { code?: string }).code ?? err.message;
 }

@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
 import { OncePerSecond } from '../observe/once-per-second.js';
-import type { Pool } from 'undici';
 import type { UpstreamPlan } from '../compile/plan.js';
 import type { RequestCtx } from '../pipeline/phase.js';
 import type { Balancer, Candidates } from './balancers/balancer.js';
 import { createBalancer } from './balancers/create.js';
 import type { EndpointHealth } from './endpoint-health.js';
+import type { Http1Pool } from './http1/pool.js';
 import type { PoolSet } from './pools.js';
 import { BREAKER_STATES, CLOSED, OPEN, type UpstreamTable } from './upstream-table.js';
 
@@ -36,7 +36,7 @@ export class UpstreamRuntime implements Candidates {
   constructor(
     readonly plan: UpstreamPlan,
     /** Same order as plan.endpoints. */
-    private readonly pools: readonly Pool[],
+    private readonly pools: readonly Http1Pool[],
     private readonly poolSet: PoolSet,
     readonly health: EndpointHealth,
     readonly table: UpstreamTable,
@@ -61,7 +61,7 @@ export class UpstreamRuntime implements Candidates {
    * (a request in flight across it); a retired pool is closed, so use the current one for the same
    * endpoint, or none when the endpoint is gone.
    */
-  pool(i: number): Pool | undefined {
+  pool(i: number): Http1Pool | undefined {
     const own = this.pools[i];
     return own.closed ? this.poolSet.forOrigin(this.plan.endpoints[i].origin) : own;
   }

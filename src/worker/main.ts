@@ -50,7 +50,8 @@ function drain(timeoutMs: number): void {
     clearTimeout(timer);
     const abandoned = inFlight.count;
     listener?.closeAll();
-    void Promise.allSettled([pools.closeAll(), kept.closeAll()]).finally(() => {
+    pools.closeAll();
+    void Promise.allSettled([kept.closeAll()]).finally(() => {
       send({ type: 'drained', abandoned });
       access.close();
       flushDestinationSync(dest);

@@ -1,0 +1,479 @@
+import net from 'node:net';
+import type { Readable } from 'node:stream';
+import tls from 'node:tls';
+import { CHUNKED_DONE, CHUNKED_ERROR, ChunkedDecoder } from './chunked-decoder.js';
+import { parseHead, type ParsedHead } from './response-head.js';
+import { bodyTimeout, closedEarly, connectTimeout, headersTimeout, protocolError, type UpstreamTry } from './upstream-try.js';
+
+/** What one endpoint's connections are opened and timed with (from the compiled plan). */
+export interface ConnectionSettings {
+  readonly host: string;
+  readonly port: number;
+  /** https: endpoint: TLS with SNI (when host is a name) and certificate checks. */
+  readonly tls: boolean;
+  /** Requests in flight per connection; 1 = no pipelining. */
+  readonly pipelining: number;
+  readonly keepAliveMs: number;
+  readonly connectMs: number;
+  readonly headersMs: number;
+  readonly idleMs: number;
+}
+
+/** What a connection tells its pool. */
+export interface ConnectionOwner {
+  /** No try waits on this connection any more, and it can take another. */
+  idle(c: Connection): void;
+  /** It can take one more pipelined try. */
+  room(c: Connection): void;
+  gone(c: Connection): void;
+  /** A try the connection could not answer, safe to send again on another connection. */
+  resend(t: UpstreamTry): void;
+}
+
+/** The longest response head accepted. */
+const MAX_HEAD_BYTES = 64 * 1024;
+const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+const NO_BYTES = Buffer.alloc(0);
+
+// Where the answer being read is.
+const HEAD = 0, LENGTH = 1, CHUNKED = 2, UNTIL_CLOSE = 3;
+// What the connection's one deadline is for.
+const NONE = 0, CONNECT = 1, HEADERS = 2, BODY = 3, KEEP_ALIVE = 4;
+
+/**
+ * One keep-alive HTTP/1.1 connection to an endpoint: writes each try's request head (and body), reads
+ * the answers in order, strictly (response-head.ts, chunked-decoder.ts), and hands the bytes to the try
+ * as they are. A connection whose framing is in any doubt is closed, never reused.
+ *
+ *   connect ─▶ write request ─▶ HEAD ─▶ LENGTH | CHUNKED | UNTIL_CLOSE ─▶ answered ─▶ idle (pool) ─▶ …
+ *                                  └─ 1xx: read past            any fault: the tries fail, socket closed
+ *
+ * Timeouts use one deadline per connection that each request moves, and a timer re-armed only when the
+ * deadline moves earlier than it: no timer is created or cleared per request.
+ */
+export class Connection {
+  private readonly socket: net.Socket;
+  /** Tries written (or waiting for the connect), oldest first: the answer being read is inflight[0]'s. */
+  readonly inflight: UpstreamTry[] = [];
+  private ready = false;
+  isClosed = false;
+  /** Answers completed on this connection. */
+  private served = 0;
+  /** Whether inflight[0] has had any byte of its answer. */
+  private answering = false;
+  /** A streamed request body being written. */
+  private pipe: BodyPipe | null = null;
+
+  private phase = HEAD;
+  private partialHead: Buffer | null = null;
+  private remaining = 0;
+  private decoder: ChunkedDecoder | null = null;
+  private readonly parsed: ParsedHead = { status: 0, rawHeaders: [], contentLength: -1, chunked: false, keepAlive: true, keepAliveHintMs: -1 };
+  private keepAlive = true;
+  private keepAliveMs: number;
+  private paused = false;
+  private held: Buffer | null = null;
+  private heldAt = 0;
+
+  private deadline = 0;
+  private deadlineKind = NONE;
+  private deadlineMs = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private timerAt = 0;
+
+  constructor(private readonly owner: ConnectionOwner, private readonly s: ConnectionSettings) {
+    this.keepAliveMs = s.keepAliveMs;
+    if (s.tls) {
+      this.socket = tls.connect({ host: s.host, port: s.port, servername: net.isIP(s.host) === 0 ? s.host : undefined, ALPNProtocols: ['http/1.1'] });
+      this.socket.setNoDelay(true);
+      this.socket.once('secureConnect', this.onConnect);
+    } else {
+      this.socket = net.connect({ host: s.host, port: s.port, noDelay: true });
+      this.socket.once('connect', this.onConnect);
+    }
+    this.socket.on('data', this.onData);
+    this.socket.on('end', this.onEnd);
+    this.socket.on('error', this.onError);
+    this.socket.on('close', this.onClose);
+    this.socket.on('drain', this.onDrain);
+    this.arm(CONNECT, s.connectMs);
+  }
+
+  /** Whether this connection can take `t` now, beside what it has in flight (pipelining). */
+  canTake(t: UpstreamTry): boolean {
+    if (this.isClosed) return false;
+    return this.inflight.length === 0 || (this.canTakeMore() && repeatable(t));
+  }
+
+  send(t: UpstreamTry): void {
+    t.link = this;
+    this.inflight.push(t);
+    if (this.ready) this.write(t);
+  }
+
+  /** Stop `t`: the connection goes with it (some of it may be on the wire already). */
+  abort(t: UpstreamTry, err: Error): void {
+    if (this.inflight.includes(t)) this.teardown(err, t);
+  }
+
+  /** The try reading the current answer has room downstream again. */
+  resume(t: UpstreamTry): void {
+    if (!this.paused || this.inflight[0] !== t) return;
+    this.paused = false;
+    this.arm(BODY, this.s.idleMs);
+    const held = this.held;
+    this.held = null;
+    if (held !== null) this.read(held, this.heldAt);
+    if (!this.paused && !this.isClosed) this.socket.resume();
+  }
+
+  /** Close now if idle, else once the answers in flight are read (the pool is closing). */
+  closeWhenIdle(): void {
+    if (this.inflight.length === 0) this.teardown(null, null);
+    else this.keepAlive = false;
+  }
+
+  destroy(err: Error): void {
+    this.teardown(err, null);
+  }
+
+  // ── request ───────────────────────────────────────────────────────────────────────────────
+
+  private readonly onConnect = (): void => {
+    this.ready = true;
+    this.disarm();
+    for (const t of this.inflight) this.write(t);
+  };
+
+  private write(t: UpstreamTry): void {
+    // Hot path: one latin1 string per head and one write (a kept body joins it in one writev).
+    let head = t.method + ' ' + t.path + ' HTTP/1.1\r\n';
+    const h = t.headers;
+    for (let i = 0; i < h.length; i += 2) head += h[i] + ': ' + h[i + 1] + '\r\n';
+    const body = t.body;
+    if (body === null) {
+      this.socket.write(head + '\r\n', 'latin1');
+    } else if (Buffer.isBuffer(body)) {
+      this.socket.cork();
+      this.socket.write(head + '\r\n', 'latin1');
+      this.socket.write(body);
+      this.socket.uncork();
+    } else {
+      this.socket.write(t.chunkedBody ? head + 'transfer-encoding: chunked\r\n\r\n' : head + '\r\n', 'latin1');
+      this.pipe = new BodyPipe(this, t, body, this.socket);
+      return;
+    }
+    this.sent(t);
+  }
+
+  /** All of t's request is on its way: the wait for its answer starts once it is the oldest. */
+  sent(t: UpstreamTry): void {
+    if (this.pipe !== null && this.pipe.t === t) this.pipe = null;
+    if (this.inflight[0] === t && !this.answering) this.arm(HEADERS, t.headersTimeoutMs > 0 ? t.headersTimeoutMs : this.s.headersMs);
+    if (this.canTakeMore()) this.owner.room(this);
+  }
+
+  private canTakeMore(): boolean {
+    const n = this.inflight.length;
+    return n > 0 && n < this.s.pipelining && this.pipe === null && this.keepAlive && repeatable(this.inflight[n - 1]);
+  }
+
+  private readonly onDrain = (): void => {
+    this.pipe?.drained();
+  };
+
+  // ── response ──────────────────────────────────────────────────────────────────────────────
+
+  private readonly onData = (buf: Buffer): void => {
+    if (this.deadlineKind === BODY) this.deadline = performance.now() + this.deadlineMs;
+    this.read(buf, 0);
+  };
+
+  /** Hot path: consume buf[at...] for the tries in flight, in order. */
+  private read(buf: Buffer, at: number): void {
+    while (at < buf.length) {
+      const t = this.inflight[0];
+      if (t === undefined) return this.teardown(protocolError('bytes from the upstream with no request in flight'), null);
+      this.answering = true;
+      if (this.phase === HEAD) {
+        if (this.partialHead !== null) {
+          buf = Buffer.concat([this.partialHead, buf.subarray(at)]);
+          at = 0;
+          this.partialHead = null;
+        }
+        at = this.readHead(t, buf, at);
+        if (at < 0) return;
+      } else if (this.phase === LENGTH) {
+        const n = Math.min(this.remaining, buf.length - at);
+        this.remaining -= n;
+        const more = t.onData(at === 0 && n === buf.length ? buf : buf.subarray(at, at + n));
+        at += n;
+        if (this.isClosed) return;
+        if (this.remaining === 0) {
+          if (!this.answered(buf, at)) return;
+        } else if (!more) {
+          return this.pause(buf, at);
+        }
+      } else if (this.phase === CHUNKED) {
+        const d = this.decoder!;
+        if (!d.inData) {
+          const r = d.step(buf, at, buf.length);
+          if (r === CHUNKED_ERROR) return this.teardown(protocolError(d.error), null);
+          if (r === CHUNKED_DONE) {
+            if (!this.answered(buf, d.doneAt)) return;
+            at = d.doneAt;
+            continue;
+          }
+          at = r;
+          if (!d.inData) continue;
+        }
+        const n = Math.min(d.remaining, buf.length - at);
+        if (n === 0) continue;
+        d.consumed(n);
+        const more = t.onData(buf.subarray(at, at + n));
+        at += n;
+        if (this.isClosed) return;
+        if (!more) return this.pause(buf, at);
+      } else {
+        const more = t.onData(at === 0 ? buf : buf.subarray(at));
+        at = buf.length;
+        if (this.isClosed) return;
+        if (!more) return this.pause(buf, at);
+      }
+    }
+  }
+
+  /** Parse a head starting at buf[at]; returns where its body starts, or -1 (incomplete, or failed). */
+  private readHead(t: UpstreamTry, buf: Buffer, at: number): number {
+    const idx = buf.indexOf(HEAD_END, at);
+    if (idx < 0 || idx + 4 - at > MAX_HEAD_BYTES) {
+      if (buf.length - at > MAX_HEAD_BYTES) this.teardown(protocolError('response head larger than 64 KiB'), null);
+      else this.partialHead = at === 0 ? buf : buf.subarray(at);
+      return -1;
+    }
+    const end = idx + 4;
+    const p = this.parsed;
+    const problem = parseHead(buf, at, end, p);
+    if (problem !== null) { this.teardown(protocolError(problem), null); return -1; }
+    if (p.status < 200) {
+      // 100 Continue, 102, 103 Early Hints: not relayed. 101 would switch protocols: never asked for.
+      if (p.status === 101) { this.teardown(protocolError('unexpected 101 Switching Protocols'), null); return -1; }
+      return end;
+    }
+    if (!p.keepAlive) this.keepAlive = false;
+    if (p.keepAliveHintMs >= 0) this.keepAliveMs = Math.min(this.s.keepAliveMs, p.keepAliveHintMs - 1000);
+    if (t.method === 'HEAD' || p.status === 204 || p.status === 304 || p.contentLength === 0) {
+      t.onHeaders(p.status, p.rawHeaders);
+      if (this.isClosed) return -1;
+      return this.answered(buf, end) ? end : -1;
+    }
+    if (p.chunked) {
+      this.phase = CHUNKED;
+      (this.decoder ??= new ChunkedDecoder()).reset();
+    } else if (p.contentLength > 0) {
+      this.phase = LENGTH;
+      this.remaining = p.contentLength;
+    } else {
+      this.phase = UNTIL_CLOSE;
+      this.keepAlive = false;
+    }
+    this.arm(BODY, this.s.idleMs);
+    t.onHeaders(p.status, p.rawHeaders);
+    return this.isClosed ? -1 : end;
+  }
+
+  /**
+   * inflight[0]'s answer ended at buf[at]. Returns whether reading may go on (pipelined answers).
+   * Bytes after an answer with nothing else in flight are a framing fault: the connection is dropped.
+   */
+  private answered(buf: Buffer, at: number): boolean {
+    const t = this.inflight.shift()!;
+    t.link = null;
+    this.phase = HEAD;
+    this.answering = false;
+    this.served++;
+    const stray = at < buf.length && this.inflight.length === 0;
+    // An upstream that answered before reading all of the request body may not read the rest.
+    const bodyUnsent = this.pipe !== null && this.pipe.t === t;
+    if (!this.keepAlive || this.keepAliveMs <= 0 || stray || bodyUnsent) {
+      this.teardown(null, null);
+    } else if (this.inflight.length === 0) {
+      this.arm(KEEP_ALIVE, this.keepAliveMs);
+    } else {
+      const next = this.inflight[0];
+      if (this.pipe === null || this.pipe.t !== next) this.arm(HEADERS, next.headersTimeoutMs > 0 ? next.headersTimeoutMs : this.s.headersMs);
+    }
+    t.onComplete();
+    if (this.isClosed) return false;
+    if (this.inflight.length === 0) this.owner.idle(this);
+    else if (this.canTakeMore()) this.owner.room(this);
+    return !this.isClosed;
+  }
+
+  private pause(buf: Buffer, at: number): void {
+    this.paused = true;
+    // The upstream is not idle while the client is slow: no body timeout until resume.
+    this.disarm();
+    this.socket.pause();
+    if (at < buf.length) { this.held = buf; this.heldAt = at; }
+  }
+
+  private readonly onEnd = (): void => {
+    // A body delimited by the close is complete now; anything else in flight was cut short.
+    if (this.phase === UNTIL_CLOSE && this.inflight.length > 0) this.answered(NO_BYTES, 0);
+    this.teardown(null, null);
+  };
+
+  private readonly onError = (err: Error): void => {
+    this.teardown(err, null);
+  };
+
+  private readonly onClose = (): void => {
+    this.teardown(null, null);
+  };
+
+  /**
+   * The connection ends for good. `cause` goes to `only` (an aborted try) or else to the try whose
+   * answer was awaited; the others in flight are sent again where that is safe, or fail as cut short.
+   */
+  private teardown(cause: Error | null, only: UpstreamTry | null): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.disarm();
+    if (this.timer !== null) { clearTimeout(this.timer); this.timer = null; }
+    this.pipe?.stop();
+    this.pipe = null;
+    this.socket.destroy();
+    const tries = this.inflight.splice(0);
+    const stale = this.served > 0 && staleCause(cause);
+    for (let k = 0; k < tries.length; k++) {
+      const t = tries[k];
+      t.link = null;
+      const answering = k === 0 && this.answering;
+      if (t === only) t.onError(cause!);
+      else if (!answering && (k > 0 || stale) && mayResend(t)) { t.resent = true; this.owner.resend(t); }
+      else if (k === 0 && cause !== null && only === null) t.onError(cause);
+      else t.onError(closedEarly(answering ? 'connection closed during the response' : 'connection closed before the response'));
+    }
+    this.owner.gone(this);
+  }
+
+  // ── the deadline ──────────────────────────────────────────────────────────────────────────
+
+  private arm(kind: number, ms: number): void {
+    const at = performance.now() + ms;
+    this.deadline = at;
+    this.deadlineKind = kind;
+    this.deadlineMs = ms;
+    if (this.timer === null || this.timerAt > at) {
+      if (this.timer !== null) clearTimeout(this.timer);
+      this.timer = setTimeout(onTimer, Math.ceil(ms), this).unref();
+      this.timerAt = at;
+    }
+  }
+
+  private disarm(): void {
+    this.deadline = 0;
+    this.deadlineKind = NONE;
+  }
+
+  /** The timer fired: act if the deadline passed, else wait for the rest of it. */
+  checkDeadline(): void {
+    this.timer = null;
+    if (this.deadlineKind === NONE || this.isClosed) return;
+    const left = this.deadline - performance.now();
+    if (left > 0) {
+      this.timer = setTimeout(onTimer, Math.ceil(left), this).unref();
+      this.timerAt = this.deadline;
+      return;
+    }
+    const ms = this.deadlineMs;
+    switch (this.deadlineKind) {
+      case CONNECT: return this.teardown(connectTimeout(ms), null);
+      case HEADERS: return this.teardown(headersTimeout(ms), null);
+      case BODY: return this.teardown(bodyTimeout(ms), null);
+      default: return this.teardown(null, null); // idle for keep-alive: closed quietly
+    }
+  }
+}
+
+function onTimer(c: Connection): void {
+  c.checkDeadline();
+}
+
+/**
+ * A request nobody answered may be sent once more, on another connection, when it can be sent again
+ * (no streamed body) and repeating it is harmless (idempotent): it was behind a failed answer on a
+ * pipelined connection, or it met a reused connection the upstream had just closed as idle
+ * (nodejs/undici#3141).
+ */
+function mayResend(t: UpstreamTry): boolean {
+  return !t.resent && repeatable(t);
+}
+
+/** A clean close or a reset, not a timeout: what an upstream closing an idle connection looks like. */
+function staleCause(cause: Error | null): boolean {
+  const code = (cause as NodeJS.ErrnoException | null)?.code;
+  return cause === null || code === 'ECONNRESET' || code === 'EPIPE';
+}
+
+/** Idempotent and without a streamed body: what may be resent, or pipelined behind another request. */
+function repeatable(t: UpstreamTry): boolean {
+  return IDEMPOTENT.has(t.method) && (t.body === null || Buffer.isBuffer(t.body));
+}
+
+/**
+ * A streamed request body on its way to the connection, with backpressure: a full socket pauses the
+ * stream (which pauses the client), its drain resumes it. Chunked framing when the body has no length.
+ */
+class BodyPipe {
+  private stopped = false;
+
+  constructor(private readonly c: Connection, readonly t: UpstreamTry, private readonly body: Readable, private readonly socket: net.Socket) {
+    body.on('data', this.onData);
+    body.once('end', this.onEnd);
+    body.once('close', this.onClose);
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    const socket = this.socket;
+    let ok: boolean;
+    if (this.t.chunkedBody) {
+      socket.cork();
+      socket.write(chunk.length.toString(16) + '\r\n', 'latin1');
+      socket.write(chunk);
+      ok = socket.write('\r\n', 'latin1');
+      socket.uncork();
+    } else {
+      ok = socket.write(chunk);
+    }
+    if (!ok) this.body.pause();
+  };
+
+  private readonly onEnd = (): void => {
+    if (this.stopped) return;
+    if (this.t.chunkedBody) this.socket.write('0\r\n\r\n', 'latin1');
+    this.stop();
+    this.c.sent(this.t);
+  };
+
+  /** The stream was destroyed before its end: the client went away, and so does this try. */
+  private readonly onClose = (): void => {
+    if (this.stopped) return;
+    this.stop();
+    this.c.abort(this.t, closedEarly('the request body ended early'));
+  };
+
+  drained(): void {
+    if (!this.stopped) this.body.resume();
+  }
+
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.body.off('data', this.onData);
+    this.body.off('end', this.onEnd);
+    this.body.off('close', this.onClose);
+  }
+}

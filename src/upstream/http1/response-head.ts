@@ -1,0 +1,142 @@
+/**
+ * A strict parser for one HTTP/1.1 response head, on the bytes as they came off the socket. Strict
+ * because a proxy that is lenient about a response's framing can be made to desynchronise its pooled
+ * connection (response splitting): anything RFC 9112 does not allow is refused, never guessed at.
+ *
+ *   status-line = HTTP-version SP 3DIGIT [ SP reason ] CRLF        (HTTP/1.0 or HTTP/1.1)
+ *   field-line  = token ":" OWS value OWS CRLF                     (no obs-fold, no bare CR or LF,
+ *                                                                  no control bytes but HTAB)
+ *   at most one Content-Length (1-15 digits); Transfer-Encoding only "chunked", never with Content-Length
+ *
+ * Names and values are handed on as subarrays of the socket's bytes (Node gives each read its own
+ * memory, so they stay valid): no header object and no string per header.
+ */
+export interface ParsedHead {
+  status: number;
+  /** [name, value, name, value, ...] as sent (values without surrounding whitespace). */
+  rawHeaders: Buffer[];
+  /** -1 when absent. */
+  contentLength: number;
+  chunked: boolean;
+  /** False for HTTP/1.0 and for Connection: close: the connection ends with this response. */
+  keepAlive: boolean;
+  /** The upstream's Keep-Alive: timeout hint in milliseconds, or -1. */
+  keepAliveHintMs: number;
+}
+
+const CR = 0x0d, LF = 0x0a, SP = 0x20, HTAB = 0x09, COLON = 0x3a;
+
+// RFC 9110 tchar.
+const TCHAR = new Uint8Array(256);
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TCHAR[c.charCodeAt(0)] = 1;
+
+const HTTP_1 = Buffer.from('HTTP/1.', 'latin1');
+
+/**
+ * Parse the head in buf[start, end), where end is just past its final CRLF CRLF. Fills `out` and
+ * returns null, or returns what is wrong with it.
+ */
+export function parseHead(buf: Buffer, start: number, end: number, out: ParsedHead): string | null {
+  // Status line: "HTTP/1.1 200 OK\r\n".
+  if (end - start < 14 || buf.compare(HTTP_1, 0, 7, start, start + 7) !== 0) return 'not an HTTP/1.x status line';
+  const minor = buf[start + 7];
+  if ((minor !== 0x31 && minor !== 0x30) || buf[start + 8] !== SP) return 'not an HTTP/1.x status line';
+  const d0 = buf[start + 9] - 0x30, d1 = buf[start + 10] - 0x30, d2 = buf[start + 11] - 0x30;
+  if (d0 < 1 || d0 > 5 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9) return 'invalid status code';
+  out.status = d0 * 100 + d1 * 10 + d2;
+  let i = start + 12;
+  if (buf[i] === SP) {
+    // Reason phrase: any visible byte, SP or HTAB.
+    for (i++; buf[i] !== CR; i++) if (!fieldByte(buf[i])) return 'invalid byte in the reason phrase';
+  }
+  if (buf[i] !== CR || buf[i + 1] !== LF) return 'malformed status line';
+  i += 2;
+
+  out.rawHeaders = [];
+  out.contentLength = -1;
+  out.chunked = false;
+  out.keepAlive = minor === 0x31;
+  out.keepAliveHintMs = -1;
+  let transferEncodings = 0;
+  const last = end - 2; // the empty line
+  while (i < last) {
+    const nameStart = i;
+    while (TCHAR[buf[i]] === 1) i++;
+    if (i === nameStart) return buf[i] === SP || buf[i] === HTAB ? 'obsolete line folding' : 'invalid header name';
+    if (buf[i] !== COLON) return 'invalid header name';
+    const nameEnd = i++;
+    while (buf[i] === SP || buf[i] === HTAB) i++;
+    const valueStart = i;
+    while (buf[i] !== CR) {
+      if (!fieldByte(buf[i])) return 'invalid byte in a header value';
+      i++;
+    }
+    if (buf[i + 1] !== LF) return 'bare CR in a header';
+    let valueEnd = i;
+    while (valueEnd > valueStart && (buf[valueEnd - 1] === SP || buf[valueEnd - 1] === HTAB)) valueEnd--;
+    i += 2;
+    const problem = noteFramingHeader(buf, nameStart, nameEnd, valueStart, valueEnd, out);
+    if (problem === TRANSFER_ENCODING) transferEncodings++;
+    else if (problem !== null) return problem;
+    out.rawHeaders.push(buf.subarray(nameStart, nameEnd), buf.subarray(valueStart, valueEnd));
+  }
+  if (transferEncodings > 1) return 'more than one Transfer-Encoding';
+  if (out.chunked && out.contentLength >= 0) return 'both Content-Length and Transfer-Encoding';
+  return null;
+}
+
+/** Visible bytes, SP, HTAB and obs-text; never CR, LF or other control bytes. */
+function fieldByte(c: number): boolean {
+  return c >= SP ? c !== 0x7f : c === HTAB;
+}
+
+const TRANSFER_ENCODING = 'transfer-encoding';
+
+/** Content-Length, Transfer-Encoding, Connection and Keep-Alive are read; others pass untouched. */
+function noteFramingHeader(buf: Buffer, ns: number, ne: number, vs: number, ve: number, out: ParsedHead): string | null {
+  const length = ne - ns;
+  if (length === 14 && nameIs(buf, ns, 'content-length')) {
+    if (out.contentLength >= 0) return 'more than one Content-Length';
+    out.contentLength = digits(buf, vs, ve);
+    return out.contentLength < 0 ? 'invalid Content-Length' : null;
+  }
+  if (length === 17 && nameIs(buf, ns, TRANSFER_ENCODING)) {
+    if (ve - vs !== 7 || !nameIs(buf, vs, 'chunked')) return 'Transfer-Encoding other than "chunked"';
+    out.chunked = true;
+    return TRANSFER_ENCODING;
+  }
+  if (length === 10 && nameIs(buf, ns, 'connection')) {
+    const v = buf.toString('latin1', vs, ve).toLowerCase();
+    if (hasToken(v, 'close')) out.keepAlive = false;
+    else if (hasToken(v, 'keep-alive')) out.keepAlive = true;
+    return null;
+  }
+  if (length === 10 && nameIs(buf, ns, 'keep-alive')) {
+    const m = /(?:^|[\s,])timeout=(\d{1,9})/i.exec(buf.toString('latin1', vs, ve));
+    if (m !== null) out.keepAliveHintMs = Number(m[1]) * 1000;
+  }
+  return null;
+}
+
+/** buf[at...] equals the lower-case ASCII `lower`, ignoring case (only letters fold under | 0x20 here). */
+function nameIs(buf: Buffer, at: number, lower: string): boolean {
+  for (let k = 0; k < lower.length; k++) if ((buf[at + k] | 0x20) !== lower.charCodeAt(k)) return false;
+  return true;
+}
+
+/** 1 to 15 decimal digits → their value, else -1. */
+function digits(buf: Buffer, from: number, to: number): number {
+  if (to - from < 1 || to - from > 15) return -1;
+  let n = 0;
+  for (let k = from; k < to; k++) {
+    const d = buf[k] - 0x30;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+function hasToken(list: string, token: string): boolean {
+  for (const t of list.split(',')) if (t.trim() === token) return true;
+  return false;
+}

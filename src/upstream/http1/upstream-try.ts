@@ -1,0 +1,56 @@
+import type { Readable } from 'node:stream';
+import type { ErrorCode } from '../../errors/catalog.js';
+import type { FailureCondition } from '../upstream-error.js';
+
+/**
+ * One request sent to one endpoint, as the HTTP/1.1 client sees it: what to send and where the
+ * answer goes. The proxy's per-try handler (upstream/proxy-handler.ts) implements it, so a try is
+ * one object: the client allocates nothing of its own per request.
+ *
+ * Callbacks, in order: onHeaders once (1xx heads are read past), onData for each body piece (false =
+ * pause until Pool.resume), then exactly one of onComplete or onError. onError also follows an abort.
+ */
+export interface UpstreamTry {
+  readonly method: string;
+  /** Path and query, as sent in the request line. */
+  readonly path: string;
+  /** Flat [name, value, ...]: lower-case names, values already checked for CR, LF and NUL. */
+  readonly headers: readonly string[];
+  /**
+   * null: no body. Content-Length, when the body has one, is among `headers` (the client's own,
+   * checked by the listener); a stream without it is sent chunked.
+   */
+  readonly body: Buffer | Readable | null;
+  readonly chunkedBody: boolean;
+  /** Longest wait for the response head after the request was sent, or 0 for the pool's default. */
+  readonly headersTimeoutMs: number;
+  /** Where the client has this try (queued, or on a connection); only the client touches it. */
+  link: unknown;
+  /** Sent again once already, after a reused connection turned out closed (client-owned too). */
+  resent: boolean;
+  onHeaders(status: number, rawHeaders: Buffer[]): void;
+  onData(chunk: Buffer): boolean;
+  onComplete(): void;
+  onError(err: Error): void;
+}
+
+/**
+ * A failed try in the gateway's words: the error code a client sees and the retries.on condition it
+ * meets. System errors (ECONNREFUSED...) arrive as themselves and are mapped in upstream-error.ts.
+ */
+export class UpstreamTryError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    readonly condition: FailureCondition,
+    /** A short cause for the log line, e.g. "no response headers within 15000 ms". */
+    readonly detail: string,
+  ) {
+    super(detail);
+  }
+}
+
+export const headersTimeout = (ms: number) => new UpstreamTryError('SLUICE_ERR_UPSTREAM_TIMEOUT', 'timeout', `no response headers within ${ms} ms`);
+export const bodyTimeout = (ms: number) => new UpstreamTryError('SLUICE_ERR_UPSTREAM_TIMEOUT', 'timeout', `response body idle for ${ms} ms`);
+export const connectTimeout = (ms: number) => new UpstreamTryError('SLUICE_ERR_UPSTREAM_CONNECT_TIMEOUT', 'connect_error', `no connection within ${ms} ms`);
+export const protocolError = (why: string) => new UpstreamTryError('SLUICE_ERR_UPSTREAM_PROTOCOL', null, why);
+export const closedEarly = (why: string) => new UpstreamTryError('SLUICE_ERR_UPSTREAM_RESET', 'reset', why);
