@@ -27,6 +27,9 @@ export interface SchemaNode {
 const ms = (description: string, def: number, minimum = 1): SchemaNode =>
   ({ type: 'integer', minimum, maximum: 86_400_000, default: def, description });
 
+/** A path prefix for rewrite: RFC 3986 path characters only (it goes into the upstream request line). */
+const PATH_PATTERN = "^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$";
+
 const KEY_PART = '^(ip|route|header:[!#$%&\'*+.^_`|~0-9A-Za-z-]+)$';
 
 const headerMap: SchemaNode = {
@@ -241,8 +244,8 @@ const route: SchemaNode = {
       additionalProperties: false,
       description: 'Changes to the path sent upstream (applied after matching).',
       properties: {
-        strip_prefix: { type: 'string', pattern: '^/', description: 'Remove this leading path prefix (at a segment boundary) before forwarding.' },
-        add_prefix: { type: 'string', pattern: '^/', description: 'Prepend this path prefix before forwarding (after strip_prefix).' },
+        strip_prefix: { type: 'string', pattern: PATH_PATTERN, description: 'Remove this leading path prefix (at a segment boundary) before forwarding.' },
+        add_prefix: { type: 'string', pattern: PATH_PATTERN, description: 'Prepend this path prefix before forwarding (after strip_prefix).' },
       },
     },
     rate_limit: { type: 'array', items: rateLimit, description: 'Limits on this route; a request must pass all of them. See docs/rate-limits.md.' },

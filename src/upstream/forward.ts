@@ -149,6 +149,10 @@ export function releaseUpstream(ex: Exchange): void {
   const up = ex.upstream!;
   if (ex.holdsUpstreamPlace) { ex.holdsUpstreamPlace = false; up.table.release(up.plan.slot); }
   if (ex.probe) { ex.probe = false; up.table.returnProbe(up.plan.slot); }
-  // A try that ends after this (the gateway answered first) only settles its own counts.
+  // The gateway answered before the upstream did (413 mid-upload, a stage...): that try is of no use
+  // now, and a streamed body it waits for will never end. A try whose answer is being relayed ends
+  // by itself; either way, from here on it only settles its own counts.
+  const attempt = ex.attempt;
   ex.attempt = null;
+  if (attempt !== null && !ex.responseStarted) attempt.abort(new Error('answered by the gateway'));
 }

@@ -74,7 +74,7 @@ export function acceptHead(req: HttpRequest, maxHeaderBytes: number, out: Accept
   }
   out.host = host.toLowerCase();
   const path = normalizePath(out.rawUrl);
-  if (path === null) return { code: 'SLUICE_ERR_BAD_PATH', detail: '', framing: false };
+  if (path === null || !isQuery(out.query)) return { code: 'SLUICE_ERR_BAD_PATH', detail: '', framing: false };
   out.path = path;
   return null;
 }
@@ -96,12 +96,25 @@ function isToken(s: string): boolean {
   return true;
 }
 
+/**
+ * Control bytes. uWS decodes header bytes as UTF-8, and the upstream head is written back as UTF-8
+ * (never latin1, which would turn U+010D U+010A into CR LF), so only real controls can break a line.
+ */
 function hasControlBytes(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if ((c < 0x20 && c !== 0x09) || c === 0x7f) return true;
   }
   return false;
+}
+
+/** The query is forwarded as received: no space, control byte or DEL (they would end the request line). */
+function isQuery(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c <= 0x20 || c === 0x7f) return false;
+  }
+  return true;
 }
 
 function isContentLength(s: string): boolean {

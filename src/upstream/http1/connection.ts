@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import tls from 'node:tls';
 import { CHUNKED_DONE, CHUNKED_ERROR, ChunkedDecoder } from './chunked-decoder.js';
 import { parseHead, type ParsedHead } from './response-head.js';
-import { bodyTimeout, closedEarly, connectTimeout, headersTimeout, protocolError, type UpstreamTry } from './upstream-try.js';
+import { bodyTimeout, closedEarly, connectFailed, connectTimeout, headersTimeout, protocolError, uploadTimeout, type UpstreamTry } from './upstream-try.js';
 
 /** What one endpoint's connections are opened and timed with (from the compiled plan). */
 export interface ConnectionSettings {
@@ -39,7 +39,7 @@ const NO_BYTES = Buffer.alloc(0);
 // Where the answer being read is.
 const HEAD = 0, LENGTH = 1, CHUNKED = 2, UNTIL_CLOSE = 3;
 // What the connection's one deadline is for.
-const NONE = 0, CONNECT = 1, HEADERS = 2, BODY = 3, KEEP_ALIVE = 4;
+const NONE = 0, CONNECT = 1, HEADERS = 2, BODY = 3, KEEP_ALIVE = 4, UPLOAD = 5;
 
 /**
  * One keep-alive HTTP/1.1 connection to an endpoint: writes each try's request head (and body), reads
@@ -141,26 +141,31 @@ export class Connection {
   // ── request ───────────────────────────────────────────────────────────────────────────────
 
   private readonly onConnect = (): void => {
-    this.ready = true;
     this.disarm();
-    for (const t of this.inflight) this.write(t);
+    // By index, with `ready` still false: a try that writing one lets in (room → send) is only
+    // queued by send() and written here, once.
+    for (let k = 0; k < this.inflight.length; k++) this.write(this.inflight[k]);
+    this.ready = true;
   };
 
   private write(t: UpstreamTry): void {
-    // Hot path: one latin1 string per head and one write (a kept body joins it in one writev).
+    // Hot path: one string per head and one write (a kept body joins it in one writev). UTF-8, as uWS
+    // decoded the client's bytes: they go out as they came (latin1 would fold U+010A into LF).
     let head = t.method + ' ' + t.path + ' HTTP/1.1\r\n';
     const h = t.headers;
     for (let i = 0; i < h.length; i += 2) head += h[i] + ': ' + h[i + 1] + '\r\n';
     const body = t.body;
     if (body === null) {
-      this.socket.write(head + '\r\n', 'latin1');
+      this.socket.write(head + '\r\n', 'utf8');
     } else if (Buffer.isBuffer(body)) {
       this.socket.cork();
-      this.socket.write(head + '\r\n', 'latin1');
+      this.socket.write(head + '\r\n', 'utf8');
       this.socket.write(body);
       this.socket.uncork();
     } else {
-      this.socket.write(t.chunkedBody ? head + 'transfer-encoding: chunked\r\n\r\n' : head + '\r\n', 'latin1');
+      this.socket.write(t.chunkedBody ? head + 'transfer-encoding: chunked\r\n\r\n' : head + '\r\n', 'utf8');
+      // A stalled upload (client or upstream) ends after idle_ms, not after the keep-alive time.
+      this.arm(UPLOAD, this.s.idleMs);
       this.pipe = new BodyPipe(this, t, body, this.socket);
       return;
     }
@@ -183,11 +188,21 @@ export class Connection {
     this.pipe?.drained();
   };
 
+  /** Some of a streamed request body went out. */
+  uploading(): void {
+    if (this.deadlineKind === UPLOAD) this.deadline = performance.now() + this.deadlineMs;
+  }
+
   // ── response ──────────────────────────────────────────────────────────────────────────────
 
   private readonly onData = (buf: Buffer): void => {
     if (this.deadlineKind === BODY) this.deadline = performance.now() + this.deadlineMs;
-    this.read(buf, 0);
+    try {
+      this.read(buf, 0);
+    } catch (err) {
+      // A try's callback threw (a bug): this connection's state is unknown, so it goes.
+      this.teardown(err as Error, null);
+    }
   };
 
   /** Hot path: consume buf[at...] for the tries in flight, in order. */
@@ -197,12 +212,14 @@ export class Connection {
       if (t === undefined) return this.teardown(protocolError('bytes from the upstream with no request in flight'), null);
       this.answering = true;
       if (this.phase === HEAD) {
+        let from = at;
         if (this.partialHead !== null) {
+          from = Math.max(0, this.partialHead.length - 3);
           buf = Buffer.concat([this.partialHead, buf.subarray(at)]);
           at = 0;
           this.partialHead = null;
         }
-        at = this.readHead(t, buf, at);
+        at = this.readHead(t, buf, at, from);
         if (at < 0) return;
       } else if (this.phase === LENGTH) {
         const n = Math.min(this.remaining, buf.length - at);
@@ -245,8 +262,8 @@ export class Connection {
   }
 
   /** Parse a head starting at buf[at]; returns where its body starts, or -1 (incomplete, or failed). */
-  private readHead(t: UpstreamTry, buf: Buffer, at: number): number {
-    const idx = buf.indexOf(HEAD_END, at);
+  private readHead(t: UpstreamTry, buf: Buffer, at: number, from: number): number {
+    const idx = buf.indexOf(HEAD_END, from);
     if (idx < 0 || idx + 4 - at > MAX_HEAD_BYTES) {
       if (buf.length - at > MAX_HEAD_BYTES) this.teardown(protocolError('response head larger than 64 KiB'), null);
       else this.partialHead = at === 0 ? buf : buf.subarray(at);
@@ -263,7 +280,10 @@ export class Connection {
     }
     if (!p.keepAlive) this.keepAlive = false;
     if (p.keepAliveHintMs >= 0) this.keepAliveMs = Math.min(this.s.keepAliveMs, p.keepAliveHintMs - 1000);
-    if (t.method === 'HEAD' || p.status === 204 || p.status === 304 || p.contentLength === 0) {
+    const noBody = p.status === 204 || p.status === 304;
+    // A 204/304 that announces a body may send one: never read it as the next answer's head.
+    if (noBody && (p.contentLength > 0 || p.chunked)) this.keepAlive = false;
+    if (t.method === 'HEAD' || noBody || p.contentLength === 0) {
       t.onHeaders(p.status, p.rawHeaders);
       if (this.isClosed) return -1;
       return this.answered(buf, end) ? end : -1;
@@ -326,7 +346,9 @@ export class Connection {
   };
 
   private readonly onError = (err: Error): void => {
-    this.teardown(err, null);
+    // Before the connection is up (refused, reset in the TLS handshake, a bad certificate) nothing of
+    // the request reached the upstream: any method may go elsewhere.
+    this.teardown(this.ready ? err : connectFailed(err), null);
   };
 
   private readonly onClose = (): void => {
@@ -346,15 +368,18 @@ export class Connection {
     this.pipe = null;
     this.socket.destroy();
     const tries = this.inflight.splice(0);
-    const stale = this.served > 0 && staleCause(cause);
+    // Unanswered tries beside an aborted one, or on a reused connection that closed, may go again.
+    const stale = only !== null || (this.served > 0 && staleCause(cause));
     for (let k = 0; k < tries.length; k++) {
       const t = tries[k];
       t.link = null;
       const answering = k === 0 && this.answering;
-      if (t === only) t.onError(cause!);
-      else if (!answering && (k > 0 || stale) && mayResend(t)) { t.resent = true; this.owner.resend(t); }
-      else if (k === 0 && cause !== null && only === null) t.onError(cause);
-      else t.onError(closedEarly(answering ? 'connection closed during the response' : 'connection closed before the response'));
+      try {
+        if (t === only) t.onError(cause!);
+        else if (!answering && (k > 0 || stale) && mayResend(t)) { t.resent = true; this.owner.resend(t); }
+        else if (k === 0 && cause !== null && only === null) t.onError(cause);
+        else t.onError(closedEarly(answering ? 'connection closed during the response' : 'connection closed before the response'));
+      } catch { /* a try's callback threw: the others still hear of the end */ }
     }
     this.owner.gone(this);
   }
@@ -393,6 +418,7 @@ export class Connection {
       case CONNECT: return this.teardown(connectTimeout(ms), null);
       case HEADERS: return this.teardown(headersTimeout(ms), null);
       case BODY: return this.teardown(bodyTimeout(ms), null);
+      case UPLOAD: return this.teardown(uploadTimeout(ms), null);
       default: return this.teardown(null, null); // idle for keep-alive: closed quietly
     }
   }
@@ -434,11 +460,15 @@ class BodyPipe {
     body.on('data', this.onData);
     body.once('end', this.onEnd);
     body.once('close', this.onClose);
+    // Destroyed while the try waited for a connection: 'close' has been and gone.
+    if (body.destroyed) process.nextTick(this.onClose);
   }
 
   private readonly onData = (chunk: Buffer): void => {
+    if (chunk.length === 0) return; // an empty chunk would read as the end of a chunked body
     const socket = this.socket;
     let ok: boolean;
+    this.c.uploading();
     if (this.t.chunkedBody) {
       socket.cork();
       socket.write(chunk.length.toString(16) + '\r\n', 'latin1');
@@ -466,7 +496,9 @@ class BodyPipe {
   };
 
   drained(): void {
-    if (!this.stopped) this.body.resume();
+    if (this.stopped) return;
+    this.c.uploading();
+    this.body.resume();
   }
 
   stop(): void {

@@ -30,9 +30,9 @@ export class Http1Pool implements ConnectionOwner {
 
   /** Hot path: an idle connection, else a new one, else a pipelined slot, else the queue. */
   private place(t: UpstreamTry): void {
+    if (this.destroyed) return t.onError(closedEarly('the gateway is shutting down'));
     const idle = this.idleStack.pop();
     if (idle !== undefined) return idle.send(t);
-    if (this.destroyed) return t.onError(closedEarly('the gateway is shutting down'));
     if (this.all.size < this.connections) {
       const c = new Connection(this, this.settings);
       this.all.add(c);
@@ -48,7 +48,8 @@ export class Http1Pool implements ConnectionOwner {
   /** Stop a try wherever it is; its onError follows. */
   abort(t: UpstreamTry, err: Error): void {
     if (t.link === QUEUED) {
-      this.queue.splice(this.queue.indexOf(t), 1);
+      const i = this.queue.indexOf(t);
+      if (i !== -1) this.queue.splice(i, 1);
       t.link = null;
       t.onError(err);
     } else if (t.link instanceof Connection) {
@@ -84,8 +85,15 @@ export class Http1Pool implements ConnectionOwner {
     else if (this.all.size === 0 && this.onEmpty !== null) this.onEmpty();
   }
 
+  /**
+   * On a new connection: the idle ones are older than the one that just turned out closed, so they
+   * are likelier still to be stale. The closing one is still counted, so this stays within the limit.
+   */
   resend(t: UpstreamTry): void {
-    this.place(t);
+    if (this.destroyed || this.all.size > this.connections) return this.place(t);
+    const c = new Connection(this, this.settings);
+    this.all.add(c);
+    c.send(t);
   }
 
   // ── lifecycle ─────────────────────────────────────────────────────────────────────────────

@@ -24,6 +24,9 @@ export interface ParsedHead {
   keepAliveHintMs: number;
 }
 
+/** Some Connection field of the head being parsed said close (parsing is synchronous). */
+let closeSeen = false;
+
 const CR = 0x0d, LF = 0x0a, SP = 0x20, HTAB = 0x09, COLON = 0x3a;
 
 // RFC 9110 tchar.
@@ -57,6 +60,7 @@ export function parseHead(buf: Buffer, start: number, end: number, out: ParsedHe
   out.chunked = false;
   out.keepAlive = minor === 0x31;
   out.keepAliveHintMs = -1;
+  closeSeen = false;
   let transferEncodings = 0;
   const last = end - 2; // the empty line
   while (i < last) {
@@ -80,7 +84,10 @@ export function parseHead(buf: Buffer, start: number, end: number, out: ParsedHe
     else if (problem !== null) return problem;
     out.rawHeaders.push(buf.subarray(nameStart, nameEnd), buf.subarray(valueStart, valueEnd));
   }
+  if (closeSeen) out.keepAlive = false;
   if (transferEncodings > 1) return 'more than one Transfer-Encoding';
+  // RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing.
+  if (out.chunked && minor === 0x30) return 'Transfer-Encoding in an HTTP/1.0 response';
   if (out.chunked && out.contentLength >= 0) return 'both Content-Length and Transfer-Encoding';
   return null;
 }
@@ -107,7 +114,8 @@ function noteFramingHeader(buf: Buffer, ns: number, ne: number, vs: number, ve: 
   }
   if (length === 10 && nameIs(buf, ns, 'connection')) {
     const v = buf.toString('latin1', vs, ve).toLowerCase();
-    if (hasToken(v, 'close')) out.keepAlive = false;
+    // close wins over keep-alive, whichever Connection field says which.
+    if (hasToken(v, 'close')) closeSeen = true;
     else if (hasToken(v, 'keep-alive')) out.keepAlive = true;
     return null;
   }

@@ -52,5 +52,8 @@ export class UpstreamTryError extends Error {
 export const headersTimeout = (ms: number) => new UpstreamTryError('SLUICE_ERR_UPSTREAM_TIMEOUT', 'timeout', `no response headers within ${ms} ms`);
 export const bodyTimeout = (ms: number) => new UpstreamTryError('SLUICE_ERR_UPSTREAM_TIMEOUT', 'timeout', `response body idle for ${ms} ms`);
 export const connectTimeout = (ms: number) => new UpstreamTryError('SLUICE_ERR_UPSTREAM_CONNECT_TIMEOUT', 'connect_error', `no connection within ${ms} ms`);
+export const uploadTimeout = (ms: number) => new UpstreamTryError('SLUICE_ERR_UPSTREAM_TIMEOUT', 'timeout', `request body stalled for ${ms} ms`);
+export const connectFailed = (err: Error) =>
+  new UpstreamTryError('SLUICE_ERR_UPSTREAM_CONNECT', 'connect_error', (err as NodeJS.ErrnoException).code ?? err.message);
 export const protocolError = (why: string) => new UpstreamTryError('SLUICE_ERR_UPSTREAM_PROTOCOL', null, why);
 export const closedEarly = (why: string) => new UpstreamTryError('SLUICE_ERR_UPSTREAM_RESET', 'reset', why);
