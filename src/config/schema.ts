@@ -152,7 +152,7 @@ const upstream: SchemaNode = {
       type: 'object',
       additionalProperties: false,
       default: {},
-      description: 'Per worker thread, per endpoint keep-alive pool (undici Pool).',
+      description: 'Per worker thread, per endpoint keep-alive pool (sluice\'s HTTP/1.1 client, src/upstream/http1/).',
       properties: {
         connections: { type: 'integer', minimum: 1, maximum: 100_000, default: 64, description: 'Max connections per endpoint per worker. Env SLUICE_POOL_CONNECTIONS overrides it for every upstream.' },
         pipelining: { type: 'integer', minimum: 1, maximum: 128, default: 1, description: 'Requests in flight per connection (1 = no pipelining). Env SLUICE_PIPELINING overrides it for every upstream.' },
