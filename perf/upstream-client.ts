@@ -5,7 +5,8 @@
  *   undici-handler-v2   Pool.dispatch with undici 7's newer handler API (onRequestStart...): wrapped
  *                       per request, headers parsed into an object (what sluice used before)
  *   undici-handler-v1   Pool.dispatch with the original handler API (onConnect, onHeaders with raw
- *                       Buffers): what sluice uses (upstream/proxy-handler.ts)
+ *                       Buffers): what sluice used until it had its own client
+ *   sluice-http1        sluice's own client (upstream/http1/): what the gateway uses now
  *   raw-socket-floor    64 keep-alive net.Sockets, the head written as one string, responses framed by
  *                       Content-Length only: not a client (no chunked bodies, timeouts, pool or errors),
  *                       the floor any Node HTTP/1.1 client stands on
@@ -18,6 +19,8 @@
 import net from 'node:net';
 import { parseArgs } from 'node:util';
 import { Pool, type Dispatcher } from 'undici';
+import { Http1Pool } from '../src/upstream/http1/pool.js';
+import type { UpstreamTry } from '../src/upstream/http1/upstream-try.js';
 import { pinSelf, startOrigin } from './processes.js';
 import { cpus } from 'node:os';
 
@@ -62,6 +65,28 @@ function undiciV1(pool: Pool): Client {
     onError(err: Error): void { throw err; }
   }
   return (done) => { pool.dispatch({ path: '/tiny', method: 'GET', headers: HEADERS }, new Handler(done)); };
+}
+
+function sluiceHttp1(pool: Http1Pool): Client {
+  class Try implements UpstreamTry {
+    readonly method = 'GET';
+    readonly path = '/tiny';
+    readonly headers = HEADERS;
+    readonly body = null;
+    readonly chunkedBody = false;
+    readonly headersTimeoutMs = 0;
+    link: unknown = null;
+    resent = false;
+    constructor(private readonly done: () => void) {}
+    onHeaders(status: number, raw: Buffer[]): void {
+      for (let i = 0; i < raw.length; i += 2) sink += raw[i].length;
+      sink += status;
+    }
+    onData(chunk: Buffer): boolean { sink += chunk.length; return true; }
+    onComplete(): void { this.done(); }
+    onError(err: Error): void { throw err; }
+  }
+  return (done) => { pool.dispatch(new Try(done)); };
 }
 
 async function rawSockets(port: number): Promise<Client> {
@@ -127,9 +152,11 @@ const last = String(cpus().length - 1);
 const origin = await startOrigin(values.pin ? last : null);
 if (values.pin) pinSelf('0');
 const pool = new Pool(`http://127.0.0.1:${origin.port}`, { connections: IN_FLIGHT });
+const http1 = new Http1Pool({ host: '127.0.0.1', port: origin.port, tls: false, pipelining: 1, keepAliveMs: 4000, connectMs: 2000, headersMs: 15000, idleMs: 60000 }, IN_FLIGHT);
 const clients: Record<string, Client> = {
   'undici-handler-v2': undiciV2(pool),
   'undici-handler-v1': undiciV1(pool),
+  'sluice-http1': sluiceHttp1(http1),
   'raw-socket-floor': await rawSockets(origin.port),
 };
 const results: Record<string, number[]> = {};
@@ -144,5 +171,6 @@ for (const [name, runs] of Object.entries(results)) {
   console.log(`| ${name} | ${sorted[Math.floor(sorted.length / 2)].toFixed(1)} | ${runs.map((r) => r.toFixed(1)).join(', ')} |`);
 }
 await pool.destroy();
+http1.destroy();
 await origin.stop();
 process.exit(sink === -1 ? 1 : 0);
