@@ -64,6 +64,8 @@ export class Connection {
   private answering = false;
   /** A streamed request body being written. */
   private pipe: BodyPipe | null = null;
+  /** The socket is corked until the end of this event-loop turn (pipelining). */
+  private batching = false;
 
   private phase = HEAD;
   private partialHead: Buffer | null = null;
@@ -149,6 +151,13 @@ export class Connection {
   };
 
   private write(t: UpstreamTry): void {
+    // Pipelined requests from one event-loop turn (many clients' requests, read in one poll) leave in
+    // one writev, and their answers tend to come back in one read: fewer system calls and wake-ups.
+    if (this.s.pipelining > 1 && !this.batching) {
+      this.batching = true;
+      this.socket.cork();
+      setImmediate(endBatch, this);
+    }
     // Hot path: one string per head and one write (a kept body joins it in one writev). UTF-8, as uWS
     // decoded the client's bytes: they go out as they came (latin1 would fold U+010A into LF).
     let head = t.method + ' ' + t.path + ' HTTP/1.1\r\n';
@@ -177,6 +186,12 @@ export class Connection {
     if (this.pipe !== null && this.pipe.t === t) this.pipe = null;
     if (this.inflight[0] === t && !this.answering) this.arm(HEADERS, t.headersTimeoutMs > 0 ? t.headersTimeoutMs : this.s.headersMs);
     if (this.canTakeMore()) this.owner.room(this);
+  }
+
+  /** The turn's pipelined requests are written: send them. */
+  endBatch(): void {
+    this.batching = false;
+    if (!this.isClosed) this.socket.uncork();
   }
 
   private canTakeMore(): boolean {
@@ -426,6 +441,10 @@ export class Connection {
 
 function onTimer(c: Connection): void {
   c.checkDeadline();
+}
+
+function endBatch(c: Connection): void {
+  c.endBatch();
 }
 
 /**
