@@ -24,7 +24,7 @@ export interface RateLimitsPlan {
 }
 
 export interface EndpointPlan {
-  /** scheme://host:port, the undici pool key. */
+  /** scheme://host:port, the connection pool key. */
   readonly origin: string;
   /** host:port, sent as Host when a route has preserve_host: false. */
   readonly hostHeader: string;

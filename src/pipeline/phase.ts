@@ -43,7 +43,7 @@ export interface RequestCtx {
 /** The request head about to be sent upstream; onUpstreamRequest stages may edit it. */
 export interface UpstreamRequestHead {
   path: string;
-  /** Flat [name, value, name, value, ...] with lower-case names, as undici accepts. */
+  /** Flat [name, value, name, value, ...] with lower-case names; values free of CR, LF and NUL. */
   readonly headers: string[];
 }
 

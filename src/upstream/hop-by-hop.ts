@@ -1,6 +1,6 @@
 /**
- * Headers that describe one connection, not the message (RFC 9110 §7.6.1), plus those undici
- * refuses to send. Never forwarded in either direction; Connection's own tokens are removed too.
+ * Headers that describe one connection, not the message (RFC 9110 §7.6.1), plus Expect (sluice
+ * does not relay 100-continue). Never forwarded in either direction; Connection's own tokens are removed too.
  */
 export const HOP_BY_HOP_NAMES: readonly string[] = [
   'connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade',

@@ -1,7 +1,7 @@
 import { HOP_BY_HOP_NAMES } from './hop-by-hop.js';
 
 /**
- * Which upstream response headers go downstream, decided on undici's raw header bytes: names are
+ * Which upstream response headers go downstream, decided on the raw header bytes: names are
  * compared byte by byte, ignoring case, and kept as the upstream's Buffers, which uWS writes as they
  * are. No header object and no string per header on the way through.
  */

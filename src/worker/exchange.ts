@@ -242,8 +242,8 @@ export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead, Acces
   }
 
   /**
-   * Take the upstream's status and raw headers ([name, value, ...] as undici read them; the bytes
-   * are never reused, so they can wait for the flush) and choose the body framing.
+   * Take the upstream's status and raw headers ([name, value, ...] as the client parsed them; the
+   * bytes are never reused, so they can wait for the flush) and choose the body framing.
    */
   writeResponseHead(status: number, rawHeaders: Buffer[]): void {
     if (this.aborted || this.finished) return;
@@ -266,8 +266,8 @@ export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead, Acces
     this.total = this.bodyless ? -1 : length;
     this.upstreamHeaders = rawHeaders;
     this.headPending = true;
-    // undici delivers the head and the first body bytes of a small response in one parse: wait for
-    // them, but no longer than this tick, so a slow-starting stream still gets its head at once.
+    // The client delivers the head and the first body bytes of a small response from one read: wait
+    // for them, but no longer than this tick, so a slow-starting stream still gets its head at once.
     queueMicrotask(this.flushHead);
   }
   private upstreamHeaders: readonly Buffer[] = [];
@@ -479,8 +479,8 @@ function statusLine(status: number): string {
 }
 
 /**
- * The request body as a stream for undici. Backpressure both ways: when undici's buffer is full
- * the exchange pauses the client socket; undici's next read resumes it.
+ * The request body as a stream for the upstream client. Backpressure both ways: when its buffer is
+ * full the exchange pauses the client socket; the client's next read resumes it.
  */
 export class RequestBody extends Readable {
   constructor(private readonly ex: Exchange) {

@@ -13,7 +13,7 @@ import { openListener, type Listener } from './listener.js';
 import { buildRuntime, type Runtime } from './runtime.js';
 
 /**
- * A worker thread: one uWS listener on the shared port (SO_REUSEPORT), its own undici pools, and
+ * A worker thread: one uWS listener on the shared port (SO_REUSEPORT), its own connection pools, and
  * the runtime for the current config generation. It never reads config; plans arrive from the primary.
  */
 const { index, plan: firstPlan, shared } = workerData as WorkerData;
@@ -51,7 +51,7 @@ function drain(timeoutMs: number): void {
     const abandoned = inFlight.count;
     listener?.closeAll();
     pools.closeAll();
-    void Promise.allSettled([kept.closeAll()]).finally(() => {
+    void kept.closeAll().catch(() => {}).finally(() => {
       send({ type: 'drained', abandoned });
       access.close();
       flushDestinationSync(dest);

@@ -5,7 +5,8 @@ import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { rawExchange, request, statuses } from '../helpers/http.js';
-import { startRawUpstream, startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { scripted, type ScriptedUpstream } from '../helpers/scripted-upstream.js';
+import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 
 // Regressions in sluice's own HTTP/1.1 upstream client (src/upstream/http1/) found in review, each
 // over real loopback sockets, each asserting what the upstream actually received:
@@ -14,61 +15,6 @@ import { startRawUpstream, startUpstream, type TestUpstream } from '../helpers/u
 //   pipelining, a try written twice when a connection opened (answers to the wrong clients); (4) a
 //   streamed upload on a reused keep-alive connection cut by the keep-alive deadline; (5) a try whose
 //   body stream was already destroyed (413 while queued) hanging its connection for good.
-
-/** One request as a scripted upstream read it off the wire, with its exact bytes. */
-interface RawRequest {
-  /** The request head, request line to the empty line (excluded), as the bytes that arrived. */
-  readonly head: Buffer;
-  /** The request line's bytes. */
-  readonly line: Buffer;
-  readonly method: string;
-  /** The request target, decoded as latin1 (one char per byte). */
-  readonly path: string;
-  readonly body: Buffer;
-  /** Which upstream connection it came on (1, 2, ...). */
-  readonly conn: number;
-  /** Its place on that connection (1 = the connection's first request). */
-  readonly nth: number;
-}
-
-interface ScriptedUpstream {
-  readonly origin: string;
-  readonly requests: RawRequest[];
-  connections(): number;
-  close(): Promise<void>;
-}
-
-/** A raw TCP upstream that splits each connection's bytes into request heads (+ Content-Length bodies). */
-async function scripted(answer: (r: RawRequest, s: Socket) => void): Promise<ScriptedUpstream> {
-  const requests: RawRequest[] = [];
-  let connections = 0;
-  const up: TestUpstream = await startRawUpstream((s) => {
-    s.setNoDelay(true);
-    const conn = ++connections;
-    let nth = 0;
-    let pending = Buffer.alloc(0);
-    s.on('data', (c: Buffer) => {
-      pending = Buffer.concat([pending, c]);
-      while (!s.destroyed) {
-        const end = pending.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        const headText = pending.toString('latin1', 0, end);
-        const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(headText)?.[1] ?? 0);
-        if (pending.length < end + 4 + length) return;
-        const head = Buffer.from(pending.subarray(0, end));
-        const body = Buffer.from(pending.subarray(end + 4, end + 4 + length));
-        pending = pending.subarray(end + 4 + length);
-        const lineEnd = head.indexOf('\r\n');
-        const line = lineEnd < 0 ? head : head.subarray(0, lineEnd);
-        const [method, path] = line.toString('latin1').split(' ');
-        const r: RawRequest = { head, line, method, path, body, conn, nth: ++nth };
-        requests.push(r);
-        answer(r, s);
-      }
-    });
-  });
-  return { origin: up.origin, requests, connections: () => connections, close: () => up.close() };
-}
 
 const answer = (body: string, ...fields: string[]) =>
   ['HTTP/1.1 200 OK', `Content-Length: ${Buffer.byteLength(body)}`, ...fields].join('\r\n') + '\r\n\r\n' + body;

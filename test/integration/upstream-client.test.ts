@@ -5,60 +5,13 @@ import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { json, rawExchange, request, statuses, type Reply } from '../helpers/http.js';
-import { startRawUpstream, startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { scripted, type ScriptedUpstream } from '../helpers/scripted-upstream.js';
+import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 
 // sluice's own HTTP/1.1 upstream client (src/upstream/http1/), seen from a client of the gateway,
 // against upstreams that write exact bytes: framing is relayed intact, broken framing is a 502 and
 // the connection is never reused, stale keep-alive connections are survived, pipelining keeps order.
 
-/** One request as a scripted upstream read it. */
-interface RawRequest {
-  readonly method: string;
-  readonly path: string;
-  /** Which upstream connection it came on (1, 2, ...). */
-  readonly conn: number;
-  /** Its place on that connection (1 = the connection's first request). */
-  readonly nth: number;
-}
-
-interface ScriptedUpstream {
-  readonly origin: string;
-  readonly requests: RawRequest[];
-  /** Connections accepted so far. */
-  connections(): number;
-  close(): Promise<void>;
-}
-
-/**
- * A raw TCP upstream that reads request heads (and Content-Length bodies) off each connection and
- * lets `answer` write whatever bytes it likes back.
- */
-async function scripted(answer: (r: RawRequest, s: Socket) => void): Promise<ScriptedUpstream> {
-  const requests: RawRequest[] = [];
-  let connections = 0;
-  const up: TestUpstream = await startRawUpstream((s) => {
-    s.setNoDelay(true);
-    const conn = ++connections;
-    let nth = 0;
-    let pending = Buffer.alloc(0);
-    s.on('data', (c: Buffer) => {
-      pending = Buffer.concat([pending, c]);
-      while (!s.destroyed) {
-        const end = pending.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        const head = pending.toString('latin1', 0, end);
-        const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1] ?? 0);
-        if (pending.length < end + 4 + length) return;
-        pending = pending.subarray(end + 4 + length);
-        const [method, path] = head.split(' ');
-        const r = { method, path, conn, nth: ++nth };
-        requests.push(r);
-        answer(r, s);
-      }
-    });
-  });
-  return { origin: up.origin, requests, connections: () => connections, close: () => up.close() };
-}
 
 /** Write `pieces` one TCP write at a time, `gapMs` apart. */
 async function writeSlowly(s: Socket, pieces: string[], gapMs: number, end = false): Promise<void> {
