@@ -50,7 +50,7 @@ export class ProxyHandler implements UpstreamTry {
     this.pool.resume(this);
   }
 
-  onHeaders(status: number, rawHeaders: Buffer[]): void {
+  onHeaders(status: number, rawHeaders: Buffer[], more: boolean): void {
     this.headOk = status < 500;
     this.report(!this.headOk);
     if (!this.current) return;
@@ -60,7 +60,7 @@ export class ProxyHandler implements UpstreamTry {
       this.discarding = true;
       return;
     }
-    this.ex.writeResponseHead(status, rawHeaders);
+    this.ex.writeResponseHead(status, rawHeaders, more);
   }
 
   /** false pauses the upstream until resume(). */

@@ -245,7 +245,7 @@ export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead, Acces
    * Take the upstream's status and raw headers ([name, value, ...] as the client parsed them; the
    * bytes are never reused, so they can wait for the flush) and choose the body framing.
    */
-  writeResponseHead(status: number, rawHeaders: Buffer[]): void {
+  writeResponseHead(status: number, rawHeaders: Buffer[], more: boolean): void {
     if (this.aborted || this.finished) return;
     let length = -1;
     for (let i = 0; i < rawHeaders.length; i += 2) {
@@ -266,9 +266,9 @@ export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead, Acces
     this.total = this.bodyless ? -1 : length;
     this.upstreamHeaders = rawHeaders;
     this.headPending = true;
-    // The client delivers the head and the first body bytes of a small response from one read: wait
-    // for them, but no longer than this tick, so a slow-starting stream still gets its head at once.
-    queueMicrotask(this.flushHead);
+    // Written with the first body bytes (one send for a small response). When the client says they
+    // are not surely coming from this read, no later than this tick, so a slow stream's head goes now.
+    if (!more) queueMicrotask(this.flushHead);
   }
   private upstreamHeaders: readonly Buffer[] = [];
   /** The upstream's Content-Length (a HEAD answer repeats it), or -1. */

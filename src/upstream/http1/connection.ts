@@ -299,7 +299,7 @@ export class Connection {
     // A 204/304 that announces a body may send one: never read it as the next answer's head.
     if (noBody && (p.contentLength > 0 || p.chunked)) this.keepAlive = false;
     if (t.method === 'HEAD' || noBody || p.contentLength === 0) {
-      t.onHeaders(p.status, p.rawHeaders);
+      t.onHeaders(p.status, p.rawHeaders, true);
       if (this.isClosed) return -1;
       return this.answered(buf, end) ? end : -1;
     }
@@ -314,7 +314,8 @@ export class Connection {
       this.keepAlive = false;
     }
     this.arm(BODY, this.s.idleMs);
-    t.onHeaders(p.status, p.rawHeaders);
+    // Chunked framing bytes may hold no data yet: only a length- or close-delimited body surely follows.
+    t.onHeaders(p.status, p.rawHeaders, this.phase !== CHUNKED && end < buf.length);
     return this.isClosed ? -1 : end;
   }
 

@@ -28,7 +28,11 @@ export interface UpstreamTry {
   link: unknown;
   /** Sent again once already, after a reused connection turned out closed (client-owned too). */
   resent: boolean;
-  onHeaders(status: number, rawHeaders: Buffer[]): void;
+  /**
+   * `more`: another callback of this answer follows before this one's caller returns (body bytes came
+   * in the same read, or the answer has no body): a relay can wait for it and write head and body at once.
+   */
+  onHeaders(status: number, rawHeaders: Buffer[], more: boolean): void;
   onData(chunk: Buffer): boolean;
   onComplete(): void;
   onError(err: Error): void;
