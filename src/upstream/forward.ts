@@ -2,6 +2,7 @@ import type { RetryPlan } from '../compile/plan.js';
 import type { ErrorCode } from '../errors/catalog.js';
 import type { Exchange } from '../worker/exchange.js';
 import { ProxyHandler } from './proxy-handler.js';
+import { isIdempotent } from './idempotent.js';
 import { buildUpstreamHead } from './request-head.js';
 import { nowMs } from './shared-clock.js';
 import { ADMIT_PROBE, REJECT } from './upstream-table.js';
@@ -80,8 +81,6 @@ function refuse(ex: Exchange, code: ErrorCode): void {
 /** What failed, in the words of retries.on: an error condition or an upstream status. */
 type RetryCondition = Exclude<FailureCondition, null> | number;
 
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
-
 /**
  * Whether this failed try may be tried again, taking a retry from the budget if so. Safe means:
  * tries left, the condition is listed, nothing of the response went to the client, the body can be
@@ -92,7 +91,7 @@ export function mayRetry(ex: Exchange, condition: RetryCondition): boolean {
   const r = ex.route!.plan.retries;
   if (ex.attempts >= r.attempts || ex.responseStarted || ex.aborted || ex.finished || !listed(r, condition)) return false;
   if (ex.body !== null) return false; // streamed, not kept: it cannot be sent twice
-  if (condition !== 'connect_error' && !r.nonIdempotent && !IDEMPOTENT.has(ex.method)) return false;
+  if (condition !== 'connect_error' && !r.nonIdempotent && !isIdempotent(ex.method)) return false;
   const up = ex.upstream!;
   const now = nowMs();
   // This failure may just have opened the circuit or ejected the last endpoint: then the answer in

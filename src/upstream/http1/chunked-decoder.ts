@@ -3,6 +3,8 @@
  * digits, extensions and trailers are read past (never relayed), and every CRLF is checked. A body
  * whose framing is off is an error, so the connection is dropped rather than misread.
  */
+import { fieldByte } from './response-head.js';
+
 const CR = 0x0d, LF = 0x0a, SP = 0x20, HTAB = 0x09, SEMICOLON = 0x3b;
 
 const SIZE = 0, SIZE_TAIL = 1, EXTENSION = 2, SIZE_LF = 3, DATA = 4, DATA_CR = 5, DATA_LF = 6,
@@ -66,7 +68,7 @@ export class ChunkedDecoder {
           break;
         case EXTENSION:
           if (c === CR) this.state = SIZE_LF;
-          else if ((c < SP && c !== HTAB) || c === 0x7f) return this.fail('invalid chunk extension');
+          else if (!fieldByte(c)) return this.fail('invalid chunk extension');
           break;
         case SIZE_LF:
           if (c !== LF) return this.fail('bare CR in the chunk size line');
@@ -88,12 +90,12 @@ export class ChunkedDecoder {
           break;
         case TRAILER_START:
           if (c === CR) this.state = END_LF;
-          else if ((c < SP && c !== HTAB) || c === 0x7f) return this.fail('invalid trailer');
+          else if (!fieldByte(c)) return this.fail('invalid trailer');
           else this.state = TRAILER_LINE;
           break;
         case TRAILER_LINE:
           if (c === CR) this.state = TRAILER_LF;
-          else if ((c < SP && c !== HTAB) || c === 0x7f) return this.fail('invalid trailer');
+          else if (!fieldByte(c)) return this.fail('invalid trailer');
           break;
         case TRAILER_LF:
           if (c !== LF) return this.fail('bare CR in a trailer');

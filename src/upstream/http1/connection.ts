@@ -1,6 +1,7 @@
 import net from 'node:net';
 import type { Readable } from 'node:stream';
 import tls from 'node:tls';
+import { isIdempotent } from '../idempotent.js';
 import { CHUNKED_DONE, CHUNKED_ERROR, ChunkedDecoder } from './chunked-decoder.js';
 import { parseHead, type ParsedHead } from './response-head.js';
 import { bodyTimeout, closedEarly, connectFailed, connectTimeout, headersTimeout, protocolError, uploadTimeout, type UpstreamTry } from './upstream-try.js';
@@ -33,7 +34,6 @@ export interface ConnectionOwner {
 /** The longest response head accepted. */
 const MAX_HEAD_BYTES = 64 * 1024;
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 const NO_BYTES = Buffer.alloc(0);
 
 // Where the answer being read is.
@@ -466,7 +466,7 @@ function staleCause(cause: Error | null): boolean {
 
 /** Idempotent and without a streamed body: what may be resent, or pipelined behind another request. */
 function repeatable(t: UpstreamTry): boolean {
-  return IDEMPOTENT.has(t.method) && (t.body === null || Buffer.isBuffer(t.body));
+  return isIdempotent(t.method) && (t.body === null || Buffer.isBuffer(t.body));
 }
 
 /**

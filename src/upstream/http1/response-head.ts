@@ -93,7 +93,7 @@ export function parseHead(buf: Buffer, start: number, end: number, out: ParsedHe
 }
 
 /** Visible bytes, SP, HTAB and obs-text; never CR, LF or other control bytes. */
-function fieldByte(c: number): boolean {
+export function fieldByte(c: number): boolean {
   return c >= SP ? c !== 0x7f : c === HTAB;
 }
 
