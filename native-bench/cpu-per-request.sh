@@ -28,18 +28,12 @@ DIR=$(mktemp -d /tmp/sluice-cpu.XXXXXX)
 PIDS=()
 cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$DIR"; }
 trap cleanup EXIT
-free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
-wait_port() { for _ in $(seq 100); do (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened" >&2; exit 1; }
+source native-bench/common.sh
 
 ORIGIN_PORT=$(free_port)
 taskset -c 1 node dist/perf/origin.js "$ORIGIN_PORT" >/dev/null & PIDS+=($!)
 wait_port "$ORIGIN_PORT"
-cat >"$DIR/sluice.yaml" <<YAML
-upstreams:
-  origin: { endpoints: [ { url: "http://127.0.0.1:$ORIGIN_PORT" } ], pool: { connections: 64 } }
-routes:
-  - { name: all, match: { prefix: / }, upstream: origin }
-YAML
+write_sluice_config "$DIR/sluice.yaml" "$ORIGIN_PORT"
 
 NAMES=() PORTS=() GW=()
 for spec in "$@"; do

@@ -44,8 +44,7 @@ if [ "$PIN" = 1 ] && [ "$NCPU" -gt "$WORKERS" ]; then
   pin_proxy=(taskset -c "0-$((WORKERS - 1))") pin_rest=(taskset -c "$WORKERS-$((NCPU - 1))")
 fi
 
-free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
-wait_port() { for _ in $(seq 100); do (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened" >&2; exit 1; }
+source native-bench/common.sh
 
 ORIGIN_PORT=$(free_port)
 "${pin_rest[@]}" node dist/perf/origin.js "$ORIGIN_PORT" >/dev/null & PIDS+=($!)
@@ -56,12 +55,7 @@ for target in $TARGETS; do
   case $target in
     sluice)
       PORT[sluice]=$(free_port)
-      cat >"$DIR/sluice.yaml" <<YAML
-upstreams:
-  origin: { endpoints: [ { url: "http://127.0.0.1:$ORIGIN_PORT" } ], pool: { connections: 64 } }
-routes:
-  - { name: all, match: { prefix: / }, upstream: origin }
-YAML
+      write_sluice_config "$DIR/sluice.yaml" "$ORIGIN_PORT"
       SLUICE_PORT=${PORT[sluice]} SLUICE_ADMIN_PORT=0 SLUICE_WORKERS=$WORKERS \
         "${pin_proxy[@]}" node --single-threaded-gc dist/src/cli.js start --config "$DIR/sluice.yaml" >"$DIR/sluice.log" & PIDS+=($!)
       wait_port "${PORT[sluice]}" ;;
