@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { OncePerSecond } from '../../observe/once-per-second.js';
 
@@ -36,6 +37,17 @@ return 0
 
 export const STORE_ERROR = Number.NaN;
 
+/**
+ * ioredis is loaded only when a cluster-scope limit is configured, not at import. Its RESP3 decoder
+ * defines `class VerbatimString extends String`, and once any object has String.prototype as its
+ * prototype, V8 slows every String method call in the thread (a charCodeAt loop 4 to 5 times; a tiny
+ * GET through the gateway about 5 µs of CPU: perf/README.md). Gateways without Redis limits keep the
+ * fast path.
+ */
+function loadRedis(): typeof Redis {
+  return (createRequire(import.meta.url)('ioredis') as typeof import('ioredis')).Redis;
+}
+
 interface GcraCommands {
   sluiceTake(key: string, intervalUs: number, toleranceUs: number): Promise<number>;
   sluiceGiveBack(key: string, intervalUs: number): Promise<number>;
@@ -46,7 +58,8 @@ export class RedisGcra {
   private readonly errors = new OncePerSecond();
 
   constructor(url: string, private readonly timeoutMs: number, private readonly prefix: string, private readonly log: Logger) {
-    this.redis = new Redis(url, {
+    const RedisClient = loadRedis();
+    this.redis = new RedisClient(url, {
       enableOfflineQueue: true,
       maxRetriesPerRequest: 0,
       commandTimeout: timeoutMs,
