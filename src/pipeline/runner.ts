@@ -4,7 +4,8 @@ import type { LocalReply, Stage } from './phase.js';
 
 /**
  * Runs a routed request through its phases: onRequest stages (each may answer), then the upstream
- * leg. Starts on the exchange's first onData, i.e. after uWS has checked the request framing.
+ * leg. Starts once the request framing is known good: in the uWS handler for a bodiless request,
+ * else on the exchange's first onData (after uWS has checked the body framing).
  */
 export function runPipeline(ex: Exchange): void {
   const stages = ex.route!.onRequest;

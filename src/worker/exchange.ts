@@ -24,6 +24,7 @@ export const inFlight = { count: 0, draining: false, onIdle: null as null | (() 
  * never after abort or end). The pipeline (pipeline/runner.ts) decides; the exchange does I/O.
  *
  *   head ─ accept ─ route ─▶ first onData ─▶ runner: onRequest stages ─▶ upstream dispatch
+ *                        └─ no body: the runner starts in the handler
  *        └─ refusal (400/413/431: answered at once, connection closed when framing is in doubt)
  */
 export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead, AccessRecord {
@@ -45,7 +46,7 @@ export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead, Acces
   params: readonly string[] = [];
 
   // ── progress ──
-  /** Set on the first onData: the pipeline has been started. */
+  /** The pipeline has been started (on the first onData, or in the handler for a bodiless request). */
   private started = false;
   aborted = false;
   /** The downstream response has been fully written (or the exchange abandoned). */
@@ -63,7 +64,7 @@ export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead, Acces
   errorCode: ErrorCode | null = null;
   bytesOut = 0;
   private bytesIn = 0;
-  /** Local reply decided in the handler, sent on the first onData (after uWS checked framing). */
+  /** Local reply decided in the handler, sent when the pipeline would start. */
   private pending: LocalReply | null = null;
 
   // ── upstream leg (upstream/forward.ts) ──
@@ -99,11 +100,9 @@ export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead, Acces
   private writeOk = true;
   private writableHooked = false;
 
-  // uWS calls these later with no context argument: one closure each per request is unavoidable.
-  readonly onAborted = (): void => this.handleAborted();
-  readonly onData = (ab: ArrayBuffer, isLast: boolean): void => this.handleData(ab, isLast);
-  private readonly onWritable = (offset: number): boolean => this.handleWritable(offset);
-  private readonly flushHead = (): void => this.flushPendingHead();
+  // uWS calls these later with no context argument, so each is a closure; all but onAborted are
+  // made only when a request needs them (a body to read, a slow client, a head to flush on its own).
+  private readonly onAborted = (): void => this.handleAborted();
 
   /**
    * cork() runs its callback synchronously, so the exchange being corked sits in one static slot and
@@ -147,7 +146,17 @@ export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead, Acces
       this.routeName = match.route.plan.name;
       this.params = match.params;
     }
-    res.onData(this.onData);
+    // A bodiless request gets no onData from uWS worth waiting for (one empty call): acceptHead has
+    // already checked what uWS checks after the handler (the Content-Length digits), so start now.
+    if (this.contentLength <= 0 && !this.chunked) return this.startBodyless();
+    res.onData((ab, isLast) => this.handleData(ab, isLast));
+  }
+
+  private startBodyless(): void {
+    this.started = true;
+    this.requestComplete = true;
+    if (this.pending !== null) return this.sendLocalReply(this.pending);
+    this.start(this);
   }
 
   // ── what the access log reads (AccessRecord) ──
@@ -268,7 +277,7 @@ export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead, Acces
     this.headPending = true;
     // Written with the first body bytes (one send for a small response). When the client says they
     // are not surely coming from this read, no later than this tick, so a slow stream's head goes now.
-    if (!more) queueMicrotask(this.flushHead);
+    if (!more) queueMicrotask(() => this.flushPendingHead());
   }
   private upstreamHeaders: readonly Buffer[] = [];
   /** The upstream's Content-Length (a HEAD answer repeats it), or -1. */
@@ -340,7 +349,7 @@ export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead, Acces
   private hookWritable(): void {
     if (this.writableHooked) return;
     this.writableHooked = true;
-    this.res.onWritable(this.onWritable);
+    this.res.onWritable((offset) => this.handleWritable(offset));
   }
 
   private handleWritable(offset: number): boolean {
