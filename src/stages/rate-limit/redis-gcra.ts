@@ -40,9 +40,9 @@ export const STORE_ERROR = Number.NaN;
 /**
  * ioredis is loaded only when a cluster-scope limit is configured, not at import. Its RESP3 decoder
  * defines `class VerbatimString extends String`, and once any object has String.prototype as its
- * prototype, V8 slows every String method call in the thread (a charCodeAt loop 4 to 5 times; a tiny
- * GET through the gateway about 5 µs of CPU: perf/README.md). Gateways without Redis limits keep the
- * fast path.
+ * prototype, V8 slows every String method call in the thread (a charCodeAt loop 4 to 5 times; the
+ * generic property loads were 4 % of a tiny GET's CPU: perf/README.md). Gateways without Redis limits
+ * keep the fast path.
  */
 function loadRedis(): typeof Redis {
   return (createRequire(import.meta.url)('ioredis') as typeof import('ioredis')).Redis;
