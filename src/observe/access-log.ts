@@ -81,7 +81,7 @@ export class AccessLog {
       `,"method":${str(r.method)},"path":${str(r.logPath)}`;
     if (r.query !== '') line += `,"query":${str(maskQuery(r.query))}`;
     line += `,"route":${nullable(r.logRoute)},"upstream":${nullable(r.upstreamName)},"endpoint":${nullable(r.endpoint)}` +
-      `,"status":${r.status},"bytes":${r.bytesOut},"duration_ms":${Math.round(r.durationMs * 1000) / 1000},"remote":${str(r.remoteAddress)}`;
+      `,"status":${r.status},"bytes":${r.bytesOut},"duration_ms":${millis(r.durationMs)},"remote":${str(r.remoteAddress)}`;
     if (r.errorCode !== null) line += `,"code":"${r.errorCode}"`;
     if (r.attempts > 1) line += `,"attempts":${r.attempts}`;
     line += '}\n';
@@ -119,6 +119,18 @@ function syncFd(fd: number): number | null {
   } catch {
     return null;
   }
+}
+
+/** ".5", ".593", "" for 500, 593, 0 µs: the fraction of a duration, by table. */
+const FRACTION: readonly string[] = Array.from({ length: 1000 }, (_, us) => us === 0 ? '' : `.${String(us).padStart(3, '0').replace(/0+$/, '')}`);
+
+/**
+ * Milliseconds rounded to the microsecond ("12", "0.593"). Whole numbers and a table, not the
+ * double's own toString: that runs a shortest-digits conversion per request.
+ */
+function millis(ms: number): string {
+  const us = Math.round(ms * 1000);
+  return `${Math.floor(us / 1000)}${FRACTION[us % 1000]}`;
 }
 
 /** A JSON string literal; the escaping work only for the rare value that needs it. */

@@ -1,3 +1,5 @@
+import { performance } from 'node:perf_hooks';
+
 /**
  * Counts repeated events and lets at most one log line a second through, so a failure that happens
  * on every request (a dead store, an exhausted budget) does not become a log line per request.

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import type { Exchange } from '../worker/exchange.js';
 import { mayRetry, retryLater, tryFailed } from './forward.js';

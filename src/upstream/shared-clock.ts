@@ -1,3 +1,5 @@
+import { performance } from 'node:perf_hooks';
+
 /**
  * Milliseconds on a clock every thread agrees on, as a wrapping int32 so it fits an Int32Array word
  * that Atomics can update. Compare two readings only by their difference (`after(a, b)`): that is

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import type { ErrorCode } from '../errors/catalog.js';
@@ -472,9 +473,21 @@ function isPrintableId(id: string): boolean {
  */
 function clientAddress(res: HttpResponse): string {
   const raw = new Uint8Array(res.getRemoteAddress());
-  if (raw.length === 4) return `${raw[0]}.${raw[1]}.${raw[2]}.${raw[3]}`;
-  if (raw.length === 16 && raw[10] === 0xff && raw[11] === 0xff && isZero(raw, 10)) return `${raw[12]}.${raw[13]}.${raw[14]}.${raw[15]}`;
+  if (raw.length === 4) return ipv4(raw, 0);
+  if (raw.length === 16 && raw[10] === 0xff && raw[11] === 0xff && isZero(raw, 10)) return ipv4(raw, 12);
   return Buffer.from(res.getRemoteAddressAsText()).toString('latin1');
+}
+
+/** Requests come in runs from the same peers (keep-alive): the last address's text is kept. */
+let lastIpv4 = -1;
+let lastIpv4Text = '';
+function ipv4(b: Uint8Array, at: number): string {
+  const n = ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
+  if (n !== lastIpv4) {
+    lastIpv4 = n;
+    lastIpv4Text = `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`;
+  }
+  return lastIpv4Text;
 }
 
 function isZero(bytes: Uint8Array, end: number): boolean {

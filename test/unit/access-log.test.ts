@@ -49,6 +49,13 @@ test('access lines are JSON with every field, the same through a file and throug
   assert.equal(failed.duration_ms, 12);
 });
 
+test('durations are milliseconds rounded to the microsecond', () => {
+  const ms = [0.5934, 0.05, 0.0004, 1.0004, 999.9996, 12345.6785];
+  const { file } = bothWays((log) => { for (const durationMs of ms) log.write(record({ durationMs }), true, true, 1); });
+  assert.deepEqual(file.trim().split('\n').map((l) => JSON.parse(l).duration_ms), [0.593, 0.05, 0, 1, 1000, 12345.679]);
+  assert.match(file, /"duration_ms":0\.05,/);
+});
+
 test('quotes, controls and UTF-8 in logged values stay valid JSON; secrets in the query are masked', () => {
   const path = '/caf\u00e9/\u4f60\u597d/"q"\\';
   const { file } = bothWays((log) => log.write(record({ logPath: path, query: 'a=1&token=abc\u0001&x=\u20ac' }), true, true, 1));

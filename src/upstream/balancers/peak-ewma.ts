@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { powerOfTwo, type Balancer, type Candidates } from './balancer.js';
 
 /** How fast old latency is forgotten (ms): after DECAY_MS a sample weighs 1/e as much. */
