@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
@@ -14,6 +13,7 @@ import type { DownstreamHead } from '../upstream/request-head.js';
 import { classify, CONNECTION, CONTENT_LENGTH, equalsLower, parseLength, PASS, VIA } from '../upstream/response-headers.js';
 import type { UpstreamRuntime } from '../upstream/upstream-runtime.js';
 import { acceptHead, type AcceptedHead, type Refusal } from './accept.js';
+import { requestId } from './request-id.js';
 import type { RouteRuntime, Runtime } from './runtime.js';
 
 /** Worker-wide counters the drain logic watches. */
@@ -131,7 +131,7 @@ export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead, Acces
     const refusal = acceptHead(req, plan.limits.maxHeaderBytes, this);
     this.remoteAddress = clientAddress(res);
     const given = this.header('x-request-id');
-    this.id = given !== undefined && isPrintableId(given) ? given : randomUUID();
+    this.id = given !== undefined && isPrintableId(given) ? given : requestId();
     if (refusal !== null) return this.refuse(refusal);
     if (this.contentLength > plan.limits.maxBodyBytes) {
       return this.refuse({ code: 'SLUICE_ERR_BODY_TOO_LARGE', detail: '', framing: true });
