@@ -16,6 +16,8 @@ import { acceptHead, type AcceptedHead, type Refusal } from './accept.js';
 import { requestId } from './request-id.js';
 import type { RouteRuntime, Runtime } from './runtime.js';
 
+const NO_BODY = new ArrayBuffer(0);
+
 /** Worker-wide counters the drain logic watches. */
 export const inFlight = { count: 0, draining: false, onIdle: null as null | (() => void) };
 
@@ -148,16 +150,10 @@ export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead, Acces
       this.params = match.params;
     }
     // A bodiless request gets no onData from uWS worth waiting for (one empty call): acceptHead has
-    // already checked what uWS checks after the handler (the Content-Length digits), so start now.
-    if (this.contentLength <= 0 && !this.chunked) return this.startBodyless();
+    // already checked what uWS checks after the handler (the Content-Length digits), so that call is
+    // made here, now.
+    if (this.contentLength <= 0 && !this.chunked) return this.handleData(NO_BODY, true);
     res.onData((ab, isLast) => this.handleData(ab, isLast));
-  }
-
-  private startBodyless(): void {
-    this.started = true;
-    this.requestComplete = true;
-    if (this.pending !== null) return this.sendLocalReply(this.pending);
-    this.start(this);
   }
 
   // ── what the access log reads (AccessRecord) ──
