@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # native-bench: wrk against the origin, sluice, nginx and HAProxy, configured alike, side by side in one run.
 #   bash native-bench/run.sh [--seconds 10] [--runs 3] [--connections 64] [--workers 1] [--path /tiny]
-#                            [--script native-bench/post-64k.lua] [--targets "direct sluice nginx haproxy"] [--no-pin]
+#                            [--script native-bench/post-64k.lua] [--targets "direct sluice nginx haproxy bare"] [--no-pin]
 # Installs nothing: it checks for its tools and prints the install line. See native-bench/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -65,6 +65,10 @@ for target in $TARGETS; do
       sed -e "s#@ORIGIN@#127.0.0.1:$ORIGIN_PORT#; s#@PORT@#${PORT[nginx]}#; s#@DIR@#$DIR#g; s#@WORKERS@#$WORKERS#" native-bench/nginx.conf >"$DIR/nginx.conf"
       "${pin_proxy[@]}" nginx -c "$DIR/nginx.conf" -p "$DIR" & PIDS+=($!)
       wait_port "${PORT[nginx]}" ;;
+    bare)
+      PORT[bare]=$(free_port)
+      "${pin_proxy[@]}" node dist/perf/bare-proxy.js "${PORT[bare]}" "$ORIGIN_PORT" & PIDS+=($!)
+      wait_port "${PORT[bare]}" ;;
     haproxy)
       PORT[haproxy]=$(free_port)
       sed -e "s#@ORIGIN@#127.0.0.1:$ORIGIN_PORT#; s#@PORT@#${PORT[haproxy]}#; s#@WORKERS@#$WORKERS#" native-bench/haproxy.cfg >"$DIR/haproxy.cfg"
