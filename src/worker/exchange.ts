@@ -296,16 +296,21 @@ export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead, Acces
     const raw = this.upstreamHeaders;
     res.writeStatus(statusLine(this.status));
     let via = '';
+    // A run of passing upstream lines goes to uWS in one call: the first name, and as its "value"
+    // the bytes from that line's value to the run's last value (the lines between, CRLFs included,
+    // exactly as received). Safe because parseHead refused bare CR, LF and obs-fold.
+    let runAt = -1;
     for (let i = 0; i < raw.length; i += 2) {
       const kind = classify(raw[i]);
       if (kind === VIA) via = via === '' ? raw[i + 1].toString('latin1') : `${via}, ${raw[i + 1].toString('latin1')}`;
-      if (kind !== PASS || this.replaced(raw[i])) continue;
-      res.writeHeader(raw[i], raw[i + 1]);
+      if (kind === PASS && !this.replaced(raw[i])) { if (runAt < 0) runAt = i; continue; }
+      if (runAt >= 0) { writeRun(res, raw, runAt, i - 2); runAt = -1; }
     }
+    if (runAt >= 0) writeRun(res, raw, runAt, raw.length - 2);
     const set = this.stageHeaders;
     if (set !== null) for (let i = 0; i < set.length; i += 2) res.writeHeader(set[i], set[i + 1]);
-    res.writeHeader('via', via === '' ? '1.1 sluice' : `${via}, 1.1 sluice`);
-    res.writeHeader('x-request-id', this.id);
+    // Both ours (an upstream Via passed parseHead, a client's request id passed acceptHead: no CR or LF).
+    res.writeHeader('via', `${via === '' ? '1.1 sluice' : `${via}, 1.1 sluice`}\r\nx-request-id: ${this.id}`);
   }
 
   /** An upstream header named by its Connection header, or one a stage sets itself. */
@@ -508,4 +513,11 @@ export class RequestBody extends Readable {
   override _read(): void {
     this.ex.resumeDownstream();
   }
+}
+
+/** Upstream header lines first..last (indexes of names in raw, all from one head buffer) in one writeHeader. */
+function writeRun(res: HttpResponse, raw: readonly Buffer[], first: number, last: number): void {
+  if (first === last) { res.writeHeader(raw[first], raw[first + 1]); return; }
+  const from = raw[first + 1], to = raw[last + 1];
+  res.writeHeader(raw[first], new Uint8Array(from.buffer, from.byteOffset, to.byteOffset + to.length - from.byteOffset));
 }
