@@ -515,9 +515,16 @@ export class RequestBody extends Readable {
   }
 }
 
-/** Upstream header lines first..last (indexes of names in raw, all from one head buffer) in one writeHeader. */
+/**
+ * Upstream header lines first..last (indexes of names in raw) in one writeHeader. The range is only
+ * taken when the values lie in one buffer in order, as parseHead leaves them (UpstreamTry.onHeaders);
+ * headers from anywhere else are written one by one rather than sending whatever bytes lie between.
+ */
 function writeRun(res: HttpResponse, raw: readonly Buffer[], first: number, last: number): void {
-  if (first === last) { res.writeHeader(raw[first], raw[first + 1]); return; }
   const from = raw[first + 1], to = raw[last + 1];
+  if (first === last || from.buffer !== to.buffer || to.byteOffset < from.byteOffset) {
+    for (let i = first; i <= last; i += 2) res.writeHeader(raw[i], raw[i + 1]);
+    return;
+  }
   res.writeHeader(raw[first], new Uint8Array(from.buffer, from.byteOffset, to.byteOffset + to.length - from.byteOffset));
 }

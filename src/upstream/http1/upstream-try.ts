@@ -31,6 +31,8 @@ export interface UpstreamTry {
   /**
    * `more`: another callback of this answer follows before this one's caller returns (body bytes came
    * in the same read, or the answer has no body): a relay can wait for it and write head and body at once.
+   * `rawHeaders` are subarrays of one buffer holding the head as received, in order (parseHead): the
+   * downstream writer relies on that to pass a run of lines to uWS as one range.
    */
   onHeaders(status: number, rawHeaders: Buffer[], more: boolean): void;
   onData(chunk: Buffer): boolean;
