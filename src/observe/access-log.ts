@@ -1,5 +1,6 @@
 import { fstatSync, writeSync } from 'node:fs';
 import type { ErrorCode } from '../errors/catalog.js';
+import { putAscii, putInt, putMillis, putNullable, putString, stringBound } from './json-bytes.js';
 
 /** Query parameters whose values are masked in access logs (compared lower-case, substring). */
 const SECRET_PARAM = /token|key|secret|password|passwd|auth|signature|session|credential/i;
@@ -31,9 +32,20 @@ const BATCH_BYTES = 64 * 1024;
 /** ...and at least this often, so a quiet gateway's lines are not held back. */
 const FLUSH_MS = 1000;
 
+/** Room for a line's keys, numbers, error code and closing bytes, beyond its strings (stringBound). */
+const FIXED_BYTES = 512;
+
+/** The start of a line up to the request id, per level, rebuilt when the millisecond changes. */
+interface LinePrefix {
+  readonly level: string;
+  ms: number;
+  bytes: Buffer;
+}
+
 /**
- * One JSON line per request, in the same shape as pino's lines, but built by hand, copied into one
- * reused byte buffer and batched: this runs for every request (perf/README.md has the measurements).
+ * One JSON line per request, in the same shape as pino's lines, but written byte by byte into one
+ * reused buffer (observe/json-bytes.ts) and batched: this runs for every request (perf/README.md has
+ * the measurements).
  *
  * When fd 1 is a file, a terminal or /dev/null, batches are written synchronously from this thread, as
  * Node does for process.stdout on those (a 64 KiB write to the page cache takes microseconds; handing
@@ -45,9 +57,9 @@ const FLUSH_MS = 1000;
  */
 export class AccessLog {
   private readonly base: string;
-  private lastMs = 0;
-  private lastTime = '';
-  private readonly buf = Buffer.allocUnsafe(4 * BATCH_BYTES) as Buffer & FastWrites;
+  private readonly info: LinePrefix = { level: 'info', ms: -1, bytes: Buffer.alloc(0) };
+  private readonly warn: LinePrefix = { level: 'warn', ms: -1, bytes: Buffer.alloc(0) };
+  private readonly buf = Buffer.allocUnsafe(4 * BATCH_BYTES);
   private pos = 0;
   private readonly timer: NodeJS.Timeout;
 
@@ -62,10 +74,7 @@ export class AccessLog {
     if (this.pos === 0) return;
     const n = this.pos;
     this.pos = 0;
-    if (this.fd === null) { this.sink.write(this.buf.toString('utf8', 0, n)); return; }
-    try {
-      for (let off = 0; off < n;) off += writeSync(this.fd, this.buf, off, n - off);
-    } catch { /* fd 1 closed: the lines are lost, the gateway goes on */ }
+    this.writeOut(this.buf, n);
   }
 
   close(): void {
@@ -73,42 +82,71 @@ export class AccessLog {
     this.flush();
   }
 
-  /** Hot path: the line is one flat string, copied into the batch buffer with one call. */
+  /** Hot path: the line goes straight into the batch buffer, or into a buffer of its own when longer. */
   write(r: AccessRecord, info: boolean, warn: boolean, sample: number): void {
     const notable = r.status >= 500 || r.status === 499;
     if (notable ? !warn : !info || (sample < 1 && Math.random() >= sample)) return;
-    let line = `{"level":"${notable ? 'warn' : 'info'}","time":"${this.isoNow()}"${this.base},"type":"access","request_id":${str(r.id)}` +
-      `,"method":${str(r.method)},"path":${str(r.logPath)}`;
-    if (r.query !== '') line += `,"query":${str(maskQuery(r.query))}`;
-    line += `,"route":${nullable(r.logRoute)},"upstream":${nullable(r.upstreamName)},"endpoint":${nullable(r.endpoint)}` +
-      `,"status":${r.status},"bytes":${r.bytesOut},"duration_ms":${millis(r.durationMs)},"remote":${str(r.remoteAddress)}`;
-    if (r.errorCode !== null) line += `,"code":"${r.errorCode}"`;
-    if (r.attempts > 1) line += `,"attempts":${r.attempts}`;
-    line += '}\n';
-    // At most 3 bytes per UTF-16 unit: flush first if it might not fit.
-    if (3 * line.length > this.buf.length - this.pos) this.flush();
-    if (3 * line.length > this.buf.length) return this.writeOut(line);
-    this.pos += this.buf.utf8Write(line, this.pos);
-    if (this.pos >= BATCH_BYTES) this.flush();
+    const query = r.query === '' ? '' : maskQuery(r.query);
+    const prefix = this.prefix(notable ? this.warn : this.info);
+    const bound = prefix.length + FIXED_BYTES + stringBound(r.id) + stringBound(r.method) + stringBound(r.logPath) +
+      stringBound(query) + stringBound(r.logRoute) + stringBound(r.upstreamName) + stringBound(r.endpoint) + stringBound(r.remoteAddress);
+    if (bound > this.buf.length - this.pos) this.flush();
+    const own = bound > this.buf.length;
+    const b = own ? Buffer.allocUnsafe(bound) : this.buf;
+    let at = own ? 0 : this.pos;
+    b.set(prefix, at);
+    at = putString(b, at + prefix.length, r.id);
+    at = putString(b, putAscii(b, at, ',"method":'), r.method);
+    at = putString(b, putAscii(b, at, ',"path":'), r.logPath);
+    if (query !== '') at = putString(b, putAscii(b, at, ',"query":'), query);
+    const where = this.where(r.logRoute, r.upstreamName, r.endpoint);
+    b.set(where, at);
+    at = putInt(b, at + where.length, r.status);
+    at = putInt(b, putAscii(b, at, ',"bytes":'), r.bytesOut);
+    at = putMillis(b, putAscii(b, at, ',"duration_ms":'), r.durationMs);
+    at = putString(b, putAscii(b, at, ',"remote":'), r.remoteAddress);
+    if (r.errorCode !== null) at = putString(b, putAscii(b, at, ',"code":'), r.errorCode);
+    if (r.attempts > 1) at = putInt(b, putAscii(b, at, ',"attempts":'), r.attempts);
+    b[at++] = 0x7d;
+    b[at++] = 0x0a;
+    if (own) return this.writeOut(b, at);
+    this.pos = at;
+    if (at >= BATCH_BYTES) this.flush();
   }
 
-  /** A line longer than the buffer (a path of megabytes), written on its own. */
-  private writeOut(line: string): void {
-    if (this.fd === null) this.sink.write(line);
-    else try { writeSync(this.fd, line); } catch { /* as in flush */ }
+  private writeOut(b: Buffer, n: number): void {
+    if (this.fd === null) { this.sink.write(b.toString('utf8', 0, n)); return; }
+    try {
+      for (let off = 0; off < n;) off += writeSync(this.fd, b, off, n - off);
+    } catch { /* fd 1 closed: the lines are lost, the gateway goes on */ }
   }
 
-  /** new Date().toISOString() once per millisecond, not once per request. */
-  private isoNow(): string {
+  /**
+   * `,"route":…,"upstream":…,"endpoint":…,"status":` as bytes, kept for the last three names seen:
+   * consecutive requests mostly share them (the names are the plan's own strings, compared by identity).
+   */
+  private where(route: string | null, upstream: string | null, endpoint: string | null): Buffer {
+    const w = this.lastWhere;
+    if (w === null || route !== w.route || upstream !== w.upstream || endpoint !== w.endpoint) {
+      const b = Buffer.allocUnsafe(FIXED_BYTES + stringBound(route) + stringBound(upstream) + stringBound(endpoint));
+      let at = putNullable(b, putAscii(b, 0, ',"route":'), route);
+      at = putNullable(b, putAscii(b, at, ',"upstream":'), upstream);
+      at = putAscii(b, putNullable(b, putAscii(b, at, ',"endpoint":'), endpoint), ',"status":');
+      this.lastWhere = { route, upstream, endpoint, bytes: b.subarray(0, at) };
+    }
+    return this.lastWhere!.bytes;
+  }
+  private lastWhere: { route: string | null; upstream: string | null; endpoint: string | null; bytes: Buffer } | null = null;
+
+  /** The line's start with this millisecond's time: rebuilt once per millisecond, not per request. */
+  private prefix(p: LinePrefix): Buffer {
     const now = Date.now();
-    if (now !== this.lastMs) { this.lastMs = now; this.lastTime = new Date(now).toISOString(); }
-    return this.lastTime;
+    if (now !== p.ms) {
+      p.ms = now;
+      p.bytes = Buffer.from(`{"level":"${p.level}","time":"${new Date(now).toISOString()}"${this.base},"type":"access","request_id":`);
+    }
+    return p.bytes;
   }
-}
-
-/** Buffer methods Node has and its types do not declare: no encoding argument to parse per call. */
-interface FastWrites {
-  utf8Write(s: string, offset: number): number;
 }
 
 /** fd, when writing to it synchronously is what Node itself does for stdout (files, terminals); else null. */
@@ -119,31 +157,6 @@ function syncFd(fd: number): number | null {
   } catch {
     return null;
   }
-}
-
-/** ".5", ".593", "" for 500, 593, 0 µs: the fraction of a duration, by table. */
-const FRACTION: readonly string[] = Array.from({ length: 1000 }, (_, us) => us === 0 ? '' : `.${String(us).padStart(3, '0').replace(/0+$/, '')}`);
-
-/**
- * Milliseconds rounded to the microsecond ("12", "0.593"). Whole numbers and a table, not the
- * double's own toString: that runs a shortest-digits conversion per request.
- */
-function millis(ms: number): string {
-  const us = Math.round(ms * 1000);
-  return `${Math.floor(us / 1000)}${FRACTION[us % 1000]}`;
-}
-
-/** A JSON string literal; the escaping work only for the rare value that needs it. */
-function str(s: string): string {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c === 0x22 || c === 0x5c || c >= 0x7f) return JSON.stringify(s);
-  }
-  return `"${s}"`;
-}
-
-function nullable(s: string | null): string {
-  return s === null ? 'null' : str(s);
 }
 
 export function maskQuery(query: string): string {

@@ -86,3 +86,9 @@ test('a line longer than the batch buffer is still written whole', () => {
     assert.equal(lines[1].path, long);
   }
 });
+
+test('each line names its own route, upstream and endpoint when consecutive requests differ', () => {
+  const where = [['a', 'up1', 'http://127.0.0.1:1'], ['b', 'up1', 'http://127.0.0.1:1'], ['b', 'up2', 'http://127.0.0.1:2'], [null, null, null], ['a', 'up1', 'http://127.0.0.1:1']] as const;
+  const { file } = bothWays((log) => { for (const [logRoute, upstreamName, endpoint] of where) log.write(record({ logRoute, upstreamName, endpoint }), true, true, 1); });
+  assert.deepEqual(file.trim().split('\n').map((l) => JSON.parse(l)).map((l) => [l.route, l.upstream, l.endpoint]), where);
+});
