@@ -59,6 +59,7 @@ export class AccessLog {
   private readonly base: string;
   private readonly info: LinePrefix = { level: 'info', ms: -1, bytes: Buffer.alloc(0) };
   private readonly warn: LinePrefix = { level: 'warn', ms: -1, bytes: Buffer.alloc(0) };
+  private lastWhere: { route: string | null; upstream: string | null; endpoint: string | null; bytes: Buffer } | null = null;
   private readonly buf = Buffer.allocUnsafe(4 * BATCH_BYTES);
   private pos = 0;
   private readonly timer: NodeJS.Timeout;
@@ -123,7 +124,8 @@ export class AccessLog {
 
   /**
    * `,"route":…,"upstream":…,"endpoint":…,"status":` as bytes, kept for the last three names seen:
-   * consecutive requests mostly share them (the names are the plan's own strings, compared by identity).
+   * consecutive requests mostly share them (and they are the plan's own string objects, which compare
+   * equal at the first, pointer, check).
    */
   private where(route: string | null, upstream: string | null, endpoint: string | null): Buffer {
     const w = this.lastWhere;
@@ -136,7 +138,6 @@ export class AccessLog {
     }
     return this.lastWhere!.bytes;
   }
-  private lastWhere: { route: string | null; upstream: string | null; endpoint: string | null; bytes: Buffer } | null = null;
 
   /** The line's start with this millisecond's time: rebuilt once per millisecond, not per request. */
   private prefix(p: LinePrefix): Buffer {
