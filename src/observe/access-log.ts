@@ -32,7 +32,7 @@ const BATCH_BYTES = 64 * 1024;
 /** ...and at least this often, so a quiet gateway's lines are not held back. */
 const FLUSH_MS = 1000;
 
-/** Room for a line's keys, numbers, error code and closing bytes, beyond its strings (stringBound). */
+/** Room for a line's keys, numbers, error code and closing bytes, beyond its strings and cached parts. */
 const FIXED_BYTES = 512;
 
 /** The start of a line up to the request id, per level, rebuilt when the millisecond changes. */
@@ -89,8 +89,9 @@ export class AccessLog {
     if (notable ? !warn : !info || (sample < 1 && Math.random() >= sample)) return;
     const query = r.query === '' ? '' : maskQuery(r.query);
     const prefix = this.prefix(notable ? this.warn : this.info);
-    const bound = prefix.length + FIXED_BYTES + stringBound(r.id) + stringBound(r.method) + stringBound(r.logPath) +
-      stringBound(query) + stringBound(r.logRoute) + stringBound(r.upstreamName) + stringBound(r.endpoint) + stringBound(r.remoteAddress);
+    const where = this.where(r.logRoute, r.upstreamName, r.endpoint);
+    const bound = prefix.length + where.length + FIXED_BYTES + stringBound(r.id) + stringBound(r.method) +
+      stringBound(r.logPath) + stringBound(query) + stringBound(r.remoteAddress);
     if (bound > this.buf.length - this.pos) this.flush();
     const own = bound > this.buf.length;
     const b = own ? Buffer.allocUnsafe(bound) : this.buf;
@@ -100,7 +101,6 @@ export class AccessLog {
     at = putString(b, putAscii(b, at, ',"method":'), r.method);
     at = putString(b, putAscii(b, at, ',"path":'), r.logPath);
     if (query !== '') at = putString(b, putAscii(b, at, ',"query":'), query);
-    const where = this.where(r.logRoute, r.upstreamName, r.endpoint);
     b.set(where, at);
     at = putInt(b, at + where.length, r.status);
     at = putInt(b, putAscii(b, at, ',"bytes":'), r.bytesOut);
@@ -129,14 +129,13 @@ export class AccessLog {
    */
   private where(route: string | null, upstream: string | null, endpoint: string | null): Buffer {
     const w = this.lastWhere;
-    if (w === null || route !== w.route || upstream !== w.upstream || endpoint !== w.endpoint) {
-      const b = Buffer.allocUnsafe(FIXED_BYTES + stringBound(route) + stringBound(upstream) + stringBound(endpoint));
-      let at = putNullable(b, putAscii(b, 0, ',"route":'), route);
-      at = putNullable(b, putAscii(b, at, ',"upstream":'), upstream);
-      at = putAscii(b, putNullable(b, putAscii(b, at, ',"endpoint":'), endpoint), ',"status":');
-      this.lastWhere = { route, upstream, endpoint, bytes: b.subarray(0, at) };
-    }
-    return this.lastWhere!.bytes;
+    if (w !== null && route === w.route && upstream === w.upstream && endpoint === w.endpoint) return w.bytes;
+    const b = Buffer.allocUnsafe(FIXED_BYTES + stringBound(route) + stringBound(upstream) + stringBound(endpoint));
+    let at = putNullable(b, putAscii(b, 0, ',"route":'), route);
+    at = putNullable(b, putAscii(b, at, ',"upstream":'), upstream);
+    at = putAscii(b, putNullable(b, putAscii(b, at, ',"endpoint":'), endpoint), ',"status":');
+    this.lastWhere = { route, upstream, endpoint, bytes: b.subarray(0, at) };
+    return this.lastWhere.bytes;
   }
 
   /** The line's start with this millisecond's time: rebuilt once per millisecond, not per request. */
