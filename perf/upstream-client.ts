@@ -20,6 +20,7 @@ import net from 'node:net';
 import { parseArgs } from 'node:util';
 import { Pool, type Dispatcher } from 'undici';
 import { Http1Pool } from '../src/upstream/http1/pool.js';
+import type { ParsedHead } from '../src/upstream/http1/response-head.js';
 import type { UpstreamTry } from '../src/upstream/http1/upstream-try.js';
 import { pinSelf, startOrigin } from './processes.js';
 import { cpus } from 'node:os';
@@ -78,9 +79,8 @@ function sluiceHttp1(pool: Http1Pool): Client {
     link: unknown = null;
     resent = false;
     constructor(private readonly done: () => void) {}
-    onHeaders(status: number, raw: Buffer[]): void {
-      for (let i = 0; i < raw.length; i += 2) sink += raw[i].length;
-      sink += status;
+    onHeaders(head: ParsedHead): void {
+      sink += head.lines.at.length + head.status;
     }
     onData(chunk: Buffer): boolean { sink += chunk.length; return true; }
     onComplete(): void { this.done(); }

@@ -3,6 +3,7 @@ import type { CompiledPlan } from '../compile/plan.js';
 import type { GatewayConfig, RouteConfig } from '../config/types.js';
 import type { ErrorCode } from '../errors/catalog.js';
 import type { SharedState } from '../primary/shared-state.js';
+import type { HeadLines } from '../upstream/http1/response-head.js';
 
 /**
  * The per-request phase contract. A feature is a Stage: it plugs into these phases and never edits
@@ -50,8 +51,8 @@ export interface UpstreamRequestHead {
 /** The upstream response head about to be written downstream; onResponse stages may edit it. */
 export interface ResponseHead {
   status: number;
-  /** As the upstream sent them: [name, value, ...] raw bytes, names in the upstream's case. */
-  readonly upstream: readonly Buffer[];
+  /** As the upstream sent them, names in the upstream's case (read with lineName/lineValue). */
+  readonly upstream: HeadLines;
   /**
    * Headers to write downstream, replacing any upstream header of the same name: push
    * lower-case name, value. Values must be free of CR/LF (uWS writes them as they are).

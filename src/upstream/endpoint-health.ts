@@ -1,5 +1,5 @@
 import type { PassiveHealthPlan } from '../compile/plan.js';
-import { after } from './shared-clock.js';
+import { after, nowMs } from './shared-clock.js';
 import { UPSTREAM_ROWS } from './upstream-table.js';
 
 /**
@@ -58,12 +58,14 @@ export class EndpointHealth {
 
   /**
    * A try got an answer below 500. Reads only, in the common case; an ejection that has ended (or its
-   * count, max_eject_ms later) is cleared under the upstream's claim, as the sweep does.
+   * count, max_eject_ms later) is cleared under the upstream's claim, as the sweep does. The clock is
+   * read only then: an endpoint that was never ejected costs no clock read per request.
    */
-  recordSuccess(row: number, now: number, passive: PassiveHealthPlan, claimRow: number): void {
+  recordSuccess(row: number, passive: PassiveHealthPlan, claimRow: number, clock: () => number = nowMs): void {
     const b = row * WORDS;
-    if (this.w[b + CONSECUTIVE_FAILURES] !== 0) Atomics.store(this.w, b + CONSECUTIVE_FAILURES, 0);
-    this.sweep(row, now, claimRow, passive.maxEjectMs);
+    const w = this.w;
+    if (w[b + CONSECUTIVE_FAILURES] !== 0) Atomics.store(w, b + CONSECUTIVE_FAILURES, 0);
+    if (w[b + EJECTED] !== 0 || w[b + EJECTIONS] !== 0) this.sweep(row, clock(), claimRow, passive.maxEjectMs);
   }
 
   /**

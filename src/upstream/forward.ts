@@ -4,7 +4,8 @@ import type { Exchange } from '../worker/exchange.js';
 import { ProxyHandler } from './proxy-handler.js';
 import { isIdempotent } from './idempotent.js';
 import { buildUpstreamHead } from './request-head.js';
-import { nowMs } from './shared-clock.js';
+import { performance } from 'node:perf_hooks';
+import { msAt, nowMs } from './shared-clock.js';
 import { ADMIT_PROBE, REJECT } from './upstream-table.js';
 import { ALL_FULL, NONE_HEALTHY } from './upstream-runtime.js';
 import { classifyUpstreamError, upstreamCause, type FailureCondition } from './upstream-error.js';
@@ -25,7 +26,8 @@ export function forward(ex: Exchange): void {
   }
   const up = ex.route!.upstream!;
   const plan = up.plan;
-  const now = nowMs();
+  const t = performance.now();
+  const now = msAt(t);
   // Set first: whatever this request takes below is given back in releaseUpstream.
   ex.upstream = up;
   ex.upstreamName = plan.name;
@@ -41,15 +43,16 @@ export function forward(ex: Exchange): void {
   }
   const timeout = ex.route!.plan.timeoutMs;
   if (timeout > 0) ex.deadline = setTimeout(onDeadline, timeout, ex);
-  tryOnce(ex);
+  tryOnce(ex, t);
 }
 
-function tryOnce(ex: Exchange): void {
+/** `t`: performance.now() as the try starts (forward's reading, when it calls). */
+function tryOnce(ex: Exchange, t = performance.now()): void {
   ex.retryTimer = null;
   if (ex.aborted || ex.finished) return;
   const route = ex.route!;
   const up = ex.upstream!;
-  const i = up.select(ex, ex.tried, nowMs());
+  const i = up.select(ex, ex.tried, msAt(t));
   if (i === NONE_HEALTHY || i === ALL_FULL) {
     // A retry with nowhere to go answers with the error of the try before it, if there was one.
     if (ex.errorCode !== null) return ex.fail(ex.errorCode);
@@ -65,7 +68,7 @@ function tryOnce(ex: Exchange): void {
   const perTry = route.plan.retries.perTryTimeoutMs;
   const handler = new ProxyHandler(
     ex, i, up.pool(i)!, ex.method, ex.query === '' ? head.path : `${head.path}?${ex.query}`, head.headers,
-    ex.bufferedBody ?? ex.body, ex.chunked, perTry > 0 ? perTry : 0,
+    ex.bufferedBody ?? ex.body, ex.chunked, perTry > 0 ? perTry : 0, t,
   );
   ex.attempt = handler;
   handler.pool.dispatch(handler);

@@ -1,8 +1,8 @@
-import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import type { Exchange } from '../worker/exchange.js';
 import { mayRetry, retryLater, tryFailed } from './forward.js';
 import type { Http1Pool } from './http1/pool.js';
+import type { ParsedHead } from './http1/response-head.js';
 import type { UpstreamTry } from './http1/upstream-try.js';
 import { nowMs } from './shared-clock.js';
 
@@ -17,7 +17,6 @@ import { nowMs } from './shared-clock.js';
 export class ProxyHandler implements UpstreamTry {
   link: unknown = null;
   resent = false;
-  private readonly startedAt = performance.now();
   private outcomeReported = false;
   /** The head arrived with a status below 500: the body's end or break decides passive health. */
   private headOk = false;
@@ -35,6 +34,8 @@ export class ProxyHandler implements UpstreamTry {
     readonly body: Buffer | Readable | null,
     readonly chunkedBody: boolean,
     readonly headersTimeoutMs: number,
+    /** performance.now() as the try started: its latency is measured from here. */
+    private readonly startedAt: number,
   ) {}
 
   private get current(): boolean {
@@ -51,7 +52,8 @@ export class ProxyHandler implements UpstreamTry {
     this.pool.resume(this);
   }
 
-  onHeaders(status: number, rawHeaders: Buffer[], more: boolean): void {
+  onHeaders(head: ParsedHead, more: boolean): void {
+    const status = head.status;
     this.headOk = status < 500;
     this.report(!this.headOk);
     if (!this.current) return;
@@ -61,7 +63,7 @@ export class ProxyHandler implements UpstreamTry {
       this.discarding = true;
       return;
     }
-    this.ex.writeResponseHead(status, rawHeaders, more);
+    this.ex.writeResponseHead(status, head.lines, head.contentLength, more);
   }
 
   /** false pauses the upstream until resume(). */
@@ -71,7 +73,7 @@ export class ProxyHandler implements UpstreamTry {
   }
 
   onComplete(): void {
-    if (this.headOk) this.ex.upstream!.passiveSuccess(this.index, nowMs());
+    if (this.headOk) this.ex.upstream!.passiveSuccess(this.index);
     this.settle();
     if (!this.current) return;
     if (this.discarding) retryLater(this.ex);
@@ -98,7 +100,7 @@ export class ProxyHandler implements UpstreamTry {
     if (this.outcomeReported) return;
     this.outcomeReported = true;
     const ex = this.ex;
-    ex.upstream!.tryOutcome(this.index, failed, ex.probe, performance.now() - this.startedAt, nowMs());
+    ex.upstream!.tryOutcome(this.index, failed, ex.probe, this.startedAt);
     ex.probe = false;
   }
 

@@ -1,9 +1,9 @@
 import { HOP_BY_HOP_NAMES } from './hop-by-hop.js';
 
 /**
- * Which upstream response headers go downstream, decided on the raw header bytes: names are
- * compared byte by byte, ignoring case, and kept as the upstream's Buffers, which uWS writes as they
- * are. No header object and no string per header on the way through.
+ * Which upstream response headers go downstream, decided on the raw header bytes (a name is
+ * buf[from, to)): names are compared byte by byte, ignoring case, and the lines that pass are written
+ * by uWS from the upstream's own bytes. No header object and no string per header on the way through.
  */
 
 /** What the proxy does with an upstream response header, by name: */
@@ -24,36 +24,24 @@ KIND.set('connection', CONNECTION).set('content-length', CONTENT_LENGTH).set('vi
 const BY_LENGTH: Array<Array<readonly [Uint8Array, number]>> = [];
 for (const [name, kind] of KIND) (BY_LENGTH[name.length] ??= []).push([Buffer.from(name, 'latin1'), kind]);
 
-export function classify(name: Uint8Array): number {
-  const candidates = BY_LENGTH[name.length];
+export function classify(buf: Uint8Array, from: number, to: number): number {
+  const candidates = BY_LENGTH[to - from];
   if (candidates === undefined) return PASS;
-  for (const [lower, kind] of candidates) if (equalsLower(name, lower)) return kind;
+  for (const [lower, kind] of candidates) if (equalsLower(buf, from, to, lower)) return kind;
   return PASS;
 }
 
 /**
- * `name` equals the lower-case ASCII `lower`, ignoring case. OR-ing 0x20 folds only letters here:
- * llhttp has rejected names that are not tokens, and no other token byte folds onto a letter, a
- * digit or '-'.
+ * The name buf[from, to) equals the lower-case ASCII `lower`, ignoring case. OR-ing 0x20 folds only
+ * letters here: parseHead has refused names that are not tokens, and no other token byte folds onto
+ * a letter, a digit or '-'.
  */
-export function equalsLower(name: Uint8Array, lower: Uint8Array | string): boolean {
-  if (name.length !== lower.length) return false;
+export function equalsLower(buf: Uint8Array, from: number, to: number, lower: Uint8Array | string): boolean {
+  if (to - from !== lower.length) return false;
   if (typeof lower === 'string') {
-    for (let i = 0; i < name.length; i++) if ((name[i] | 0x20) !== lower.charCodeAt(i)) return false;
+    for (let i = from; i < to; i++) if ((buf[i] | 0x20) !== lower.charCodeAt(i - from)) return false;
   } else {
-    for (let i = 0; i < name.length; i++) if ((name[i] | 0x20) !== lower[i]) return false;
+    for (let i = from; i < to; i++) if ((buf[i] | 0x20) !== lower[i - from]) return false;
   }
   return true;
-}
-
-/** A Content-Length value (llhttp has checked its digits), or -1. */
-export function parseLength(value: Uint8Array): number {
-  if (value.length === 0) return -1;
-  let n = 0;
-  for (let i = 0; i < value.length; i++) {
-    const d = value[i] - 0x30;
-    if (d < 0 || d > 9) return -1;
-    n = n * 10 + d;
-  }
-  return n;
 }

@@ -6,7 +6,12 @@ import { performance } from 'node:perf_hooks';
  * right for spans under 24 days, far beyond any ejection or open-circuit time.
  */
 export function nowMs(): number {
-  return (performance.timeOrigin + performance.now()) | 0;
+  return msAt(performance.now());
+}
+
+/** The same clock at `t`, a reading of performance.now() already taken (one clock read serves both). */
+export function msAt(t: number): number {
+  return (performance.timeOrigin + t) | 0;
 }
 
 /** True when time `a` is later than time `b`. */

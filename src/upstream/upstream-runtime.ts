@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { OncePerSecond } from '../observe/once-per-second.js';
 import type { UpstreamPlan } from '../compile/plan.js';
@@ -7,6 +8,7 @@ import { createBalancer } from './balancers/create.js';
 import type { EndpointHealth } from './endpoint-health.js';
 import type { Http1Pool } from './http1/pool.js';
 import type { PoolSet } from './pools.js';
+import { msAt } from './shared-clock.js';
 import { BREAKER_STATES, CLOSED, OPEN, type UpstreamTable } from './upstream-table.js';
 
 /** select() found nothing: every endpoint is unhealthy (or drained), or the healthy ones are full (max_pending). */
@@ -102,12 +104,17 @@ export class UpstreamRuntime implements Candidates {
    * The verdict on a try, once its response head arrived or it failed before one: failed (connect
    * error, reset, timeout, 5xx) or not. Feeds the breaker and the balancer; a failure also counts for
    * passive health, while a success counts there only when the body completes (passiveSuccess), so
-   * responses that break mid-body can still eject an endpoint.
+   * responses that break mid-body can still eject an endpoint. `startedAt`: performance.now() as the
+   * try started.
    */
-  tryOutcome(i: number, failed: boolean, probe: boolean, rttMs: number, now: number): void {
-    this.balancer.observe?.(i, rttMs, failed);
-    if (failed) this.passiveFailure(i, now);
+  tryOutcome(i: number, failed: boolean, probe: boolean, startedAt: number): void {
     const b = this.plan.breaker;
+    // Hot path: a success with no breaker and a balancer that ignores latency reads no clock.
+    if (!failed && b === null && this.balancer.observe === undefined) return;
+    const t = performance.now();
+    this.balancer.observe?.(i, t - startedAt, failed);
+    const now = msAt(t);
+    if (failed) this.passiveFailure(i, now);
     if (b === null) return;
     const moved = this.table.record(this.plan.slot, now, b, failed, probe);
     if (moved !== -1) {
@@ -118,8 +125,8 @@ export class UpstreamRuntime implements Candidates {
   }
 
   /** A response below 500 was received whole. */
-  passiveSuccess(i: number, now: number): void {
-    this.health.recordSuccess(this.rows[i], now, this.plan.passive, this.plan.slot);
+  passiveSuccess(i: number): void {
+    this.health.recordSuccess(this.rows[i], this.plan.passive, this.plan.slot);
   }
 
   passiveFailure(i: number, now: number): void {

@@ -10,7 +10,8 @@ import { connectionTokens } from '../upstream/hop-by-hop.js';
 import { releaseUpstream } from '../upstream/forward.js';
 import type { ProxyHandler } from '../upstream/proxy-handler.js';
 import type { DownstreamHead } from '../upstream/request-head.js';
-import { classify, CONNECTION, CONTENT_LENGTH, equalsLower, parseLength, PASS, VIA } from '../upstream/response-headers.js';
+import { lineValue, type HeadLines } from '../upstream/http1/response-head.js';
+import { classify, CONNECTION, equalsLower, PASS, VIA } from '../upstream/response-headers.js';
 import type { UpstreamRuntime } from '../upstream/upstream-runtime.js';
 import { acceptHead, type AcceptedHead, type Refusal } from './accept.js';
 import { requestId } from './request-id.js';
@@ -248,20 +249,18 @@ export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead, Acces
   }
 
   /**
-   * Take the upstream's status and raw headers ([name, value, ...] as the client parsed them; the
-   * bytes are never reused, so they can wait for the flush) and choose the body framing.
+   * Take the upstream's status, header lines (where the client parsed them; the bytes are never reused,
+   * so they can wait for the flush) and Content-Length (-1 when absent), and choose the body framing.
    */
-  writeResponseHead(status: number, rawHeaders: Buffer[], more: boolean): void {
+  writeResponseHead(status: number, lines: HeadLines, length: number, more: boolean): void {
     if (this.aborted || this.finished) return;
-    let length = -1;
-    for (let i = 0; i < rawHeaders.length; i += 2) {
-      const kind = classify(rawHeaders[i]);
-      if (kind === CONTENT_LENGTH) length = parseLength(rawHeaders[i + 1]);
-      else if (kind === CONNECTION) this.connectionNamed = connectionTokens(rawHeaders[i + 1].toString('latin1'));
+    const { buf, at } = lines;
+    for (let k = 0; k < at.length; k += 4) {
+      if (classify(buf, at[k], at[k + 1]) === CONNECTION) this.connectionNamed = connectionTokens(lineValue(lines, k));
     }
     const stages = this.route!.onResponse;
     if (stages !== null) {
-      const head: ResponseHead = { status, upstream: rawHeaders, set: [] };
+      const head: ResponseHead = { status, upstream: lines, set: [] };
       for (const s of stages) s.onResponse!(this, head);
       status = head.status;
       if (head.set.length > 0) this.stageHeaders = head.set;
@@ -270,13 +269,13 @@ export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead, Acces
     this.bodyless = this.method === 'HEAD' || status === 204 || status === 304;
     this.upstreamLength = length;
     this.total = this.bodyless ? -1 : length;
-    this.upstreamHeaders = rawHeaders;
+    this.upstreamLines = lines;
     this.headPending = true;
     // Written with the first body bytes (one send for a small response). When the client says they
     // are not surely coming from this read, no later than this tick, so a slow stream's head goes now.
     if (!more) queueMicrotask(() => this.flushPendingHead());
   }
-  private upstreamHeaders: readonly Buffer[] = [];
+  private upstreamLines: HeadLines | null = null;
   /** The upstream's Content-Length (a HEAD answer repeats it), or -1. */
   private upstreamLength = -1;
   /** Lower-case names the upstream's Connection header lists: not forwarded. */
@@ -293,20 +292,21 @@ export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead, Acces
     this.headPending = false;
     this.headWritten = true;
     const res = this.res;
-    const raw = this.upstreamHeaders;
+    const lines = this.upstreamLines!;
+    const { buf, at } = lines;
     res.writeStatus(statusLine(this.status));
     let via = '';
     // A run of passing upstream lines goes to uWS in one call: the first name, and as its "value"
     // the bytes from that line's value to the run's last value (the lines between, CRLFs included,
     // exactly as received). Safe because parseHead refused bare CR, LF and obs-fold.
     let runAt = -1;
-    for (let i = 0; i < raw.length; i += 2) {
-      const kind = classify(raw[i]);
-      if (kind === VIA) via = via === '' ? raw[i + 1].toString('latin1') : `${via}, ${raw[i + 1].toString('latin1')}`;
-      if (kind === PASS && !this.replaced(raw[i])) { if (runAt < 0) runAt = i; continue; }
-      if (runAt >= 0) { writeRun(res, raw, runAt, i - 2); runAt = -1; }
+    for (let k = 0; k < at.length; k += 4) {
+      const kind = classify(buf, at[k], at[k + 1]);
+      if (kind === VIA) via = via === '' ? lineValue(lines, k) : `${via}, ${lineValue(lines, k)}`;
+      if (kind === PASS && !this.replaced(buf, at[k], at[k + 1])) { if (runAt < 0) runAt = k; continue; }
+      if (runAt >= 0) { writeRun(res, lines, runAt, k - 4); runAt = -1; }
     }
-    if (runAt >= 0) writeRun(res, raw, runAt, raw.length - 2);
+    if (runAt >= 0) writeRun(res, lines, runAt, at.length - 4);
     const set = this.stageHeaders;
     if (set !== null) for (let i = 0; i < set.length; i += 2) res.writeHeader(set[i], set[i + 1]);
     // Both ours (an upstream Via passed parseHead, a client's request id passed acceptHead: no CR or LF).
@@ -314,11 +314,11 @@ export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead, Acces
   }
 
   /** An upstream header named by its Connection header, or one a stage sets itself. */
-  private replaced(name: Buffer): boolean {
+  private replaced(buf: Buffer, from: number, to: number): boolean {
     const named = this.connectionNamed;
-    if (named !== null) for (const n of named) if (equalsLower(name, n)) return true;
+    if (named !== null) for (const n of named) if (equalsLower(buf, from, to, n)) return true;
     const set = this.stageHeaders;
-    if (set !== null) for (let i = 0; i < set.length; i += 2) if (equalsLower(name, set[i])) return true;
+    if (set !== null) for (let i = 0; i < set.length; i += 2) if (equalsLower(buf, from, to, set[i])) return true;
     return false;
   }
 
@@ -516,15 +516,12 @@ export class RequestBody extends Readable {
 }
 
 /**
- * Upstream header lines first..last (indexes of names in raw) in one writeHeader. The range is only
- * taken when the values lie in one buffer in order, as parseHead leaves them (UpstreamTry.onHeaders);
- * headers from anywhere else are written one by one rather than sending whatever bytes lie between.
+ * Upstream header lines first..last (offsets of lines in `at`) in one writeHeader: the first name, and
+ * the bytes from its value to the last line's value. HeadLines are one buffer in order, so those bytes
+ * are exactly the lines between as received. Views, not Buffers: uWS copies the bytes at once.
  */
-function writeRun(res: HttpResponse, raw: readonly Buffer[], first: number, last: number): void {
-  const from = raw[first + 1], to = raw[last + 1];
-  if (first === last || from.buffer !== to.buffer || to.byteOffset < from.byteOffset) {
-    for (let i = first; i <= last; i += 2) res.writeHeader(raw[i], raw[i + 1]);
-    return;
-  }
-  res.writeHeader(raw[first], new Uint8Array(from.buffer, from.byteOffset, to.byteOffset + to.length - from.byteOffset));
+function writeRun(res: HttpResponse, lines: HeadLines, first: number, last: number): void {
+  const { buf, at } = lines;
+  const ab = buf.buffer, base = buf.byteOffset;
+  res.writeHeader(new Uint8Array(ab, base + at[first], at[first + 1] - at[first]), new Uint8Array(ab, base + at[first + 2], at[last + 3] - at[first + 2]));
 }

@@ -68,8 +68,8 @@ test('ejection: length grows by eject_ms on each repeat, capped at max_eject_ms;
     assert.equal(h.isHealthy(3, now), true);
   }
   assert.deepEqual(lengths, [1000, 2000, 2500, 2500]);
-  h.recordSuccess(3, now, PASSIVE, 9);
-  h.recordSuccess(3, now + 3000, PASSIVE, 9); // max_eject_ms without an ejection: the count is forgotten
+  h.recordSuccess(3, PASSIVE, 9, () => now);
+  h.recordSuccess(3, PASSIVE, 9, () => now + 3000); // max_eject_ms without an ejection: the count is forgotten
   for (let i = 0; i < 4; i++) assert.equal(h.recordFailure(3, now + 3001, PASSIVE, [3], 9), 0);
   assert.equal(h.recordFailure(3, now + 3001, PASSIVE, [3], 9), 1000);
 });

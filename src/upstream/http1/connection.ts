@@ -72,7 +72,7 @@ export class Connection {
   private partialHead: Buffer | null = null;
   private remaining = 0;
   private decoder: ChunkedDecoder | null = null;
-  private readonly parsed: ParsedHead = { status: 0, rawHeaders: [], contentLength: -1, chunked: false, keepAlive: true, keepAliveHintMs: -1 };
+  private readonly parsed: ParsedHead = { status: 0, lines: { buf: NO_BYTES, at: [] }, contentLength: -1, chunked: false, keepAlive: true, keepAliveHintMs: -1 };
   private keepAlive = true;
   private keepAliveMs: number;
   private paused = false;
@@ -300,7 +300,7 @@ export class Connection {
     // A 204/304 that announces a body may send one: never read it as the next answer's head.
     if (noBody && (p.contentLength > 0 || p.chunked)) this.keepAlive = false;
     if (t.method === 'HEAD' || noBody || p.contentLength === 0) {
-      t.onHeaders(p.status, p.rawHeaders, true);
+      t.onHeaders(p, true);
       if (this.isClosed) return -1;
       return this.answered(buf, end) ? end : -1;
     }
@@ -316,7 +316,7 @@ export class Connection {
     }
     this.arm(BODY, this.s.idleMs);
     // Chunked framing bytes may hold no data yet: only a length- or close-delimited body surely follows.
-    t.onHeaders(p.status, p.rawHeaders, this.phase !== CHUNKED && end < buf.length);
+    t.onHeaders(p, this.phase !== CHUNKED && end < buf.length);
     return this.isClosed ? -1 : end;
   }
 

@@ -8,13 +8,13 @@
  *                                                                  no control bytes but HTAB)
  *   at most one Content-Length (1-15 digits); Transfer-Encoding only "chunked", never with Content-Length
  *
- * Names and values are handed on as subarrays of the socket's bytes (Node gives each read its own
- * memory, so they stay valid): no header object and no string per header.
+ * Names and values are handed on as offsets into the socket's bytes (Node gives each read its own
+ * memory, so they stay valid): no header object, no string and no Buffer per header.
  */
 export interface ParsedHead {
   status: number;
-  /** [name, value, name, value, ...] as sent (values without surrounding whitespace). */
-  rawHeaders: Buffer[];
+  /** The header lines as sent. */
+  lines: HeadLines;
   /** -1 when absent. */
   contentLength: number;
   chunked: boolean;
@@ -22,6 +22,24 @@ export interface ParsedHead {
   keepAlive: boolean;
   /** The upstream's Keep-Alive: timeout hint in milliseconds, or -1. */
   keepAliveHintMs: number;
+}
+
+/**
+ * A response head's header lines where they lie, in one buffer, in order: four offsets into `buf` per
+ * line (name start, name end, value start, value end; the value without surrounding whitespace). One
+ * buffer in order is what lets the downstream writer pass a run of lines to uWS as one range.
+ */
+export interface HeadLines {
+  readonly buf: Buffer;
+  readonly at: readonly number[];
+}
+
+/** Line `k` (a multiple of 4 in `at`): its name, or its value, as a string (for what is not on the hot path). */
+export function lineName(h: HeadLines, k: number): string {
+  return h.buf.toString('latin1', h.at[k], h.at[k + 1]);
+}
+export function lineValue(h: HeadLines, k: number): string {
+  return h.buf.toString('latin1', h.at[k + 2], h.at[k + 3]);
 }
 
 /** Some Connection field of the head being parsed said close (parsing is synchronous). */
@@ -55,7 +73,7 @@ export function parseHead(buf: Buffer, start: number, end: number, out: ParsedHe
   if (buf[i] !== CR || buf[i + 1] !== LF) return 'malformed status line';
   i += 2;
 
-  out.rawHeaders = [];
+  const at: number[] = [];
   out.contentLength = -1;
   out.chunked = false;
   out.keepAlive = minor === 0x31;
@@ -82,8 +100,9 @@ export function parseHead(buf: Buffer, start: number, end: number, out: ParsedHe
     const problem = noteFramingHeader(buf, nameStart, nameEnd, valueStart, valueEnd, out);
     if (problem === TRANSFER_ENCODING) transferEncodings++;
     else if (problem !== null) return problem;
-    out.rawHeaders.push(buf.subarray(nameStart, nameEnd), buf.subarray(valueStart, valueEnd));
+    at.push(nameStart, nameEnd, valueStart, valueEnd);
   }
+  out.lines = { buf, at };
   if (closeSeen) out.keepAlive = false;
   if (transferEncodings > 1) return 'more than one Transfer-Encoding';
   // RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing.

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { ErrorCode } from '../../errors/catalog.js';
 import type { FailureCondition } from '../upstream-error.js';
+import type { ParsedHead } from './response-head.js';
 
 /**
  * One request sent to one endpoint, as the HTTP/1.1 client sees it: what to send and where the
@@ -31,10 +32,10 @@ export interface UpstreamTry {
   /**
    * `more`: another callback of this answer follows before this one's caller returns (body bytes came
    * in the same read, or the answer has no body): a relay can wait for it and write head and body at once.
-   * `rawHeaders` are subarrays of one buffer holding the head as received, in order (parseHead): the
-   * downstream writer relies on that to pass a run of lines to uWS as one range.
+   * `head` is the connection's, reused for its next answer: read it during the call; only `head.lines`
+   * (offsets into the bytes as received) may be kept.
    */
-  onHeaders(status: number, rawHeaders: Buffer[], more: boolean): void;
+  onHeaders(head: ParsedHead, more: boolean): void;
   onData(chunk: Buffer): boolean;
   onComplete(): void;
   onError(err: Error): void;
