@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import type { ErrorCode } from '../errors/catalog.js';
 import type { AccessRecord } from '../observe/access-log.js';
+import { putAscii } from '../observe/json-bytes.js';
 import { errorReply } from '../pipeline/local-reply.js';
 import type { LocalReply, RequestCtx, ResponseHead } from '../pipeline/phase.js';
 import { connectionTokens } from '../upstream/hop-by-hop.js';
@@ -310,7 +311,8 @@ export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead, Acces
     const set = this.stageHeaders;
     if (set !== null) for (let i = 0; i < set.length; i += 2) res.writeHeader(set[i], set[i + 1]);
     // Both ours (an upstream Via passed parseHead, a client's request id passed acceptHead: no CR or LF).
-    res.writeHeader('via', `${via === '' ? '1.1 sluice' : `${via}, 1.1 sluice`}\r\nx-request-id: ${this.id}`);
+    if (via === '') res.writeHeader(VIA_NAME, ownHopAndId(this.id));
+    else res.writeHeader(VIA_NAME, `${via}, 1.1 sluice\r\nx-request-id: ${this.id}`);
   }
 
   /** An upstream header named by its Connection header, or one a stage sets itself. */
@@ -496,9 +498,23 @@ function isZero(bytes: Uint8Array, end: number): boolean {
   return true;
 }
 
-const STATUS_LINES: string[] = [];
-function statusLine(status: number): string {
-  return (STATUS_LINES[status] ??= `${status} ${STATUS_CODES[status] ?? 'Unknown'}`);
+// What uWS is handed per response as bytes, not strings: a string argument is converted (a
+// String::Utf8Value: a malloc and a copy) on every call, bytes are read where they lie.
+const STATUS_LINES: Buffer[] = [];
+function statusLine(status: number): Buffer {
+  return (STATUS_LINES[status] ??= Buffer.from(`${status} ${STATUS_CODES[status] ?? 'Unknown'}`, 'latin1'));
+}
+
+const VIA_NAME = Buffer.from('via', 'latin1');
+/** Via's value when the upstream sent none, and the X-Request-Id line after it, built in place. */
+const HOP_AND_ID = Buffer.from('1.1 sluice\r\nx-request-id: '.padEnd(256), 'latin1');
+const ID_AT = '1.1 sluice\r\nx-request-id: '.length;
+let hopAndIdView = HOP_AND_ID.subarray(0, 0);
+/** Valid until the next call (uWS copies it at once). The id is 1-128 visible ASCII bytes (accept). */
+function ownHopAndId(id: string): Uint8Array {
+  const end = putAscii(HOP_AND_ID, ID_AT, id);
+  if (hopAndIdView.length !== end) hopAndIdView = HOP_AND_ID.subarray(0, end);
+  return hopAndIdView;
 }
 
 /**
