@@ -1,10 +1,8 @@
-import { STATUS_CODES } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import type { ErrorCode } from '../errors/catalog.js';
 import type { AccessRecord } from '../observe/access-log.js';
-import { putAscii } from '../observe/json-bytes.js';
 import { errorReply } from '../pipeline/local-reply.js';
 import type { LocalReply, RequestCtx, ResponseHead } from '../pipeline/phase.js';
 import { connectionTokens } from '../upstream/hop-by-hop.js';
@@ -12,13 +10,15 @@ import { releaseUpstream } from '../upstream/forward.js';
 import type { ProxyHandler } from '../upstream/proxy-handler.js';
 import type { DownstreamHead } from '../upstream/request-head.js';
 import { lineValue, type HeadLines } from '../upstream/http1/response-head.js';
-import { classify, CONNECTION, equalsLower, PASS, VIA } from '../upstream/response-headers.js';
+import { classify, CONNECTION } from '../upstream/response-headers.js';
 import type { UpstreamRuntime } from '../upstream/upstream-runtime.js';
 import { acceptHead, type AcceptedHead, type Refusal } from './accept.js';
+import { downstreamHead, statusLine, type DownstreamHeadParts } from './downstream-head.js';
 import { requestId } from './request-id.js';
 import type { RouteRuntime, Runtime } from './runtime.js';
 
 const NO_BODY = new ArrayBuffer(0);
+const NO_LINES: HeadLines = { buf: Buffer.alloc(0), at: [] };
 
 /** Worker-wide counters the drain logic watches. */
 export const inFlight = { count: 0, draining: false, onIdle: null as null | (() => void) };
@@ -32,7 +32,7 @@ export const inFlight = { count: 0, draining: false, onIdle: null as null | (() 
  *                        └─ no body: the runner starts in the handler
  *        └─ refusal (400/413/431: answered at once, connection closed when framing is in doubt)
  */
-export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead, AccessRecord {
+export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead, AccessRecord, DownstreamHeadParts {
   // ── request, copied out of uWS synchronously ──
   id = '';
   method = '';
@@ -276,13 +276,13 @@ export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead, Acces
     // are not surely coming from this read, no later than this tick, so a slow stream's head goes now.
     if (!more) queueMicrotask(() => this.flushPendingHead());
   }
-  private upstreamLines: HeadLines | null = null;
+  upstreamLines: HeadLines = NO_LINES;
   /** The upstream's Content-Length (a HEAD answer repeats it), or -1. */
   private upstreamLength = -1;
   /** Lower-case names the upstream's Connection header lists: not forwarded. */
-  private connectionNamed: string[] | null = null;
+  connectionNamed: string[] | null = null;
   /** Set by onResponse stages, replacing upstream headers of the same name: [lower-case name, value, ...]. */
-  private stageHeaders: string[] | null = null;
+  stageHeaders: string[] | null = null;
 
   private flushPendingHead(): void {
     if (this.headPending && !this.aborted && !this.finished) this.cork(Exchange.corkedHead);
@@ -292,36 +292,7 @@ export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead, Acces
   private writeHead(): void {
     this.headPending = false;
     this.headWritten = true;
-    const res = this.res;
-    const lines = this.upstreamLines!;
-    const { buf, at } = lines;
-    res.writeStatus(statusLine(this.status));
-    let via = '';
-    // A run of passing upstream lines goes to uWS in one call: the first name, and as its "value"
-    // the bytes from that line's value to the run's last value (the lines between, CRLFs included,
-    // exactly as received). Safe because parseHead refused bare CR, LF and obs-fold.
-    let runAt = -1;
-    for (let k = 0; k < at.length; k += 4) {
-      const kind = classify(buf, at[k], at[k + 1]);
-      if (kind === VIA) via = via === '' ? lineValue(lines, k) : `${via}, ${lineValue(lines, k)}`;
-      if (kind === PASS && !this.replaced(buf, at[k], at[k + 1])) { if (runAt < 0) runAt = k; continue; }
-      if (runAt >= 0) { writeRun(res, lines, runAt, k - 4); runAt = -1; }
-    }
-    if (runAt >= 0) writeRun(res, lines, runAt, at.length - 4);
-    const set = this.stageHeaders;
-    if (set !== null) for (let i = 0; i < set.length; i += 2) res.writeHeader(set[i], set[i + 1]);
-    // Both ours (an upstream Via passed parseHead, a client's request id passed acceptHead: no CR or LF).
-    if (via === '') res.writeHeader(VIA_NAME, ownHopAndId(this.id));
-    else res.writeHeader(VIA_NAME, `${via}, 1.1 sluice\r\nx-request-id: ${this.id}`);
-  }
-
-  /** An upstream header named by its Connection header, or one a stage sets itself. */
-  private replaced(buf: Buffer, from: number, to: number): boolean {
-    const named = this.connectionNamed;
-    if (named !== null) for (const n of named) if (equalsLower(buf, from, to, n)) return true;
-    const set = this.stageHeaders;
-    if (set !== null) for (let i = 0; i < set.length; i += 2) if (equalsLower(buf, from, to, set[i])) return true;
-    return false;
+    this.res.writeStatus(downstreamHead(this));
   }
 
   /** Returns false when the client is slow: the caller pauses the upstream until onWritable. */
@@ -498,25 +469,6 @@ function isZero(bytes: Uint8Array, end: number): boolean {
   return true;
 }
 
-// What uWS is handed per response as bytes, not strings: a string argument is converted (a
-// String::Utf8Value: a malloc and a copy) on every call, bytes are read where they lie.
-const STATUS_LINES: Buffer[] = [];
-function statusLine(status: number): Buffer {
-  return (STATUS_LINES[status] ??= Buffer.from(`${status} ${STATUS_CODES[status] ?? 'Unknown'}`, 'latin1'));
-}
-
-const VIA_NAME = Buffer.from('via', 'latin1');
-/** Via's value when the upstream sent none, and the X-Request-Id line after it, built in place. */
-const HOP_AND_ID = Buffer.from('1.1 sluice\r\nx-request-id: '.padEnd(256), 'latin1');
-const ID_AT = '1.1 sluice\r\nx-request-id: '.length;
-let hopAndIdView = HOP_AND_ID.subarray(0, 0);
-/** Valid until the next call (uWS copies it at once). The id is 1-128 visible ASCII bytes (accept). */
-function ownHopAndId(id: string): Uint8Array {
-  const end = putAscii(HOP_AND_ID, ID_AT, id);
-  if (hopAndIdView.length !== end) hopAndIdView = HOP_AND_ID.subarray(0, end);
-  return hopAndIdView;
-}
-
 /**
  * The request body as a stream for the upstream client. Backpressure both ways: when its buffer is
  * full the exchange pauses the client socket; the client's next read resumes it.
@@ -529,15 +481,4 @@ export class RequestBody extends Readable {
   override _read(): void {
     this.ex.resumeDownstream();
   }
-}
-
-/**
- * Upstream header lines first..last (offsets of lines in `at`) in one writeHeader: the first name, and
- * the bytes from its value to the last line's value. HeadLines are one buffer in order, so those bytes
- * are exactly the lines between as received. Views, not Buffers: uWS copies the bytes at once.
- */
-function writeRun(res: HttpResponse, lines: HeadLines, first: number, last: number): void {
-  const { buf, at } = lines;
-  const ab = buf.buffer, base = buf.byteOffset;
-  res.writeHeader(new Uint8Array(ab, base + at[first], at[first + 1] - at[first]), new Uint8Array(ab, base + at[first + 2], at[last + 3] - at[first + 2]));
 }

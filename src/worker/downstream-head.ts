@@ -1,0 +1,111 @@
+import { STATUS_CODES } from 'node:http';
+import type { HeadLines } from '../upstream/http1/response-head.js';
+import { classify, equalsLower, PASS, VIA } from '../upstream/response-headers.js';
+
+/**
+ * The response head sluice writes downstream for an upstream answer, assembled as bytes in one reused
+ * buffer and handed to uWS in one call:
+ *
+ *   200 OK␍␊<upstream lines that pass, as received>␍␊<stage headers>␍␊via: …, 1.1 sluice␍␊x-request-id: …
+ *
+ * uWS's writeStatus writes "HTTP/1.1 ", these bytes and a CRLF, then adds Date and the framing headers
+ * itself when the response ends. One call instead of one per header (each a crossing into C++ and a
+ * view or string conversion there). Safe to pass lines through as bytes: parseHead refused bare CR,
+ * LF, obs-fold and control bytes; stage values and request ids are checked where they are made.
+ *
+ * Hot path: no strings, no objects; the returned view stays valid until the next call.
+ */
+export interface DownstreamHeadParts {
+  readonly status: number;
+  readonly upstreamLines: HeadLines;
+  /** Lower-case names the upstream's Connection header lists: dropped. */
+  readonly connectionNamed: readonly string[] | null;
+  /** Set by onResponse stages, replacing upstream headers of the same name: [lower-case name, value, ...]. */
+  readonly stageHeaders: readonly string[] | null;
+  /** The request id, 1-128 visible ASCII characters (worker/accept.ts and request-id.ts). */
+  readonly id: string;
+}
+
+const CR = 0x0d, LF = 0x0a;
+const OWN_HOP = Buffer.from('1.1 sluice', 'latin1');
+const VIA_LINE = Buffer.from('\r\nvia: ', 'latin1');
+const ID_LINE = Buffer.from('\r\nx-request-id: ', 'latin1');
+/** Room beyond the upstream's lines: status line, Via and X-Request-Id lines, CRLFs. */
+const FIXED = 512;
+
+let out = Buffer.allocUnsafe(16 * 1024);
+let view = out.subarray(0, 0);
+
+export function downstreamHead(p: DownstreamHeadParts): Uint8Array {
+  const { buf, at } = p.upstreamLines;
+  const set = p.stageHeaders;
+  // The upstream's head bytes bound its lines and its Via values; UTF-8 of a stage value at most 3 bytes a unit.
+  let need = FIXED + p.id.length + (at.length === 0 ? 0 : 2 * (at[at.length - 1] - at[0]));
+  if (set !== null) for (let i = 0; i < set.length; i++) need += 3 * set[i].length + 4;
+  if (need > out.length) { out = Buffer.allocUnsafe(need); view = out.subarray(0, 0); }
+
+  const status = statusLine(p.status);
+  let n = copy(out, 0, status, 0, status.length);
+  let runAt = -1;
+  for (let k = 0; k < at.length; k += 4) {
+    if (classify(buf, at[k], at[k + 1]) === PASS && !replaced(p, buf, at[k], at[k + 1])) { if (runAt < 0) runAt = k; continue; }
+    // A run of passing lines is copied whole: the lines between, CRLFs included, as received.
+    if (runAt >= 0) { n = line(out, n, buf, at[runAt], at[k - 1]); runAt = -1; }
+  }
+  if (runAt >= 0) n = line(out, n, buf, at[runAt], at[at.length - 1]);
+  if (set !== null) {
+    for (let i = 0; i < set.length; i += 2) {
+      out[n++] = CR; out[n++] = LF;
+      n = putText(out, n, set[i]);
+      out[n++] = 0x3a; out[n++] = 0x20;
+      n = putText(out, n, set[i + 1]);
+    }
+  }
+  n = copy(out, n, VIA_LINE, 0, VIA_LINE.length);
+  for (let k = 0; k < at.length; k += 4) {
+    if (classify(buf, at[k], at[k + 1]) !== VIA) continue;
+    n = copy(out, n, buf, at[k + 2], at[k + 3]);
+    out[n++] = 0x2c; out[n++] = 0x20;
+  }
+  n = copy(out, n, OWN_HOP, 0, OWN_HOP.length);
+  n = copy(out, n, ID_LINE, 0, ID_LINE.length);
+  for (let i = 0; i < p.id.length; i++) out[n++] = p.id.charCodeAt(i);
+  if (view.length !== n) view = out.subarray(0, n);
+  return view;
+}
+
+/** An upstream header named by its Connection header, or one a stage sets itself. */
+function replaced(p: DownstreamHeadParts, buf: Buffer, from: number, to: number): boolean {
+  const named = p.connectionNamed;
+  if (named !== null) for (const name of named) if (equalsLower(buf, from, to, name)) return true;
+  const set = p.stageHeaders;
+  if (set !== null) for (let i = 0; i < set.length; i += 2) if (equalsLower(buf, from, to, set[i])) return true;
+  return false;
+}
+
+function line(b: Buffer, n: number, src: Buffer, from: number, to: number): number {
+  b[n++] = CR; b[n++] = LF;
+  return copy(b, n, src, from, to);
+}
+
+/** A byte loop: these pieces are tens of bytes, below what a native copy's call costs. */
+function copy(b: Buffer, n: number, src: Uint8Array, from: number, to: number): number {
+  for (let i = from; i < to; i++) b[n++] = src[i];
+  return n;
+}
+
+/** A string as UTF-8, as uWS would have encoded it: ASCII byte by byte, the rest natively. */
+function putText(b: Buffer, n: number, s: string): number {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) return n + b.write(s.slice(i), n, 'utf8');
+    b[n++] = c;
+  }
+  return n;
+}
+
+const STATUS_LINES: Buffer[] = [];
+/** "200 OK" as bytes, made once per status. */
+export function statusLine(status: number): Buffer {
+  return (STATUS_LINES[status] ??= Buffer.from(`${status} ${STATUS_CODES[status] ?? 'Unknown'}`, 'latin1'));
+}
