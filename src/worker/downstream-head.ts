@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { HeadLines } from '../upstream/http1/response-head.js';
+import { putBytes, putCrlf, putText, textBound } from '../upstream/http1/head-bytes.js';
 import { classify, equalsLower, PASS, VIA } from '../upstream/response-headers.js';
 
 /**
@@ -26,7 +27,6 @@ export interface DownstreamHeadParts {
   readonly id: string;
 }
 
-const CR = 0x0d, LF = 0x0a;
 const OWN_HOP = Buffer.from('1.1 sluice', 'latin1');
 const VIA_LINE = Buffer.from('\r\nvia: ', 'latin1');
 const ID_LINE = Buffer.from('\r\nx-request-id: ', 'latin1');
@@ -41,35 +41,34 @@ export function downstreamHead(p: DownstreamHeadParts): Uint8Array {
   const set = p.stageHeaders;
   // The upstream's head bytes bound its lines and its Via values; UTF-8 of a stage value at most 3 bytes a unit.
   let need = FIXED + p.id.length + (at.length === 0 ? 0 : 2 * (at[at.length - 1] - at[0]));
-  if (set !== null) for (let i = 0; i < set.length; i++) need += 3 * set[i].length + 4;
+  if (set !== null) for (let i = 0; i < set.length; i++) need += textBound(set[i]) + 4;
   if (need > out.length) { out = Buffer.allocUnsafe(need); view = out.subarray(0, 0); }
 
   const status = statusLine(p.status);
-  let n = copy(out, 0, status, 0, status.length);
+  let n = putBytes(out, 0, status, 0, status.length);
   let runAt = -1;
   for (let k = 0; k < at.length; k += 4) {
     if (classify(buf, at[k], at[k + 1]) === PASS && !replaced(p, buf, at[k], at[k + 1])) { if (runAt < 0) runAt = k; continue; }
     // A run of passing lines is copied whole: the lines between, CRLFs included, as received.
-    if (runAt >= 0) { n = line(out, n, buf, at[runAt], at[k - 1]); runAt = -1; }
+    if (runAt >= 0) { n = putBytes(out, putCrlf(out, n), buf, at[runAt], at[k - 1]); runAt = -1; }
   }
-  if (runAt >= 0) n = line(out, n, buf, at[runAt], at[at.length - 1]);
+  if (runAt >= 0) n = putBytes(out, putCrlf(out, n), buf, at[runAt], at[at.length - 1]);
   if (set !== null) {
     for (let i = 0; i < set.length; i += 2) {
-      out[n++] = CR; out[n++] = LF;
-      n = putText(out, n, set[i]);
+      n = putText(out, putCrlf(out, n), set[i]);
       out[n++] = 0x3a; out[n++] = 0x20;
       n = putText(out, n, set[i + 1]);
     }
   }
-  n = copy(out, n, VIA_LINE, 0, VIA_LINE.length);
+  n = putBytes(out, n, VIA_LINE, 0, VIA_LINE.length);
   for (let k = 0; k < at.length; k += 4) {
     if (classify(buf, at[k], at[k + 1]) !== VIA) continue;
-    n = copy(out, n, buf, at[k + 2], at[k + 3]);
+    n = putBytes(out, n, buf, at[k + 2], at[k + 3]);
     out[n++] = 0x2c; out[n++] = 0x20;
   }
-  n = copy(out, n, OWN_HOP, 0, OWN_HOP.length);
-  n = copy(out, n, ID_LINE, 0, ID_LINE.length);
-  for (let i = 0; i < p.id.length; i++) out[n++] = p.id.charCodeAt(i);
+  n = putBytes(out, n, OWN_HOP, 0, OWN_HOP.length);
+  n = putBytes(out, n, ID_LINE, 0, ID_LINE.length);
+  n = putText(out, n, p.id);
   if (view.length !== n) view = out.subarray(0, n);
   return view;
 }
@@ -81,27 +80,6 @@ function replaced(p: DownstreamHeadParts, buf: Buffer, from: number, to: number)
   const set = p.stageHeaders;
   if (set !== null) for (let i = 0; i < set.length; i += 2) if (equalsLower(buf, from, to, set[i])) return true;
   return false;
-}
-
-function line(b: Buffer, n: number, src: Buffer, from: number, to: number): number {
-  b[n++] = CR; b[n++] = LF;
-  return copy(b, n, src, from, to);
-}
-
-/** A byte loop: these pieces are tens of bytes, below what a native copy's call costs. */
-function copy(b: Buffer, n: number, src: Uint8Array, from: number, to: number): number {
-  for (let i = from; i < to; i++) b[n++] = src[i];
-  return n;
-}
-
-/** A string as UTF-8, as uWS would have encoded it: ASCII byte by byte, the rest natively. */
-function putText(b: Buffer, n: number, s: string): number {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0x80) return n + b.write(s.slice(i), n, 'utf8');
-    b[n++] = c;
-  }
-  return n;
 }
 
 const STATUS_LINES: Buffer[] = [];

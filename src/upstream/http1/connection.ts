@@ -5,6 +5,7 @@ import tls from 'node:tls';
 import { isIdempotent } from '../idempotent.js';
 import { CHUNKED_DONE, CHUNKED_ERROR, ChunkedDecoder } from './chunked-decoder.js';
 import { parseHead, type ParsedHead } from './response-head.js';
+import { requestHead } from './request-bytes.js';
 import { bodyTimeout, closedEarly, connectFailed, connectTimeout, headersTimeout, protocolError, uploadTimeout, type UpstreamTry } from './upstream-try.js';
 
 /** What one endpoint's connections are opened and timed with (from the compiled plan). */
@@ -159,21 +160,17 @@ export class Connection {
       this.socket.cork();
       setImmediate(endBatch, this);
     }
-    // Hot path: one string per head and one write (a kept body joins it in one writev). UTF-8, as uWS
-    // decoded the client's bytes: they go out as they came (latin1 would fold U+010A into LF).
-    let head = t.method + ' ' + t.path + ' HTTP/1.1\r\n';
-    const h = t.headers;
-    for (let i = 0; i < h.length; i += 2) head += h[i] + ': ' + h[i + 1] + '\r\n';
+    // Hot path: the head as bytes and one write (a kept body joins it in one writev).
     const body = t.body;
     if (body === null) {
-      this.socket.write(head + '\r\n', 'utf8');
+      this.socket.write(requestHead(t, false));
     } else if (Buffer.isBuffer(body)) {
       this.socket.cork();
-      this.socket.write(head + '\r\n', 'utf8');
+      this.socket.write(requestHead(t, false));
       this.socket.write(body);
       this.socket.uncork();
     } else {
-      this.socket.write(t.chunkedBody ? head + 'transfer-encoding: chunked\r\n\r\n' : head + '\r\n', 'utf8');
+      this.socket.write(requestHead(t, t.chunkedBody));
       // A stalled upload (client or upstream) ends after idle_ms, not after the keep-alive time.
       this.arm(UPLOAD, this.s.idleMs);
       this.pipe = new BodyPipe(this, t, body, this.socket);
