@@ -53,13 +53,19 @@ for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijkl
 
 const HTTP_1 = Buffer.from('HTTP/1.', 'latin1');
 
+/** Byte by byte: seven compares cost less than a call into Buffer.compare. */
+function startsHttp1(buf: Buffer, at: number): boolean {
+  for (let k = 0; k < 7; k++) if (buf[at + k] !== HTTP_1[k]) return false;
+  return true;
+}
+
 /**
  * Parse the head in buf[start, end), where end is just past its final CRLF CRLF. Fills `out` and
  * returns null, or returns what is wrong with it.
  */
 export function parseHead(buf: Buffer, start: number, end: number, out: ParsedHead): string | null {
   // Status line: "HTTP/1.1 200 OK\r\n".
-  if (end - start < 14 || buf.compare(HTTP_1, 0, 7, start, start + 7) !== 0) return 'not an HTTP/1.x status line';
+  if (end - start < 14 || !startsHttp1(buf, start)) return 'not an HTTP/1.x status line';
   const minor = buf[start + 7];
   if ((minor !== 0x31 && minor !== 0x30) || buf[start + 8] !== SP) return 'not an HTTP/1.x status line';
   const d0 = buf[start + 9] - 0x30, d1 = buf[start + 10] - 0x30, d2 = buf[start + 11] - 0x30;
