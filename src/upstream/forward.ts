@@ -1,10 +1,10 @@
+import { performance } from 'node:perf_hooks';
 import type { RetryPlan } from '../compile/plan.js';
 import type { ErrorCode } from '../errors/catalog.js';
 import type { Exchange } from '../worker/exchange.js';
 import { ProxyHandler } from './proxy-handler.js';
 import { isIdempotent } from './idempotent.js';
 import { buildUpstreamHead } from './request-head.js';
-import { performance } from 'node:perf_hooks';
 import { msAt, nowMs } from './shared-clock.js';
 import { ADMIT_PROBE, REJECT } from './upstream-table.js';
 import { ALL_FULL, NONE_HEALTHY } from './upstream-runtime.js';
