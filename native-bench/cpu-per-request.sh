@@ -3,7 +3,8 @@
 #   bash native-bench/cpu-per-request.sh [--runs 5] [--seconds 5] [--path /tiny] [--script FILE] BUILD...
 # A BUILD is a checkout with dist/ built (e.g. `git worktree add /tmp/base HEAD~1 && (cd /tmp/base &&
 # ln -s "$PWD/node_modules" node_modules && npx tsc -p tsconfig.json)`), optionally NAME=DIR, and an env
-# prefix after a colon: "pipelined=.:SLUICE_PIPELINING=8 SLUICE_POOL_CONNECTIONS=8".
+# prefix after a colon: "pipelined=.:SLUICE_PIPELINING=8 SLUICE_POOL_CONNECTIONS=8" (it may override
+# SLUICE_WORKERS: "two=.:SLUICE_WORKERS=2" runs two workers on CPU 0, the CPU cost of a second worker).
 # Each gateway runs one worker pinned to CPU 0; the origin and wrk share CPU 1. Runs are interleaved
 # (build 1, build 2, ..., build 1, ...) so the machine's noise hits them alike; CPU time of the whole
 # gateway process (all threads) is read from /proc/PID/stat around each wrk run. Prints medians.
@@ -41,7 +42,8 @@ for spec in "$@"; do
   name=${build%%=*}; dir=${build#*=}
   port=$(free_port)
   # The access log goes to a file, as in native-bench (and as most deployments have it).
-  (cd "$dir" && exec env $envs SLUICE_PORT="$port" SLUICE_ADMIN_PORT=0 SLUICE_WORKERS=1 \
+  # The build's env prefix comes last, so it may override these (e.g. SLUICE_WORKERS=2: both on CPU 0).
+  (cd "$dir" && exec env SLUICE_PORT="$port" SLUICE_ADMIN_PORT=0 SLUICE_WORKERS=1 $envs \
     taskset -c 0 node --single-threaded-gc dist/src/cli.js start --config "$DIR/sluice.yaml") >"$DIR/$name.log" 2>&1 & 
   GW+=($!) PIDS+=($!) NAMES+=("$name") PORTS+=("$port")
   wait_port "$port"
