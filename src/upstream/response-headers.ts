@@ -32,16 +32,20 @@ export function classify(buf: Uint8Array, from: number, to: number): number {
 }
 
 /**
- * The name buf[from, to) equals the lower-case ASCII `lower`, ignoring case. OR-ing 0x20 folds only
- * letters here: parseHead has refused names that are not tokens, and no other token byte folds onto
- * a letter, a digit or '-'.
+ * The name buf[from, to) equals the lower-case ASCII `lower`, ignoring case. Only A-Z fold: OR-ing 0x20
+ * into every byte would also turn '_' and '^' (token bytes) into DEL and '~', so a name such as
+ * X_Private named by Connection could never match and would be forwarded.
  */
 export function equalsLower(buf: Uint8Array, from: number, to: number, lower: Uint8Array | string): boolean {
   if (to - from !== lower.length) return false;
   if (typeof lower === 'string') {
-    for (let i = from; i < to; i++) if ((buf[i] | 0x20) !== lower.charCodeAt(i - from)) return false;
+    for (let i = from; i < to; i++) if (foldAscii(buf[i]) !== lower.charCodeAt(i - from)) return false;
   } else {
-    for (let i = from; i < to; i++) if ((buf[i] | 0x20) !== lower[i - from]) return false;
+    for (let i = from; i < to; i++) if (foldAscii(buf[i]) !== lower[i - from]) return false;
   }
   return true;
+}
+
+function foldAscii(c: number): number {
+  return c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
 }

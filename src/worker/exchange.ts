@@ -257,7 +257,10 @@ export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead, Acces
     if (this.aborted || this.finished) return;
     const { buf, at } = lines;
     for (let k = 0; k < at.length; k += 4) {
-      if (classify(buf, at[k], at[k + 1]) === CONNECTION) this.connectionNamed = connectionTokens(lineValue(lines, k));
+      if (classify(buf, at[k], at[k + 1]) !== CONNECTION) continue;
+      // Every Connection field counts, not just the last one.
+      const named = connectionTokens(lineValue(lines, k));
+      if (named !== null) this.connectionNamed = this.connectionNamed === null ? named : this.connectionNamed.concat(named);
     }
     const stages = this.route!.onResponse;
     if (stages !== null) {

@@ -29,6 +29,11 @@ test('headers named by Connection and headers a stage sets are replaced; stage v
   const lines = upstream('X-Private: 1', 'RateLimit: upstream', 'X-Keep: yes');
   const out = written({ upstreamLines: lines, status: 429, connectionNamed: ['x-private'], stageHeaders: ['ratelimit', 'limit=10', 'x-note', 'caf\u00e9'] });
   assert.deepEqual(out, ['429 Too Many Requests', 'X-Keep: yes', 'ratelimit: limit=10', 'x-note: caf\u00e9', 'via: 1.1 sluice', 'x-request-id: req-1']);
+  // Names with '_' and '^' (token bytes that are not letters) compare exactly, ignoring only letter case.
+  const odd = upstream('X_Under: 1', 'X^Caret: 2', 'X-Under: 3');
+  assert.deepEqual(written({ upstreamLines: odd, connectionNamed: ['x^caret'], stageHeaders: ['x_under', 'stage'] }), [
+    '200 OK', 'X-Under: 3', 'x_under: stage', 'via: 1.1 sluice', 'x-request-id: req-1',
+  ]);
 });
 
 test("the upstream's Via values come first, joined, then sluice's hop", () => {
