@@ -63,7 +63,7 @@ export class ProxyHandler implements UpstreamTry {
       this.discarding = true;
       return;
     }
-    this.ex.writeResponseHead(status, head.lines, head.contentLength, more);
+    this.ex.writeResponseHead(head, more);
   }
 
   /** false pauses the upstream until resume(). */

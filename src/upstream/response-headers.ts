@@ -8,17 +8,16 @@ import { HOP_BY_HOP_NAMES } from './hop-by-hop.js';
 
 /** What the proxy does with an upstream response header, by name: */
 export const PASS = 0;
-/** hop-by-hop (RFC 9110 §7.6.1), or written by sluice or uWS itself (Date, framing, X-Request-Id); */
+/**
+ * hop-by-hop (RFC 9110 §7.6.1; parseHead has read Connection's tokens and the framing), or written by
+ * sluice or uWS itself (Date, Content-Length, X-Request-Id);
+ */
 export const DROP = 1;
-/** dropped, its value read: framing and the HEAD answer's length; */
-export const CONTENT_LENGTH = 2;
-/** dropped, its tokens name more headers to drop; */
-export const CONNECTION = 3;
 /** dropped, its value extended with sluice's hop. */
-export const VIA = 4;
+export const VIA = 2;
 
 const KIND = new Map<string, number>(HOP_BY_HOP_NAMES.map((n) => [n, DROP]));
-KIND.set('connection', CONNECTION).set('content-length', CONTENT_LENGTH).set('via', VIA).set('date', DROP).set('x-request-id', DROP);
+KIND.set('content-length', DROP).set('via', VIA).set('date', DROP).set('x-request-id', DROP);
 
 /** Candidates by name length: most names match no length here and pass without a byte compare. */
 const BY_LENGTH: Array<Array<readonly [Uint8Array, number]>> = [];

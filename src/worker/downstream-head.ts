@@ -47,8 +47,11 @@ export function downstreamHead(p: DownstreamHeadParts): Uint8Array {
   const status = statusLine(p.status);
   let n = putBytes(out, 0, status, 0, status.length);
   let runAt = -1;
+  let firstVia = -1;
   for (let k = 0; k < at.length; k += 4) {
-    if (classify(buf, at[k], at[k + 1]) === PASS && !replaced(p, buf, at[k], at[k + 1])) { if (runAt < 0) runAt = k; continue; }
+    const kind = classify(buf, at[k], at[k + 1]);
+    if (kind === VIA && firstVia < 0) firstVia = k;
+    if (kind === PASS && !replaced(p, buf, at[k], at[k + 1])) { if (runAt < 0) runAt = k; continue; }
     // A run of passing lines is copied whole: the lines between, CRLFs included, as received.
     if (runAt >= 0) { n = putBytes(out, putCrlf(out, n), buf, at[runAt], at[k - 1]); runAt = -1; }
   }
@@ -61,7 +64,8 @@ export function downstreamHead(p: DownstreamHeadParts): Uint8Array {
     }
   }
   n = putBytes(out, n, VIA_LINE, 0, VIA_LINE.length);
-  for (let k = 0; k < at.length; k += 4) {
+  // The upstream's Via values go before sluice's hop (a second pass only when there is one).
+  for (let k = firstVia; k >= 0 && k < at.length; k += 4) {
     if (classify(buf, at[k], at[k + 1]) !== VIA) continue;
     n = putBytes(out, n, buf, at[k + 2], at[k + 3]);
     out[n++] = 0x2c; out[n++] = 0x20;

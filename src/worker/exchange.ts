@@ -5,12 +5,10 @@ import type { ErrorCode } from '../errors/catalog.js';
 import type { AccessRecord } from '../observe/access-log.js';
 import { errorReply } from '../pipeline/local-reply.js';
 import type { LocalReply, RequestCtx, ResponseHead } from '../pipeline/phase.js';
-import { connectionTokens } from '../upstream/hop-by-hop.js';
 import { releaseUpstream } from '../upstream/forward.js';
 import type { ProxyHandler } from '../upstream/proxy-handler.js';
 import type { DownstreamHead } from '../upstream/request-head.js';
-import { lineValue, type HeadLines } from '../upstream/http1/response-head.js';
-import { classify, CONNECTION } from '../upstream/response-headers.js';
+import { NO_LINES, type HeadLines, type ParsedHead } from '../upstream/http1/response-head.js';
 import type { UpstreamRuntime } from '../upstream/upstream-runtime.js';
 import { acceptHead, type AcceptedHead, type Refusal } from './accept.js';
 import { downstreamHead, statusLine, type DownstreamHeadParts } from './downstream-head.js';
@@ -18,7 +16,6 @@ import { requestId } from './request-id.js';
 import type { RouteRuntime, Runtime } from './runtime.js';
 
 const NO_BODY = new ArrayBuffer(0);
-const NO_LINES: HeadLines = { buf: Buffer.alloc(0), at: [] };
 
 /** Worker-wide counters the drain logic watches. */
 export const inFlight = { count: 0, draining: false, onIdle: null as null | (() => void) };
@@ -250,24 +247,21 @@ export class Exchange implements RequestCtx, DownstreamHead, AcceptedHead, Acces
   }
 
   /**
-   * Take the upstream's status, header lines (where the client parsed them; the bytes are never reused,
-   * so they can wait for the flush) and Content-Length (-1 when absent), and choose the body framing.
+   * Take the upstream's head (the client's, reused for its next answer: only its lines are kept, and
+   * their bytes are never reused, so they can wait for the flush) and choose the body framing.
    */
-  writeResponseHead(status: number, lines: HeadLines, length: number, more: boolean): void {
+  writeResponseHead(head: ParsedHead, more: boolean): void {
     if (this.aborted || this.finished) return;
-    const { buf, at } = lines;
-    for (let k = 0; k < at.length; k += 4) {
-      if (classify(buf, at[k], at[k + 1]) !== CONNECTION) continue;
-      // Every Connection field counts, not just the last one.
-      const named = connectionTokens(lineValue(lines, k));
-      if (named !== null) this.connectionNamed = this.connectionNamed === null ? named : this.connectionNamed.concat(named);
-    }
+    let status = head.status;
+    const lines = head.lines;
+    const length = head.contentLength;
+    this.connectionNamed = head.connectionNamed;
     const stages = this.route!.onResponse;
     if (stages !== null) {
-      const head: ResponseHead = { status, upstream: lines, set: [] };
-      for (const s of stages) s.onResponse!(this, head);
-      status = head.status;
-      if (head.set.length > 0) this.stageHeaders = head.set;
+      const edit: ResponseHead = { status, upstream: lines, set: [] };
+      for (const s of stages) s.onResponse!(this, edit);
+      status = edit.status;
+      if (edit.set.length > 0) this.stageHeaders = edit.set;
     }
     this.status = status;
     this.bodyless = this.method === 'HEAD' || status === 204 || status === 304;

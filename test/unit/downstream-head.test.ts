@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseHead, type ParsedHead } from '../../src/upstream/http1/response-head.js';
+import { NO_LINES, parseHead, type ParsedHead } from '../../src/upstream/http1/response-head.js';
 import { downstreamHead, type DownstreamHeadParts } from '../../src/worker/downstream-head.js';
 
 // downstreamHead() turns an upstream head into the bytes uWS writes after "HTTP/1.1 " (it adds the
@@ -8,7 +8,7 @@ import { downstreamHead, type DownstreamHeadParts } from '../../src/worker/downs
 
 function upstream(...fields: string[]): ParsedHead['lines'] {
   const buf = Buffer.from(['HTTP/1.1 200 OK', ...fields].join('\r\n') + '\r\n\r\n', 'latin1');
-  const head: ParsedHead = { status: 0, lines: { buf: Buffer.alloc(0), at: [] }, contentLength: -1, chunked: false, keepAlive: true, keepAliveHintMs: -1 };
+  const head: ParsedHead = { status: 0, lines: NO_LINES, contentLength: -1, chunked: false, keepAlive: true, keepAliveHintMs: -1, connectionNamed: null };
   assert.equal(parseHead(buf, 0, buf.length, head), null);
   return head.lines;
 }

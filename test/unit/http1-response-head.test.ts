@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { lineName, lineValue, parseHead, type ParsedHead } from '../../src/upstream/http1/response-head.js';
+import { lineName, lineValue, NO_LINES, parseHead, type ParsedHead } from '../../src/upstream/http1/response-head.js';
 
 // parseHead() is what stands between an upstream's bytes and a pooled connection's framing: every
 // head RFC 9112 does not allow must be refused (an error string), never guessed at.
 
 function fresh(): ParsedHead {
-  return { status: 0, lines: { buf: Buffer.alloc(0), at: [] }, contentLength: -1, chunked: false, keepAlive: true, keepAliveHintMs: -1 };
+  return { status: 0, lines: NO_LINES, contentLength: -1, chunked: false, keepAlive: true, keepAliveHintMs: -1, connectionNamed: null };
 }
 
 /** Parse a head given as latin1 text (it must end with CRLF CRLF, as the connection hands it over). */
@@ -87,6 +87,12 @@ test('Connection: close in one of several Connection fields still ends the conne
   // Connection is a list: two fields mean "close, keep-alive", and close wins (RFC 9112 §9.6).
   assert.equal(ok(head('HTTP/1.1 200 OK', 'Connection: keep-alive', 'Connection: close')).keepAlive, false);
   assert.equal(ok(head('HTTP/1.1 200 OK', 'Connection: close', 'Connection: keep-alive')).keepAlive, false);
+});
+
+test('the names every Connection field lists are gathered, lower-cased; close and keep-alive alone list none', () => {
+  assert.deepEqual(ok(head('HTTP/1.1 200 OK', 'Connection: X_Private', 'X_Private: 1', 'Connection: x-b, X^Caret')).connectionNamed, ['x_private', 'x-b', 'x^caret']);
+  assert.equal(ok(head('HTTP/1.1 200 OK', 'Connection: keep-alive')).connectionNamed, null);
+  assert.equal(ok(head('HTTP/1.1 200 OK', 'Content-Length: 0')).connectionNamed, null);
 });
 
 test('Keep-Alive: timeout=N is read as a hint in milliseconds', () => {

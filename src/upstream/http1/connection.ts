@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import tls from 'node:tls';
 import { isIdempotent } from '../idempotent.js';
 import { CHUNKED_DONE, CHUNKED_ERROR, ChunkedDecoder } from './chunked-decoder.js';
-import { parseHead, type ParsedHead } from './response-head.js';
+import { NO_LINES, parseHead, type ParsedHead } from './response-head.js';
 import { requestHead } from './request-bytes.js';
 import { bodyTimeout, closedEarly, connectFailed, connectTimeout, headersTimeout, protocolError, uploadTimeout, type UpstreamTry } from './upstream-try.js';
 
@@ -73,7 +73,7 @@ export class Connection {
   private partialHead: Buffer | null = null;
   private remaining = 0;
   private decoder: ChunkedDecoder | null = null;
-  private readonly parsed: ParsedHead = { status: 0, lines: { buf: NO_BYTES, at: [] }, contentLength: -1, chunked: false, keepAlive: true, keepAliveHintMs: -1 };
+  private readonly parsed: ParsedHead = { status: 0, lines: NO_LINES, contentLength: -1, chunked: false, keepAlive: true, keepAliveHintMs: -1, connectionNamed: null };
   private keepAlive = true;
   private keepAliveMs: number;
   private paused = false;

@@ -1,3 +1,5 @@
+import { connectionTokens } from '../hop-by-hop.js';
+
 /**
  * A strict parser for one HTTP/1.1 response head, on the bytes as they came off the socket. Strict
  * because a proxy that is lenient about a response's framing can be made to desynchronise its pooled
@@ -22,6 +24,8 @@ export interface ParsedHead {
   keepAlive: boolean;
   /** The upstream's Keep-Alive: timeout hint in milliseconds, or -1. */
   keepAliveHintMs: number;
+  /** Lower-case header names listed by any of the Connection fields (hop-by-hop for this answer), or null. */
+  connectionNamed: string[] | null;
 }
 
 /**
@@ -33,6 +37,8 @@ export interface HeadLines {
   readonly buf: Buffer;
   readonly at: readonly number[];
 }
+
+export const NO_LINES: HeadLines = { buf: Buffer.alloc(0), at: [] };
 
 /** Line `k` (a multiple of 4 in `at`): its name, or its value, as a string (for what is not on the hot path). */
 export function lineName(h: HeadLines, k: number): string {
@@ -84,6 +90,7 @@ export function parseHead(buf: Buffer, start: number, end: number, out: ParsedHe
   out.chunked = false;
   out.keepAlive = minor === 0x31;
   out.keepAliveHintMs = -1;
+  out.connectionNamed = null;
   closeSeen = false;
   let transferEncodings = 0;
   const last = end - 2; // the empty line
@@ -142,6 +149,9 @@ function noteFramingHeader(buf: Buffer, ns: number, ne: number, vs: number, ve: 
     // close wins over keep-alive, whichever Connection field says which.
     if (hasToken(v, 'close')) closeSeen = true;
     else if (hasToken(v, 'keep-alive')) out.keepAlive = true;
+    // Every Connection field counts, not just the last one.
+    const named = connectionTokens(v);
+    if (named !== null) out.connectionNamed = out.connectionNamed === null ? named : out.connectionNamed.concat(named);
     return null;
   }
   if (length === 10 && nameIs(buf, ns, 'keep-alive')) {
