@@ -3,7 +3,7 @@ import type { GatewayConfig, Predicate, RouteConfig } from '../config/types.js';
 import type { ConfigPath, SchemaProblem } from '../config/validate.js';
 import { normalizePath } from '../router/normalize-path.js';
 import { parsePathPattern } from '../router/path-pattern.js';
-import { slotCount } from '../stages/rate-limit/slot-table.js';
+import { slotCount } from '../shared/slot-table.js';
 import { stageRegistry } from '../stages/registry.js';
 import { compileFallback, compileRetries, compileUpstream } from './compile-upstream.js';
 import type { CompiledPlan, HostsPlan, PredicatePlan, RoutePlan, SegmentPlan, StagePlan } from './plan.js';

@@ -1,3 +1,6 @@
+import type { EjectionPolicy } from '../shared/endpoint-health.js';
+import type { BreakerPolicy } from '../shared/upstream-table.js';
+
 /**
  * The compiled plan: what the primary ships to every worker thread for one config generation.
  * Plain, structured-clonable data only (no functions, no classes): workers build their runtime
@@ -48,21 +51,11 @@ export interface ActiveHealthPlan {
   readonly expectStatus: readonly number[] | null;
 }
 
-export interface PassiveHealthPlan {
-  /** 0 = passive detection off. */
-  readonly consecutiveFailures: number;
-  readonly ejectMs: number;
-  readonly maxEjectMs: number;
-  readonly maxEjectedPercent: number;
-}
+/** Passive outlier detection: the shared endpoint table applies it (shared/endpoint-health.ts). */
+export type PassiveHealthPlan = EjectionPolicy;
 
-export interface BreakerPlan {
-  readonly failureRatio: number;
-  readonly minRequests: number;
-  readonly windowMs: number;
-  readonly openMs: number;
-  readonly halfOpenRequests: number;
-}
+/** The circuit breaker: the shared upstream table applies it (shared/upstream-table.ts). */
+export type BreakerPlan = BreakerPolicy;
 
 export type DiscoveryPlan =
   | { readonly kind: 'static' }

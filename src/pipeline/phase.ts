@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { CompiledPlan } from '../compile/plan.js';
 import type { GatewayConfig, RouteConfig } from '../config/types.js';
 import type { ErrorCode } from '../errors/catalog.js';
-import type { SharedState } from '../primary/shared-state.js';
+import type { SharedState } from '../shared/shared-state.js';
 import type { HeadLines } from '../upstream/http1/response-head.js';
 
 /**

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { Agent, request } from 'undici';
 import type { ActiveHealthPlan, CompiledPlan } from '../compile/plan.js';
-import type { EndpointHealth } from '../upstream/endpoint-health.js';
+import type { EndpointHealth } from '../shared/endpoint-health.js';
 
 interface Check {
   readonly upstream: string;

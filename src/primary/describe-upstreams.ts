@@ -1,7 +1,7 @@
 import type { CompiledPlan } from '../compile/plan.js';
-import type { EndpointHealth } from '../upstream/endpoint-health.js';
-import { nowMs } from '../upstream/shared-clock.js';
-import { BREAKER_STATES, type UpstreamTable } from '../upstream/upstream-table.js';
+import type { EndpointHealth } from '../shared/endpoint-health.js';
+import { nowMs } from '../shared/clock.js';
+import { BREAKER_STATES, type UpstreamTable } from '../shared/upstream-table.js';
 
 /** GET /upstreams: what every worker sees in the shared tables right now. */
 export function describeUpstreams(plan: CompiledPlan, health: EndpointHealth, table: UpstreamTable): unknown {

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { CompiledPlan, EndpointPlan, UpstreamPlan } from '../compile/plan.js';
 import { GatewayError } from '../errors/gateway-error.js';
-import { ENDPOINT_ROWS, FIRST_ENDPOINT_ROW, type EndpointHealth } from '../upstream/endpoint-health.js';
-import { UPSTREAM_ROWS, type UpstreamTable } from '../upstream/upstream-table.js';
+import { ENDPOINT_ROWS, FIRST_ENDPOINT_ROW, type EndpointHealth } from '../shared/endpoint-health.js';
+import { UPSTREAM_ROWS, type UpstreamTable } from '../shared/upstream-table.js';
 
 /**
  * A freed row waits this long before reuse, so requests still running on an old plan (long downloads)

@@ -8,9 +8,9 @@ import { ConfigError, formatConfigIssue, GatewayError } from '../errors/gateway-
 import { createLogger, flushLogger } from '../observe/log.js';
 import { loadUws } from '../worker/uws.js';
 import { Discovery } from '../discovery/discovery.js';
-import { EndpointHealth } from '../upstream/endpoint-health.js';
-import { nowMs } from '../upstream/shared-clock.js';
-import { UpstreamTable } from '../upstream/upstream-table.js';
+import { EndpointHealth } from '../shared/endpoint-health.js';
+import { nowMs } from '../shared/clock.js';
+import { UpstreamTable } from '../shared/upstream-table.js';
 import { ActiveHealthChecker } from './active-health.js';
 import { startAdmin } from './admin.js';
 import { describeUpstreams } from './describe-upstreams.js';
@@ -18,7 +18,7 @@ import { EndpointRows } from './endpoint-rows.js';
 import { watchConfigFile } from './config-watch.js';
 import { gcMode } from './node-flags.js';
 import { claimPort } from './port-check.js';
-import { createSharedState } from './shared-state.js';
+import { createSharedState } from '../shared/shared-state.js';
 import { Supervisor } from './supervisor.js';
 
 export interface RunningGateway {

@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { CompiledPlan } from '../compile/plan.js';
 import type { FromWorker, ToWorker, WorkerData } from './messages.js';
-import type { SharedState } from './shared-state.js';
+import type { SharedState } from '../shared/shared-state.js';
 
 const WORKER_ENTRY = new URL('../worker/main.js', import.meta.url);
 /** Respawn delay after a crash, doubled for each crash within a minute, capped. */

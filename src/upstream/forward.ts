@@ -5,8 +5,8 @@ import type { Exchange } from '../worker/exchange.js';
 import { ProxyHandler } from './proxy-handler.js';
 import { isIdempotent } from './idempotent.js';
 import { buildUpstreamHead } from './request-head.js';
-import { msAt, nowMs } from './shared-clock.js';
-import { ADMIT_PROBE, REJECT } from './upstream-table.js';
+import { msAt, nowMs } from '../shared/clock.js';
+import { ADMIT_PROBE, REJECT } from '../shared/upstream-table.js';
 import { ALL_FULL, NONE_HEALTHY } from './upstream-runtime.js';
 import { classifyUpstreamError, upstreamCause, type FailureCondition } from './upstream-error.js';
 

@@ -4,7 +4,7 @@ import { mayRetry, retryLater, tryFailed } from './forward.js';
 import type { Http1Pool } from './http1/pool.js';
 import type { ParsedHead } from './http1/response-head.js';
 import type { UpstreamTry } from './http1/upstream-try.js';
-import { nowMs } from './shared-clock.js';
+import { nowMs } from '../shared/clock.js';
 
 /**
  * One try of a request to one endpoint: what the HTTP/1.1 client sends (UpstreamTry) and the

@@ -5,11 +5,11 @@ import type { UpstreamPlan } from '../compile/plan.js';
 import type { RequestCtx } from '../pipeline/phase.js';
 import type { Balancer, Candidates } from './balancers/balancer.js';
 import { createBalancer } from './balancers/create.js';
-import type { EndpointHealth } from './endpoint-health.js';
+import type { EndpointHealth } from '../shared/endpoint-health.js';
 import type { Http1Pool } from './http1/pool.js';
 import type { PoolSet } from './pools.js';
-import { msAt } from './shared-clock.js';
-import { BREAKER_STATES, CLOSED, OPEN, type UpstreamTable } from './upstream-table.js';
+import { msAt } from '../shared/clock.js';
+import { BREAKER_STATES, CLOSED, OPEN, type UpstreamTable } from '../shared/upstream-table.js';
 
 /** select() found nothing: every endpoint is unhealthy (or drained), or the healthy ones are full (max_pending). */
 export const NONE_HEALTHY = -1;

@@ -2,14 +2,14 @@ import type { Logger } from 'pino';
 import type { CompiledPlan, RoutePlan } from '../compile/plan.js';
 import type { AccessLog } from '../observe/access-log.js';
 import type { Stage } from '../pipeline/phase.js';
-import type { SharedState } from '../primary/shared-state.js';
+import type { SharedState } from '../shared/shared-state.js';
 import type { KeptResources } from './kept-resources.js';
 import { Router } from '../router/router.js';
 import { stageFactory } from '../stages/registry.js';
 import { poolKey, type PoolSet } from '../upstream/pools.js';
-import type { EndpointHealth } from '../upstream/endpoint-health.js';
+import type { EndpointHealth } from '../shared/endpoint-health.js';
 import { UpstreamRuntime } from '../upstream/upstream-runtime.js';
-import type { UpstreamTable } from '../upstream/upstream-table.js';
+import type { UpstreamTable } from '../shared/upstream-table.js';
 
 /** What a worker runs for one config generation; in-flight requests keep the one they started on. */
 export interface Runtime {

@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import pino from 'pino';
 import type { CompiledPlan, EndpointPlan, UpstreamPlan } from '../../src/compile/plan.js';
 import { EndpointRows } from '../../src/primary/endpoint-rows.js';
-import { createEndpointTable, ENDPOINT_ROWS, EndpointHealth } from '../../src/upstream/endpoint-health.js';
-import { createUpstreamTable, UpstreamTable } from '../../src/upstream/upstream-table.js';
+import { createEndpointTable, ENDPOINT_ROWS, EndpointHealth } from '../../src/shared/endpoint-health.js';
+import { createUpstreamTable, UpstreamTable } from '../../src/shared/upstream-table.js';
 
 // Rows of the shared tables as discovery churns: history kept for endpoints that come back, and a
 // full table leaves endpoints out instead of rejecting the plan.

@@ -1,4 +1,4 @@
-import { BUSY, FULL, MOVING, type SlotTable } from './slot-table.js';
+import { BUSY, FULL, MOVING, type SlotTable } from '../../shared/slot-table.js';
 import { STORE_BUSY, STORE_FULL } from './local-gcra.js';
 
 /**

@@ -1,4 +1,4 @@
-import { BUSY, FULL, MOVING, type SlotTable } from './slot-table.js';
+import { BUSY, FULL, MOVING, type SlotTable } from '../../shared/slot-table.js';
 
 /**
  * GCRA (the generic cell rate algorithm: a token bucket kept as one number) on the shared table.

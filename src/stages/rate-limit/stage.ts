@@ -7,7 +7,7 @@ import { InFlight } from './in-flight.js';
 import { fingerprint, fingerprintWord, keyOf, limitSeed, parseKeyPart, type KeyPart } from './limit-key.js';
 import { LocalGcra } from './local-gcra.js';
 import { RedisGcra } from './redis-gcra.js';
-import { SlotTable } from './slot-table.js';
+import { SlotTable } from '../../shared/slot-table.js';
 
 /**
  * `rate_limit:` on a route: a list of limits that must all pass (docs/rate-limits.md).

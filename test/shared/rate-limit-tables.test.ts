@@ -4,14 +4,14 @@ import { Worker } from 'node:worker_threads';
 import { InFlight } from '../../src/stages/rate-limit/in-flight.js';
 import { fingerprint, fingerprintWord } from '../../src/stages/rate-limit/limit-key.js';
 import { LocalGcra, STORE_FULL } from '../../src/stages/rate-limit/local-gcra.js';
-import { createSlotTable, SlotTable } from '../../src/stages/rate-limit/slot-table.js';
+import { createSlotTable, SlotTable } from '../../src/shared/slot-table.js';
 
 /**
  * The shared table under real contention: several worker threads take from the same keys at the
  * same frozen instant, so the exact answer is known (a fresh key allows `burst` requests at once).
  */
 const GCRA_URL = new URL('../../src/stages/rate-limit/local-gcra.js', import.meta.url).href;
-const TABLE_URL = new URL('../../src/stages/rate-limit/slot-table.js', import.meta.url).href;
+const TABLE_URL = new URL('../../src/shared/slot-table.js', import.meta.url).href;
 const KEY_URL = new URL('../../src/stages/rate-limit/limit-key.js', import.meta.url).href;
 
 const WORKER = `

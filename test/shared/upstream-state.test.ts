@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
-import { createEndpointTable, EndpointHealth } from '../../src/upstream/endpoint-health.js';
-import { ADMIT, ADMIT_PROBE, CLOSED, createUpstreamTable, OPEN, REJECT, UpstreamTable } from '../../src/upstream/upstream-table.js';
+import { createEndpointTable, EndpointHealth } from '../../src/shared/endpoint-health.js';
+import { ADMIT, ADMIT_PROBE, CLOSED, createUpstreamTable, OPEN, REJECT, UpstreamTable } from '../../src/shared/upstream-table.js';
 
 /**
  * The shared endpoint and upstream tables under real contention (4 threads, started together at one
  * frozen instant), and their rules with the clock under the test's control.
  */
-const HEALTH_URL = new URL('../../src/upstream/endpoint-health.js', import.meta.url).href;
-const TABLE_URL = new URL('../../src/upstream/upstream-table.js', import.meta.url).href;
+const HEALTH_URL = new URL('../../src/shared/endpoint-health.js', import.meta.url).href;
+const TABLE_URL = new URL('../../src/shared/upstream-table.js', import.meta.url).href;
 const PASSIVE = { consecutiveFailures: 5, ejectMs: 1000, maxEjectMs: 2500, maxEjectedPercent: 100 };
 const BREAKER = { failureRatio: 0.5, minRequests: 10, windowMs: 10_000, openMs: 1000, halfOpenRequests: 3 };
 

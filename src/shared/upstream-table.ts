@@ -1,6 +1,5 @@
-import type { BreakerPlan } from '../compile/plan.js';
 import { BUCKETS, WINDOW_WORDS, windowAdd, windowClear, windowSum } from './rolling-window.js';
-import { after } from './shared-clock.js';
+import { after } from './clock.js';
 
 /**
  * Per-upstream state every worker shares (one row of int32 words per upstream in a SharedArrayBuffer):
@@ -31,6 +30,15 @@ export const REJECT = 2;
 
 export function createUpstreamTable(): SharedArrayBuffer {
   return new SharedArrayBuffer(UPSTREAM_ROWS * WORDS * 4);
+}
+
+/** An upstream's circuit breaker settings (circuit_breaker in config). */
+export interface BreakerPolicy {
+  readonly failureRatio: number;
+  readonly minRequests: number;
+  readonly windowMs: number;
+  readonly openMs: number;
+  readonly halfOpenRequests: number;
 }
 
 export class UpstreamTable {
@@ -72,7 +80,7 @@ export class UpstreamTable {
   }
 
   /** ADMIT, ADMIT_PROBE (this request is one of the half-open probes) or REJECT. */
-  admit(row: number, now: number, plan: BreakerPlan): number {
+  admit(row: number, now: number, plan: BreakerPolicy): number {
     const b = row * WORDS;
     const w = this.w;
     const state = Atomics.load(w, b + BREAKER);
@@ -99,7 +107,7 @@ export class UpstreamTable {
    * The outcome of one try. Returns the state this call moved the breaker to (OPEN or CLOSED), or -1
    * when it changed nothing, so exactly one worker logs each transition.
    */
-  record(row: number, now: number, plan: BreakerPlan, failed: boolean, probe: boolean): number {
+  record(row: number, now: number, plan: BreakerPolicy, failed: boolean, probe: boolean): number {
     const b = row * WORDS;
     const w = this.w;
     if (probe) {
@@ -119,7 +127,7 @@ export class UpstreamTable {
     return this.trip(row, now, plan, CLOSED);
   }
 
-  private trip(row: number, now: number, plan: BreakerPlan, from: number): number {
+  private trip(row: number, now: number, plan: BreakerPolicy, from: number): number {
     const b = row * WORDS;
     Atomics.store(this.w, b + OPEN_UNTIL, (now + plan.openMs) | 0);
     Atomics.store(this.w, b + PROBES_LEFT, 0);

@@ -1,11 +1,10 @@
-import type { PassiveHealthPlan } from '../compile/plan.js';
-import { after, nowMs } from './shared-clock.js';
+import { after, nowMs } from './clock.js';
 import { UPSTREAM_ROWS } from './upstream-table.js';
 
 /**
  * Health of every endpoint, one row of int32 words per endpoint in a SharedArrayBuffer: the primary
  * writes active-check results, every worker records passive outcomes, and every pick reads both.
- * Rows are assigned by the primary (primary/endpoint-slots.ts) and survive reloads.
+ * Rows are assigned by the primary (primary/endpoint-rows.ts) and survive reloads.
  */
 export const ENDPOINT_ROWS = 4096;
 /**
@@ -27,6 +26,15 @@ const CLAIM = 5;
 
 export function createEndpointTable(): SharedArrayBuffer {
   return new SharedArrayBuffer((FIRST_ENDPOINT_ROW + ENDPOINT_ROWS) * WORDS * 4);
+}
+
+/** An upstream's passive outlier detection settings (health.passive in config). */
+export interface EjectionPolicy {
+  /** Failures in a row that eject an endpoint; 0 = passive detection off. */
+  readonly consecutiveFailures: number;
+  readonly ejectMs: number;
+  readonly maxEjectMs: number;
+  readonly maxEjectedPercent: number;
 }
 
 export class EndpointHealth {
@@ -61,7 +69,7 @@ export class EndpointHealth {
    * count, max_eject_ms later) is cleared under the upstream's claim, as the sweep does. The clock is
    * read only then: an endpoint that was never ejected costs no clock read per request.
    */
-  recordSuccess(row: number, passive: PassiveHealthPlan, claimRow: number, clock: () => number = nowMs): void {
+  recordSuccess(row: number, passive: EjectionPolicy, claimRow: number, clock: () => number = nowMs): void {
     const b = row * WORDS;
     const w = this.w;
     if (w[b + CONSECUTIVE_FAILURES] !== 0) Atomics.store(w, b + CONSECUTIVE_FAILURES, 0);
@@ -74,7 +82,7 @@ export class EndpointHealth {
    * endpoints in service (weight > 0), `claimRow` the row whose claim word guards the whole upstream,
    * so max_ejected_percent holds when several endpoints fail at once.
    */
-  recordFailure(row: number, now: number, passive: PassiveHealthPlan, peers: readonly number[], claimRow: number): number {
+  recordFailure(row: number, now: number, passive: EjectionPolicy, peers: readonly number[], claimRow: number): number {
     if (passive.consecutiveFailures === 0) return 0;
     const b = row * WORDS;
     const w = this.w;

@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
-import { createSlotTable } from '../stages/rate-limit/slot-table.js';
-import { createEndpointTable } from '../upstream/endpoint-health.js';
-import { createUpstreamTable } from '../upstream/upstream-table.js';
+import { createSlotTable } from './slot-table.js';
+import { createEndpointTable } from './endpoint-health.js';
+import { createUpstreamTable } from './upstream-table.js';
 
 /**
  * Memory every worker thread shares, created once by the primary for the life of the process (it
@@ -13,9 +13,9 @@ export interface SharedState {
   readonly rateTable: SharedArrayBuffer;
   /** In-flight counts, one slot per concurrency-limit key. */
   readonly inFlightTable: SharedArrayBuffer;
-  /** Endpoint health: active-check verdicts (primary) and passive ejections (workers); upstream/endpoint-health.ts. */
+  /** Endpoint health: active-check verdicts (primary) and passive ejections (workers); shared/endpoint-health.ts. */
   readonly endpointTable: SharedArrayBuffer;
-  /** Per-upstream breaker, retry budget and in-flight count; upstream/upstream-table.ts. */
+  /** Per-upstream breaker, retry budget and in-flight count; shared/upstream-table.ts. */
   readonly upstreamTable: SharedArrayBuffer;
   /** Seeds key hashing, so outsiders cannot choose keys that share slots or fingerprints. */
   readonly secret: number;
