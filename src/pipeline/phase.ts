@@ -3,7 +3,7 @@ import type { CompiledPlan } from '../compile/plan.js';
 import type { GatewayConfig, RouteConfig } from '../config/types.js';
 import type { ErrorCode } from '../errors/catalog.js';
 import type { SharedState } from '../shared/shared-state.js';
-import type { HeadLines } from '../upstream/http1/response-head.js';
+import type { HeadLines } from '../http/head-lines.js';
 
 /**
  * The per-request phase contract. A feature is a Stage: it plugs into these phases and never edits

@@ -3,12 +3,13 @@ import type { RetryPlan } from '../compile/plan.js';
 import type { ErrorCode } from '../errors/catalog.js';
 import type { Exchange } from '../worker/exchange.js';
 import { ProxyHandler } from './proxy-handler.js';
-import { isIdempotent } from './idempotent.js';
+import { isIdempotent } from '../http/idempotent.js';
 import { buildUpstreamHead } from './request-head.js';
 import { msAt, nowMs } from '../shared/clock.js';
 import { ADMIT_PROBE, REJECT } from '../shared/upstream-table.js';
 import { ALL_FULL, NONE_HEALTHY } from './upstream-runtime.js';
-import { classifyUpstreamError, upstreamCause, type FailureCondition } from './upstream-error.js';
+import type { FailureCondition } from './http1/upstream-try.js';
+import { classifyUpstreamError, upstreamCause } from './upstream-error.js';
 
 /**
  * The upstream leg of a request: admission (circuit breaker, max_requests), then tries, each to an

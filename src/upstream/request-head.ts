@@ -1,6 +1,6 @@
 import type { EndpointPlan } from '../compile/plan.js';
 import type { UpstreamRequestHead } from '../pipeline/phase.js';
-import { connectionTokens, isHopByHop } from './hop-by-hop.js';
+import { connectionTokens, isHopByHop } from '../http/hop-by-hop.js';
 
 /** Everything the head builder reads from the downstream request. */
 export interface DownstreamHead {

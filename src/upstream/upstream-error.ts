@@ -1,11 +1,8 @@
 import type { ErrorCode } from '../errors/catalog.js';
-import { UpstreamTryError } from './http1/upstream-try.js';
+import { type FailureCondition, UpstreamTryError } from './http1/upstream-try.js';
 
 /** Errors that happen before the upstream saw a byte: safe to try another endpoint, whatever the method. */
 const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL']);
-
-/** How a failed try is retried (retries.on), or null when it never is. */
-export type FailureCondition = 'connect_error' | 'reset' | 'timeout' | null;
 
 /**
  * Map a failed try's error to the gateway error a client sees and the retry condition it meets:

@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
-import type { HeadLines } from '../upstream/http1/response-head.js';
-import { putBytes, putCrlf, putText, textBound } from '../upstream/http1/head-bytes.js';
-import { classify, equalsLower, PASS, VIA } from '../upstream/response-headers.js';
+import type { HeadLines } from '../http/head-lines.js';
+import { putBytes, putCrlf, putText, textBound } from '../http/head-bytes.js';
+import { classify, equalsLower, PASS, VIA } from '../http/response-headers.js';
 
 /**
  * The response head sluice writes downstream for an upstream answer, assembled as bytes in one reused

@@ -8,7 +8,8 @@ import type { LocalReply, RequestCtx, ResponseHead } from '../pipeline/phase.js'
 import { releaseUpstream } from '../upstream/forward.js';
 import type { ProxyHandler } from '../upstream/proxy-handler.js';
 import type { DownstreamHead } from '../upstream/request-head.js';
-import { NO_LINES, type HeadLines, type ParsedHead } from '../upstream/http1/response-head.js';
+import { NO_LINES, type HeadLines } from '../http/head-lines.js';
+import type { ParsedHead } from '../upstream/http1/response-head.js';
 import type { UpstreamRuntime } from '../upstream/upstream-runtime.js';
 import { acceptHead, type AcceptedHead, type Refusal } from './accept.js';
 import { downstreamHead, statusLine, type DownstreamHeadParts } from './downstream-head.js';

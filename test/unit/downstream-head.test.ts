@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { NO_LINES, parseHead, type ParsedHead } from '../../src/upstream/http1/response-head.js';
+import { NO_LINES } from '../../src/http/head-lines.js';
+import { parseHead, type ParsedHead } from '../../src/upstream/http1/response-head.js';
 import { downstreamHead, type DownstreamHeadParts } from '../../src/worker/downstream-head.js';
 
 // downstreamHead() turns an upstream head into the bytes uWS writes after "HTTP/1.1 " (it adds the

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { lineName, lineValue, NO_LINES, parseHead, type ParsedHead } from '../../src/upstream/http1/response-head.js';
+import { lineName, lineValue, NO_LINES } from '../../src/http/head-lines.js';
+import { parseHead, type ParsedHead } from '../../src/upstream/http1/response-head.js';
 
 // parseHead() is what stands between an upstream's bytes and a pooled connection's framing: every
 // head RFC 9112 does not allow must be refused (an error string), never guessed at.

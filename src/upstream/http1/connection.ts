@@ -2,9 +2,10 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import tls from 'node:tls';
-import { isIdempotent } from '../idempotent.js';
+import { isIdempotent } from '../../http/idempotent.js';
 import { CHUNKED_DONE, CHUNKED_ERROR, ChunkedDecoder } from './chunked-decoder.js';
-import { NO_LINES, parseHead, type ParsedHead } from './response-head.js';
+import { NO_LINES } from '../../http/head-lines.js';
+import { parseHead, type ParsedHead } from './response-head.js';
 import { requestHead } from './request-bytes.js';
 import { bodyTimeout, closedEarly, connectFailed, connectTimeout, headersTimeout, protocolError, uploadTimeout, type UpstreamTry } from './upstream-try.js';
 

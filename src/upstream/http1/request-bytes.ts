@@ -1,4 +1,4 @@
-import { putCrlf, putText, textBound } from './head-bytes.js';
+import { putCrlf, putText, textBound } from '../../http/head-bytes.js';
 import type { UpstreamTry } from './upstream-try.js';
 
 /**

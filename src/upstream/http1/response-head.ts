@@ -1,4 +1,5 @@
-import { connectionTokens } from '../hop-by-hop.js';
+import { type HeadLines, NO_LINES } from '../../http/head-lines.js';
+import { connectionTokens } from '../../http/hop-by-hop.js';
 
 /**
  * A strict parser for one HTTP/1.1 response head, on the bytes as they came off the socket. Strict
@@ -26,26 +27,6 @@ export interface ParsedHead {
   keepAliveHintMs: number;
   /** Lower-case header names listed by any of the Connection fields (hop-by-hop for this answer), or null. */
   connectionNamed: string[] | null;
-}
-
-/**
- * A response head's header lines where they lie, in one buffer, in order: four offsets into `buf` per
- * line (name start, name end, value start, value end; the value without surrounding whitespace). One
- * buffer in order is what lets the downstream writer pass a run of lines to uWS as one range.
- */
-export interface HeadLines {
-  readonly buf: Buffer;
-  readonly at: readonly number[];
-}
-
-export const NO_LINES: HeadLines = { buf: Buffer.alloc(0), at: [] };
-
-/** Line `k` (a multiple of 4 in `at`): its name, or its value, as a string (for what is not on the hot path). */
-export function lineName(h: HeadLines, k: number): string {
-  return h.buf.toString('latin1', h.at[k], h.at[k + 1]);
-}
-export function lineValue(h: HeadLines, k: number): string {
-  return h.buf.toString('latin1', h.at[k + 2], h.at[k + 3]);
 }
 
 /** Some Connection field of the head being parsed said close (parsing is synchronous). */

@@ -1,6 +1,5 @@
 import type { Readable } from 'node:stream';
 import type { ErrorCode } from '../../errors/catalog.js';
-import type { FailureCondition } from '../upstream-error.js';
 import type { ParsedHead } from './response-head.js';
 
 /**
@@ -40,6 +39,9 @@ export interface UpstreamTry {
   onComplete(): void;
   onError(err: Error): void;
 }
+
+/** How a failed try is retried (retries.on), or null when it never is. */
+export type FailureCondition = 'connect_error' | 'reset' | 'timeout' | null;
 
 /**
  * A failed try in the gateway's words: the error code a client sees and the retries.on condition it
