@@ -3,344 +3,311 @@
  * field reference and whose `default`s are the defaults. `sluice schema` prints it; the published copy in
  * config/sluice.schema.json is checked against it by a test. Cross-field rules (route → upstream references,
  * exactly one of path/prefix, ...) live in compile/, which reports them with the same file:line:col.
+ * Built with schema-node.ts so that types.ts can derive the config types from these values.
  */
-export interface SchemaNode {
-  type?: 'object' | 'array' | 'string' | 'integer' | 'number' | 'boolean';
-  description?: string;
-  properties?: Record<string, SchemaNode>;
-  additionalProperties?: false | SchemaNode;
-  propertyNames?: { pattern: string };
-  required?: string[];
-  items?: SchemaNode;
-  minItems?: number;
-  enum?: readonly (string | number | boolean)[];
-  const?: string | number | boolean;
-  minimum?: number;
-  maximum?: number;
-  pattern?: string;
-  minLength?: number;
-  maxLength?: number;
-  anyOf?: SchemaNode[];
-  default?: unknown;
-}
+import { anyOf, array, boolean, enumOf, integer, number, object, record, string } from './schema-node.js';
 
-const ms = (description: string, def: number, minimum = 1): SchemaNode =>
-  ({ type: 'integer', minimum, maximum: 86_400_000, default: def, description });
+const ms = (description: string, def: number, minimum = 1) =>
+  integer({ minimum, maximum: 86_400_000, default: def, description });
 
 /** A path prefix for rewrite: RFC 3986 path characters only (it goes into the upstream request line). */
 const PATH_PATTERN = "^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$";
 
 const KEY_PART = '^(ip|route|header:[!#$%&\'*+.^_`|~0-9A-Za-z-]+)$';
 
-const headerMap: SchemaNode = {
-  type: 'object',
+const headerMap = record(string({ maxLength: 8192 }), {
   description: 'Header name → value. Values may not contain CR, LF or NUL.',
   propertyNames: { pattern: '^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$' },
-  additionalProperties: { type: 'string', maxLength: 8192 },
-};
-
-const predicateMap = (what: string): SchemaNode => ({
-  type: 'object',
-  description: `${what} name → exact value, or { present: true } to require only that it is there.`,
-  additionalProperties: {
-    anyOf: [
-      { type: 'string' },
-      { type: 'object', properties: { present: { type: 'boolean', const: true } }, required: ['present'], additionalProperties: false },
-    ],
-  },
 });
 
-const endpoint: SchemaNode = {
-  type: 'object',
+export const predicateSchema = anyOf([
+  string(),
+  object({ present: boolean({ const: true }) }, { required: ['present'], additionalProperties: false }),
+]);
+
+const predicateMap = (what: string) => record(predicateSchema, {
+  description: `${what} name → exact value, or { present: true } to require only that it is there.`,
+});
+
+export const endpointSchema = object({
+  url: string({ description: 'http://host:port of one endpoint (no path, query or credentials).' }),
+  weight: integer({ minimum: 0, maximum: 1000, default: 1, description: 'Share of requests relative to the other endpoints; 0 = drained (no new requests, in-flight ones finish).' }),
+}, {
   additionalProperties: false,
   required: ['url'],
-  properties: {
-    url: { type: 'string', description: 'http://host:port of one endpoint (no path, query or credentials).' },
-    weight: { type: 'integer', minimum: 0, maximum: 1000, default: 1, description: 'Share of requests relative to the other endpoints; 0 = drained (no new requests, in-flight ones finish).' },
-  },
-};
+});
 
-const discovery: SchemaNode = {
-  type: 'object',
+export const dnsDiscoverySchema = object({
+  name: string({ pattern: '^[A-Za-z0-9.-]{1,253}$', description: 'The DNS name.' }),
+  port: integer({ minimum: 1, maximum: 65535, description: 'Port of every endpoint.' }),
+  scheme: string({ enum: ['http', 'https'], default: 'http', description: 'Scheme of every endpoint.' }),
+  family: string({ enum: ['ipv4', 'ipv6', 'any'], default: 'any', description: 'Which records: A (ipv4), AAAA (ipv6) or both.' }),
+  interval_ms: ms('How often the name is resolved again, in milliseconds.', 5000, 100),
+  servers: array(string(), { description: 'Ask these DNS servers (ip or ip:port) directly; default: the system resolver (getaddrinfo, /etc/hosts included).' }),
+}, {
+  additionalProperties: false, required: ['name', 'port'],
+  description: 'Re-resolve a name\'s A/AAAA records; every address is an endpoint.',
+});
+
+export const etcdDiscoverySchema = object({
+  endpoints: array(string({ pattern: '^https?://' }), { minItems: 1, description: 'etcd client URLs, tried in order.' }),
+  prefix: string({ minLength: 1, description: 'Key prefix, e.g. /services/users/.' }),
+  timeout_ms: ms('Connect and request timeout towards etcd, in milliseconds.', 2000),
+}, {
+  additionalProperties: false, required: ['endpoints', 'prefix'],
+  description: 'Watch a key prefix in etcd v3 (through its JSON gateway); each value is {"url": "http://host:port", "weight": 1}.',
+});
+
+export const discoverySchema = object({
+  dns: dnsDiscoverySchema,
+  etcd: etcdDiscoverySchema,
+}, {
   additionalProperties: false,
   description: 'Where the endpoint list comes from instead of endpoints: (exactly one of dns or etcd). Changes apply without a reload. See docs/upstreams.md.',
-  properties: {
-    dns: {
-      type: 'object', additionalProperties: false, required: ['name', 'port'],
-      description: 'Re-resolve a name\'s A/AAAA records; every address is an endpoint.',
-      properties: {
-        name: { type: 'string', pattern: '^[A-Za-z0-9.-]{1,253}$', description: 'The DNS name.' },
-        port: { type: 'integer', minimum: 1, maximum: 65535, description: 'Port of every endpoint.' },
-        scheme: { type: 'string', enum: ['http', 'https'], default: 'http', description: 'Scheme of every endpoint.' },
-        family: { type: 'string', enum: ['ipv4', 'ipv6', 'any'], default: 'any', description: 'Which records: A (ipv4), AAAA (ipv6) or both.' },
-        interval_ms: ms('How often the name is resolved again, in milliseconds.', 5000, 100),
-        servers: { type: 'array', items: { type: 'string' }, description: 'Ask these DNS servers (ip or ip:port) directly; default: the system resolver (getaddrinfo, /etc/hosts included).' },
-      },
-    },
-    etcd: {
-      type: 'object', additionalProperties: false, required: ['endpoints', 'prefix'],
-      description: 'Watch a key prefix in etcd v3 (through its JSON gateway); each value is {"url": "http://host:port", "weight": 1}.',
-      properties: {
-        endpoints: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^https?://' }, description: 'etcd client URLs, tried in order.' },
-        prefix: { type: 'string', minLength: 1, description: 'Key prefix, e.g. /services/users/.' },
-        timeout_ms: ms('Connect and request timeout towards etcd, in milliseconds.', 2000),
-      },
-    },
-  },
-};
+});
 
-const upstream: SchemaNode = {
-  type: 'object',
+const activeHealth = object({
+  path: string({ pattern: '^/', default: '/healthz', description: 'Path probed.' }),
+  interval_ms: ms('Time between probes of one endpoint, in milliseconds.', 5000, 50),
+  timeout_ms: ms('A probe slower than this fails, in milliseconds.', 1000),
+  healthy: integer({ minimum: 1, maximum: 100, default: 2, description: 'Consecutive passing probes that make an unhealthy endpoint healthy.' }),
+  unhealthy: integer({ minimum: 1, maximum: 100, default: 3, description: 'Consecutive failing probes that make an endpoint unhealthy.' }),
+  expect_status: array(integer({ minimum: 100, maximum: 599 }), { minItems: 1, description: 'Statuses that pass (default: any 2xx or 3xx).' }),
+}, {
+  additionalProperties: false,
+  description: 'Probe every endpoint with a GET.',
+});
+
+const passiveHealth = object({
+  consecutive_failures: integer({ minimum: 0, maximum: 10_000, default: 5, description: 'Failures in a row that eject the endpoint; 0 turns passive detection off.' }),
+  eject_ms: ms('First ejection length, in milliseconds; each repeat ejection lasts one eject_ms longer.', 10_000),
+  max_eject_ms: ms('Longest ejection, in milliseconds.', 300_000),
+  max_ejected_percent: integer({ minimum: 0, maximum: 100, default: 50, description: 'Never eject more than this share of the upstream\'s endpoints.' }),
+}, {
+  additionalProperties: false, default: {},
+  description: 'Eject an endpoint after consecutive failures (connect errors, resets, timeouts, 5xx) seen by live traffic.',
+});
+
+const health = object({
+  active: activeHealth,
+  passive: passiveHealth,
+  panic_threshold: integer({ minimum: 0, maximum: 100, default: 0, description: 'When fewer than this percent of endpoints are healthy, ignore health and spread over all of them (as Envoy does); 0 = never: answer 503 SLUICE_ERR_NO_HEALTHY_UPSTREAM when none is healthy.' }),
+}, {
+  additionalProperties: false, default: {},
+  description: 'Endpoint health: active checks (run once, by the primary process) and passive outlier detection (every worker reports to one shared table).',
+});
+
+const circuitBreaker = object({
+  failure_ratio: number({ minimum: 0.01, maximum: 1, default: 0.5, description: 'Failed share of tries over window_ms that opens the circuit.' }),
+  min_requests: integer({ minimum: 1, maximum: 1_000_000, default: 20, description: 'Tries in the window before the ratio counts.' }),
+  window_ms: ms('Rolling window of the failure ratio, in milliseconds.', 10_000, 100),
+  open_ms: ms('How long an open circuit answers at once without upstream traffic, in milliseconds.', 5000),
+  half_open_requests: integer({ minimum: 1, maximum: 1000, default: 3, description: 'Probe requests let through after open_ms; all succeed → closed, one fails → open again.' }),
+}, {
+  additionalProperties: false,
+  description: 'Stop sending to a failing upstream for a while (shared by all workers).',
+});
+
+const retryBudget = object({
+  ratio: number({ minimum: 0, maximum: 10, default: 0.2, description: 'Retries allowed per request, on average.' }),
+  min_per_s: integer({ minimum: 0, maximum: 1_000_000, default: 5, description: 'Retries per second always allowed (so low traffic can still retry).' }),
+}, {
+  additionalProperties: false, default: {},
+  description: 'Retries to this upstream stay below ratio × requests (plus min_per_s) over a 10 s window, all workers together: no retry storms.',
+});
+
+const pool = object({
+  connections: integer({ minimum: 1, maximum: 100_000, default: 64, description: 'Max connections per endpoint per worker. Env SLUICE_POOL_CONNECTIONS overrides it for every upstream.' }),
+  pipelining: integer({ minimum: 1, maximum: 128, default: 1, description: 'Requests in flight per connection (1 = no pipelining). Env SLUICE_PIPELINING overrides it for every upstream.' }),
+  keepalive_ms: ms('How long an idle upstream connection is kept open, in milliseconds (an upstream hint via Keep-Alive: timeout wins when shorter).', 4000),
+}, {
+  additionalProperties: false,
+  default: {},
+  description: 'Per worker thread, per endpoint keep-alive pool (sluice\'s HTTP/1.1 client, src/upstream/http1/).',
+});
+
+export const upstreamSchema = object({
+  endpoints: array(endpointSchema, { minItems: 1, description: 'Static endpoint list.' }),
+  discovery: discoverySchema,
+  balance: string({ enum: ['round_robin', 'weighted', 'least_outstanding', 'latency', 'hash'], default: 'round_robin', description: 'How an endpoint is picked: round_robin (weights ignored except 0), weighted (smooth weighted round robin), least_outstanding (fewest in flight of two random picks), latency (peak-EWMA response time × in flight), hash (consistent hash of hash_on).' }),
+  hash_on: string({ pattern: '^(ip|(header|cookie|query):[!#$%&\'*+.^_`|~0-9A-Za-z-]+)$', description: 'For balance: hash, what the key is: ip, header:NAME, cookie:NAME or query:NAME. Requests without it are spread round robin.' }),
+  health,
+  circuit_breaker: circuitBreaker,
+  max_requests: integer({ minimum: 1, maximum: 100_000_000, description: 'Requests in flight to this upstream at once, all workers together; more → 503 SLUICE_ERR_UPSTREAM_OVERLOADED at once.' }),
+  max_pending: integer({ minimum: 0, maximum: 100_000_000, description: 'Requests one worker may queue per endpoint beyond its pool\'s connections × pipelining; more → another endpoint, or 503 SLUICE_ERR_UPSTREAM_OVERLOADED.' }),
+  retry_budget: retryBudget,
+  pool,
+}, {
   additionalProperties: false,
   description: 'A named group of interchangeable endpoints: a static list (endpoints:) or a discovered one (discovery:). See docs/upstreams.md.',
-  properties: {
-    endpoints: { type: 'array', minItems: 1, items: endpoint, description: 'Static endpoint list.' },
-    discovery,
-    balance: { type: 'string', enum: ['round_robin', 'weighted', 'least_outstanding', 'latency', 'hash'], default: 'round_robin', description: 'How an endpoint is picked: round_robin (weights ignored except 0), weighted (smooth weighted round robin), least_outstanding (fewest in flight of two random picks), latency (peak-EWMA response time × in flight), hash (consistent hash of hash_on).' },
-    hash_on: { type: 'string', pattern: '^(ip|(header|cookie|query):[!#$%&\'*+.^_`|~0-9A-Za-z-]+)$', description: 'For balance: hash, what the key is: ip, header:NAME, cookie:NAME or query:NAME. Requests without it are spread round robin.' },
-    health: {
-      type: 'object', additionalProperties: false, default: {},
-      description: 'Endpoint health: active checks (run once, by the primary process) and passive outlier detection (every worker reports to one shared table).',
-      properties: {
-        active: {
-          type: 'object', additionalProperties: false,
-          description: 'Probe every endpoint with a GET.',
-          properties: {
-            path: { type: 'string', pattern: '^/', default: '/healthz', description: 'Path probed.' },
-            interval_ms: ms('Time between probes of one endpoint, in milliseconds.', 5000, 50),
-            timeout_ms: ms('A probe slower than this fails, in milliseconds.', 1000),
-            healthy: { type: 'integer', minimum: 1, maximum: 100, default: 2, description: 'Consecutive passing probes that make an unhealthy endpoint healthy.' },
-            unhealthy: { type: 'integer', minimum: 1, maximum: 100, default: 3, description: 'Consecutive failing probes that make an endpoint unhealthy.' },
-            expect_status: { type: 'array', minItems: 1, items: { type: 'integer', minimum: 100, maximum: 599 }, description: 'Statuses that pass (default: any 2xx or 3xx).' },
-          },
-        },
-        passive: {
-          type: 'object', additionalProperties: false, default: {},
-          description: 'Eject an endpoint after consecutive failures (connect errors, resets, timeouts, 5xx) seen by live traffic.',
-          properties: {
-            consecutive_failures: { type: 'integer', minimum: 0, maximum: 10_000, default: 5, description: 'Failures in a row that eject the endpoint; 0 turns passive detection off.' },
-            eject_ms: ms('First ejection length, in milliseconds; each repeat ejection lasts one eject_ms longer.', 10_000),
-            max_eject_ms: ms('Longest ejection, in milliseconds.', 300_000),
-            max_ejected_percent: { type: 'integer', minimum: 0, maximum: 100, default: 50, description: 'Never eject more than this share of the upstream\'s endpoints.' },
-          },
-        },
-        panic_threshold: { type: 'integer', minimum: 0, maximum: 100, default: 0, description: 'When fewer than this percent of endpoints are healthy, ignore health and spread over all of them (as Envoy does); 0 = never: answer 503 SLUICE_ERR_NO_HEALTHY_UPSTREAM when none is healthy.' },
-      },
-    },
-    circuit_breaker: {
-      type: 'object', additionalProperties: false,
-      description: 'Stop sending to a failing upstream for a while (shared by all workers).',
-      properties: {
-        failure_ratio: { type: 'number', minimum: 0.01, maximum: 1, default: 0.5, description: 'Failed share of tries over window_ms that opens the circuit.' },
-        min_requests: { type: 'integer', minimum: 1, maximum: 1_000_000, default: 20, description: 'Tries in the window before the ratio counts.' },
-        window_ms: ms('Rolling window of the failure ratio, in milliseconds.', 10_000, 100),
-        open_ms: ms('How long an open circuit answers at once without upstream traffic, in milliseconds.', 5000),
-        half_open_requests: { type: 'integer', minimum: 1, maximum: 1000, default: 3, description: 'Probe requests let through after open_ms; all succeed → closed, one fails → open again.' },
-      },
-    },
-    max_requests: { type: 'integer', minimum: 1, maximum: 100_000_000, description: 'Requests in flight to this upstream at once, all workers together; more → 503 SLUICE_ERR_UPSTREAM_OVERLOADED at once.' },
-    max_pending: { type: 'integer', minimum: 0, maximum: 100_000_000, description: 'Requests one worker may queue per endpoint beyond its pool\'s connections × pipelining; more → another endpoint, or 503 SLUICE_ERR_UPSTREAM_OVERLOADED.' },
-    retry_budget: {
-      type: 'object', additionalProperties: false, default: {},
-      description: 'Retries to this upstream stay below ratio × requests (plus min_per_s) over a 10 s window, all workers together: no retry storms.',
-      properties: {
-        ratio: { type: 'number', minimum: 0, maximum: 10, default: 0.2, description: 'Retries allowed per request, on average.' },
-        min_per_s: { type: 'integer', minimum: 0, maximum: 1_000_000, default: 5, description: 'Retries per second always allowed (so low traffic can still retry).' },
-      },
-    },
-    pool: {
-      type: 'object',
-      additionalProperties: false,
-      default: {},
-      description: 'Per worker thread, per endpoint keep-alive pool (sluice\'s HTTP/1.1 client, src/upstream/http1/).',
-      properties: {
-        connections: { type: 'integer', minimum: 1, maximum: 100_000, default: 64, description: 'Max connections per endpoint per worker. Env SLUICE_POOL_CONNECTIONS overrides it for every upstream.' },
-        pipelining: { type: 'integer', minimum: 1, maximum: 128, default: 1, description: 'Requests in flight per connection (1 = no pipelining). Env SLUICE_PIPELINING overrides it for every upstream.' },
-        keepalive_ms: ms('How long an idle upstream connection is kept open, in milliseconds (an upstream hint via Keep-Alive: timeout wins when shorter).', 4000),
-      },
-    },
-  },
-};
+});
 
-const RETRY_ON = ['connect_error', 'reset', 'timeout', 500, 502, 503, 504];
+const RETRY_ON = ['connect_error', 'reset', 'timeout', 500, 502, 503, 504] as const;
 
-const retries: SchemaNode = {
-  type: 'object', additionalProperties: false,
+export const retriesSchema = object({
+  attempts: integer({ minimum: 1, maximum: 10, default: 3, description: 'Tries in all, the first included (1 = never retry).' }),
+  on: array(enumOf(RETRY_ON), { default: ['connect_error'], description: 'What is retried: connect_error (nothing reached the upstream: any method), reset, timeout (per_try_timeout_ms or response_header_ms), or a status 500/502/503/504.' }),
+  per_try_timeout_ms: integer({ minimum: 1, maximum: 86_400_000, description: 'Longest wait for one try\'s response headers, in milliseconds (default: timeouts.response_header_ms).' }),
+  non_idempotent: boolean({ default: false, description: 'Also retry POST, PATCH and other non-idempotent methods on reset, timeout and statuses (only if you know the upstream tolerates a repeat).' }),
+  buffer_bytes: integer({ minimum: 0, maximum: 16_777_216, default: 65536, description: 'Request bodies up to this size (with Content-Length) are kept so a retry can send them again; larger ones are streamed and not retried.' }),
+  backoff: object({
+    base_ms: ms('In milliseconds.', 25, 0),
+    max_ms: ms('In milliseconds.', 250, 0),
+  }, {
+    additionalProperties: false, default: {},
+    description: 'Wait before each retry: a random time from 0 to min(max_ms, base_ms × 2^retry) (full jitter).',
+  }),
+}, {
+  additionalProperties: false,
   description: 'When a try fails, try again (another endpoint when there is one). Without retries:, a connect error of a request without a body is retried up to 3 tries. See docs/upstreams.md.',
-  properties: {
-    attempts: { type: 'integer', minimum: 1, maximum: 10, default: 3, description: 'Tries in all, the first included (1 = never retry).' },
-    on: { type: 'array', items: { enum: RETRY_ON }, default: ['connect_error'], description: 'What is retried: connect_error (nothing reached the upstream: any method), reset, timeout (per_try_timeout_ms or response_header_ms), or a status 500/502/503/504.' },
-    per_try_timeout_ms: { type: 'integer', minimum: 1, maximum: 86_400_000, description: 'Longest wait for one try\'s response headers, in milliseconds (default: timeouts.response_header_ms).' },
-    non_idempotent: { type: 'boolean', default: false, description: 'Also retry POST, PATCH and other non-idempotent methods on reset, timeout and statuses (only if you know the upstream tolerates a repeat).' },
-    buffer_bytes: { type: 'integer', minimum: 0, maximum: 16_777_216, default: 65536, description: 'Request bodies up to this size (with Content-Length) are kept so a retry can send them again; larger ones are streamed and not retried.' },
-    backoff: {
-      type: 'object', additionalProperties: false, default: {},
-      description: 'Wait before each retry: a random time from 0 to min(max_ms, base_ms × 2^retry) (full jitter).',
-      properties: {
-        base_ms: ms('In milliseconds.', 25, 0),
-        max_ms: ms('In milliseconds.', 250, 0),
-      },
-    },
-  },
-};
+});
 
-const rateLimit: SchemaNode = {
-  type: 'object',
+export const rateLimitSchema = object({
+  name: string({ pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'Unique within the route; shown in RateLimit headers and logs.' }),
+  key: anyOf([
+    string({ pattern: KEY_PART }),
+    array(string({ pattern: KEY_PART }), { minItems: 1 }),
+  ], {
+    description: 'What is counted: ip, route, header:NAME, or a list of these (composite key).',
+  }),
+  rate: integer({ minimum: 1, maximum: 1_000_000_000, description: 'Requests allowed per `per`, sustained.' }),
+  per: string({ pattern: '^[0-9]{1,9}(ms|s|m|h)$', default: '1s', description: 'The period of `rate`: 500ms, 1s, 1m, 1h.' }),
+  burst: integer({ minimum: 1, maximum: 1_000_000_000, description: 'Requests allowed at once by a key with a full bucket (default: rate).' }),
+  max_in_flight: integer({ minimum: 1, maximum: 1_000_000_000, description: 'Requests of one key in flight at once, across all workers.' }),
+  scope: string({ enum: ['local', 'cluster'], default: 'local', description: 'local: this gateway process (all its workers); cluster: shared through rate_limits.redis by every gateway process.' }),
+  on_store_error: string({ enum: ['allow', 'deny'], default: 'allow', description: 'When the store cannot answer (Redis slow or down, local table full): allow the request (logged) or deny it with 503.' }),
+  headers: boolean({ default: true, description: 'Send RateLimit-Policy and RateLimit headers for this limit.' }),
+}, {
   additionalProperties: false,
   required: ['name', 'key'],
   description: 'One limit. A rate limit sets rate (and per, burst); a concurrency limit sets max_in_flight. See docs/rate-limits.md.',
-  properties: {
-    name: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'Unique within the route; shown in RateLimit headers and logs.' },
-    key: {
-      anyOf: [
-        { type: 'string', pattern: KEY_PART },
-        { type: 'array', minItems: 1, items: { type: 'string', pattern: KEY_PART } },
-      ],
-      description: 'What is counted: ip, route, header:NAME, or a list of these (composite key).',
-    },
-    rate: { type: 'integer', minimum: 1, maximum: 1_000_000_000, description: 'Requests allowed per `per`, sustained.' },
-    per: { type: 'string', pattern: '^[0-9]{1,9}(ms|s|m|h)$', default: '1s', description: 'The period of `rate`: 500ms, 1s, 1m, 1h.' },
-    burst: { type: 'integer', minimum: 1, maximum: 1_000_000_000, description: 'Requests allowed at once by a key with a full bucket (default: rate).' },
-    max_in_flight: { type: 'integer', minimum: 1, maximum: 1_000_000_000, description: 'Requests of one key in flight at once, across all workers.' },
-    scope: { type: 'string', enum: ['local', 'cluster'], default: 'local', description: 'local: this gateway process (all its workers); cluster: shared through rate_limits.redis by every gateway process.' },
-    on_store_error: { type: 'string', enum: ['allow', 'deny'], default: 'allow', description: 'When the store cannot answer (Redis slow or down, local table full): allow the request (logged) or deny it with 503.' },
-    headers: { type: 'boolean', default: true, description: 'Send RateLimit-Policy and RateLimit headers for this limit.' },
-  },
-};
+});
 
-const route: SchemaNode = {
-  type: 'object',
+/** respond: and fallback: share their shape; only the description differs. */
+const fixedResponse = (description: string) => object({
+  status: integer({ minimum: 200, maximum: 599, default: 200, description: 'HTTP status.' }),
+  body: string({ default: '', description: 'Response body.' }),
+  headers: headerMap,
+}, {
+  additionalProperties: false,
+  description,
+});
+
+export const matchSchema = object({
+  hosts: array(string({ pattern: '^(\\*\\.)?[A-Za-z0-9.-]+(:[0-9]{1,5})?$' }), { minItems: 1, description: 'Exact host names or *.example.com wildcards (one or more labels). The port in Host is ignored unless given here.' }),
+  methods: array(string({ pattern: '^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$' }), { minItems: 1, description: 'Request methods, case-sensitive as HTTP says (GET, POST, ...).' }),
+  path: string({ pattern: '^/', description: 'Path pattern: static segments, :param segments and a trailing * for the rest.' }),
+  prefix: string({ pattern: '^/', description: 'Any path starting with this string.' }),
+  headers: predicateMap('Header (case-insensitive)'),
+  query: predicateMap('Query parameter'),
+}, {
+  additionalProperties: false,
+  description: 'All given conditions must hold. Exactly one of path or prefix.',
+});
+
+export const routeSchema = object({
+  name: string({ pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'Unique name; appears in access logs.' }),
+  match: matchSchema,
+  upstream: string({ description: 'Name of an upstream under upstreams:.' }),
+  respond: fixedResponse('Answer directly without an upstream.'),
+  rewrite: object({
+    strip_prefix: string({ pattern: PATH_PATTERN, description: 'Remove this leading path prefix (at a segment boundary) before forwarding.' }),
+    add_prefix: string({ pattern: PATH_PATTERN, description: 'Prepend this path prefix before forwarding (after strip_prefix).' }),
+  }, {
+    additionalProperties: false,
+    description: 'Changes to the path sent upstream (applied after matching).',
+  }),
+  rate_limit: array(rateLimitSchema, { description: 'Limits on this route; a request must pass all of them. See docs/rate-limits.md.' }),
+  retries: retriesSchema,
+  timeout_ms: integer({ minimum: 1, maximum: 86_400_000, description: 'Longest wait for the upstream\'s response headers across every try and backoff, in milliseconds; exceeded → 504 SLUICE_ERR_ROUTE_TIMEOUT. The body then streams under timeouts.idle_ms.' }),
+  fallback: fixedResponse('Served instead of the 503 when the circuit is open, no endpoint is available, or the upstream is at max_requests.'),
+  preserve_host: boolean({ default: true, description: 'true: forward the client\'s Host; false: send the endpoint\'s host:port.' }),
+}, {
   additionalProperties: false,
   required: ['name', 'match'],
   description: 'One route: a match, and either an upstream to forward to or a fixed response.',
-  properties: {
-    name: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'Unique name; appears in access logs.' },
-    match: {
-      type: 'object',
-      additionalProperties: false,
-      description: 'All given conditions must hold. Exactly one of path or prefix.',
-      properties: {
-        hosts: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^(\\*\\.)?[A-Za-z0-9.-]+(:[0-9]{1,5})?$' }, description: 'Exact host names or *.example.com wildcards (one or more labels). The port in Host is ignored unless given here.' },
-        methods: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$' }, description: 'Request methods, case-sensitive as HTTP says (GET, POST, ...).' },
-        path: { type: 'string', pattern: '^/', description: 'Path pattern: static segments, :param segments and a trailing * for the rest.' },
-        prefix: { type: 'string', pattern: '^/', description: 'Any path starting with this string.' },
-        headers: predicateMap('Header (case-insensitive)'),
-        query: predicateMap('Query parameter'),
-      },
-    },
-    upstream: { type: 'string', description: 'Name of an upstream under upstreams:.' },
-    respond: {
-      type: 'object',
-      additionalProperties: false,
-      description: 'Answer directly without an upstream.',
-      properties: {
-        status: { type: 'integer', minimum: 200, maximum: 599, default: 200, description: 'HTTP status.' },
-        body: { type: 'string', default: '', description: 'Response body.' },
-        headers: headerMap,
-      },
-    },
-    rewrite: {
-      type: 'object',
-      additionalProperties: false,
-      description: 'Changes to the path sent upstream (applied after matching).',
-      properties: {
-        strip_prefix: { type: 'string', pattern: PATH_PATTERN, description: 'Remove this leading path prefix (at a segment boundary) before forwarding.' },
-        add_prefix: { type: 'string', pattern: PATH_PATTERN, description: 'Prepend this path prefix before forwarding (after strip_prefix).' },
-      },
-    },
-    rate_limit: { type: 'array', items: rateLimit, description: 'Limits on this route; a request must pass all of them. See docs/rate-limits.md.' },
-    retries,
-    timeout_ms: { type: 'integer', minimum: 1, maximum: 86_400_000, description: 'Longest wait for the upstream\'s response headers across every try and backoff, in milliseconds; exceeded → 504 SLUICE_ERR_ROUTE_TIMEOUT. The body then streams under timeouts.idle_ms.' },
-    fallback: {
-      type: 'object', additionalProperties: false,
-      description: 'Served instead of the 503 when the circuit is open, no endpoint is available, or the upstream is at max_requests.',
-      properties: {
-        status: { type: 'integer', minimum: 200, maximum: 599, default: 200, description: 'HTTP status.' },
-        body: { type: 'string', default: '', description: 'Response body.' },
-        headers: headerMap,
-      },
-    },
-    preserve_host: { type: 'boolean', default: true, description: 'true: forward the client\'s Host; false: send the endpoint\'s host:port.' },
-  },
-};
+});
 
-export const configSchema: SchemaNode = {
-  type: 'object',
+export const redisSchema = object({
+  url: string({ pattern: '^rediss?://', description: 'redis://[user:password@]host:port[/db]' }),
+  timeout_ms: ms('Longest wait for Redis on a request, in milliseconds; then on_store_error decides.', 50),
+  key_prefix: string({ default: 'sluice:rl:', maxLength: 128, description: 'Prefix of every key sluice writes.' }),
+}, {
+  additionalProperties: false, required: ['url'],
+  description: 'The store for scope: cluster limits.',
+});
+
+export const rateLimitsSchema = object({
+  table_slots: integer({ minimum: 16, maximum: 67_108_864, default: 65536, description: 'Keys the shared local table holds (16 bytes each, rounded up to a power of two); a second table of the same size counts in-flight requests. Read at start only. Env SLUICE_RATE_LIMIT_SLOTS.' }),
+  redis: redisSchema,
+}, {
+  additionalProperties: false, default: {},
+  description: 'Shared settings of route rate_limit: entries.',
+});
+
+const listen = object({
+  host: string({ default: '0.0.0.0', description: 'Address to bind.' }),
+  port: integer({ minimum: 0, maximum: 65535, default: 8080, description: 'TCP port (0 = pick a free one). Env SLUICE_PORT.' }),
+}, {
+  additionalProperties: false, default: {},
+  description: 'The data-plane listener (every worker thread binds it with SO_REUSEPORT).',
+});
+
+const admin = object({
+  host: string({ default: '127.0.0.1', description: 'Address to bind; keep it on loopback or a private network.' }),
+  port: integer({ minimum: 0, maximum: 65535, default: 9901, description: 'TCP port (0 = pick a free one). Env SLUICE_ADMIN_PORT.' }),
+}, {
+  additionalProperties: false, default: {},
+  description: 'Admin HTTP API (healthz, readyz, reload), served by the primary process.',
+});
+
+const limits = object({
+  max_header_bytes: integer({ minimum: 1024, maximum: 1_048_576, default: 16384, description: 'Request line + headers, in bytes; larger → 431.' }),
+  max_body_bytes: integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 10_485_760, description: 'Request body, in bytes; larger → 413.' }),
+  allow_chunked_requests: boolean({ default: false, description: 'Accept Transfer-Encoding: chunked request bodies. Off by default (→ 411): uWebSockets.js chunk parsing cannot be validated from JS, see docs/security.md.' }),
+}, {
+  additionalProperties: false, default: {},
+  description: 'Request guards applied before routing.',
+});
+
+const timeouts = object({
+  connect_ms: ms('Connecting to an endpoint, in milliseconds; exceeded → 504.', 2000),
+  response_header_ms: ms('From sending the request to receiving the upstream\'s response headers, in milliseconds; exceeded → 504.', 15000),
+  idle_ms: ms('Longest silence while streaming the upstream response body, in milliseconds; exceeded → the response is cut.', 60000),
+  drain_ms: ms('On SIGTERM/SIGINT, how long in-flight requests may take to finish, in milliseconds.', 30000, 0),
+}, {
+  additionalProperties: false, default: {},
+  description: 'Upstream and lifecycle timeouts.',
+});
+
+const log = object({
+  level: string({ enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', description: 'Minimum level. Env SLUICE_LOG_LEVEL.' }),
+  access: boolean({ default: true, description: 'One access-log line per request (at info).' }),
+  sample: number({ minimum: 0, maximum: 1, default: 1, description: 'Fraction of successful requests logged; 5xx answers are always logged.' }),
+}, {
+  additionalProperties: false, default: {},
+  description: 'Structured JSON logs (pino) on stdout.',
+});
+
+export const configSchema = object({
+  version: integer({ enum: [1], default: 1, description: 'Config format version.' }),
+  listen,
+  admin,
+  workers: anyOf([string({ const: 'auto' }), integer({ minimum: 1, maximum: 1024 })], {
+    default: 'auto',
+    description: 'Worker threads, each with its own listener and pools. auto = available cores. Env SLUICE_WORKERS.',
+  }),
+  limits,
+  timeouts,
+  log,
+  rate_limits: rateLimitsSchema,
+  upstreams: record(upstreamSchema, {
+    default: {},
+    propertyNames: { pattern: '^[A-Za-z0-9_.-]{1,64}$' },
+    description: 'Named upstreams.',
+  }),
+  routes: array(routeSchema, { default: [], description: 'Routes; the most specific match wins (see README).' }),
+}, {
   additionalProperties: false,
   description: 'sluice gateway configuration.',
-  properties: {
-    version: { type: 'integer', enum: [1], default: 1, description: 'Config format version.' },
-    listen: {
-      type: 'object', additionalProperties: false, default: {},
-      description: 'The data-plane listener (every worker thread binds it with SO_REUSEPORT).',
-      properties: {
-        host: { type: 'string', default: '0.0.0.0', description: 'Address to bind.' },
-        port: { type: 'integer', minimum: 0, maximum: 65535, default: 8080, description: 'TCP port (0 = pick a free one). Env SLUICE_PORT.' },
-      },
-    },
-    admin: {
-      type: 'object', additionalProperties: false, default: {},
-      description: 'Admin HTTP API (healthz, readyz, reload), served by the primary process.',
-      properties: {
-        host: { type: 'string', default: '127.0.0.1', description: 'Address to bind; keep it on loopback or a private network.' },
-        port: { type: 'integer', minimum: 0, maximum: 65535, default: 9901, description: 'TCP port (0 = pick a free one). Env SLUICE_ADMIN_PORT.' },
-      },
-    },
-    workers: {
-      anyOf: [{ type: 'string', const: 'auto' }, { type: 'integer', minimum: 1, maximum: 1024 }],
-      default: 'auto',
-      description: 'Worker threads, each with its own listener and pools. auto = available cores. Env SLUICE_WORKERS.',
-    },
-    limits: {
-      type: 'object', additionalProperties: false, default: {},
-      description: 'Request guards applied before routing.',
-      properties: {
-        max_header_bytes: { type: 'integer', minimum: 1024, maximum: 1_048_576, default: 16384, description: 'Request line + headers, in bytes; larger → 431.' },
-        max_body_bytes: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 10_485_760, description: 'Request body, in bytes; larger → 413.' },
-        allow_chunked_requests: { type: 'boolean', default: false, description: 'Accept Transfer-Encoding: chunked request bodies. Off by default (→ 411): uWebSockets.js chunk parsing cannot be validated from JS, see docs/security.md.' },
-      },
-    },
-    timeouts: {
-      type: 'object', additionalProperties: false, default: {},
-      description: 'Upstream and lifecycle timeouts.',
-      properties: {
-        connect_ms: ms('Connecting to an endpoint, in milliseconds; exceeded → 504.', 2000),
-        response_header_ms: ms('From sending the request to receiving the upstream\'s response headers, in milliseconds; exceeded → 504.', 15000),
-        idle_ms: ms('Longest silence while streaming the upstream response body, in milliseconds; exceeded → the response is cut.', 60000),
-        drain_ms: ms('On SIGTERM/SIGINT, how long in-flight requests may take to finish, in milliseconds.', 30000, 0),
-      },
-    },
-    log: {
-      type: 'object', additionalProperties: false, default: {},
-      description: 'Structured JSON logs (pino) on stdout.',
-      properties: {
-        level: { type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', description: 'Minimum level. Env SLUICE_LOG_LEVEL.' },
-        access: { type: 'boolean', default: true, description: 'One access-log line per request (at info).' },
-        sample: { type: 'number', minimum: 0, maximum: 1, default: 1, description: 'Fraction of successful requests logged; 5xx answers are always logged.' },
-      },
-    },
-    rate_limits: {
-      type: 'object', additionalProperties: false, default: {},
-      description: 'Shared settings of route rate_limit: entries.',
-      properties: {
-        table_slots: { type: 'integer', minimum: 16, maximum: 67_108_864, default: 65536, description: 'Keys the shared local table holds (16 bytes each, rounded up to a power of two); a second table of the same size counts in-flight requests. Read at start only. Env SLUICE_RATE_LIMIT_SLOTS.' },
-        redis: {
-          type: 'object', additionalProperties: false, required: ['url'],
-          description: 'The store for scope: cluster limits.',
-          properties: {
-            url: { type: 'string', pattern: '^rediss?://', description: 'redis://[user:password@]host:port[/db]' },
-            timeout_ms: ms('Longest wait for Redis on a request, in milliseconds; then on_store_error decides.', 50),
-            key_prefix: { type: 'string', default: 'sluice:rl:', maxLength: 128, description: 'Prefix of every key sluice writes.' },
-          },
-        },
-      },
-    },
-    upstreams: {
-      type: 'object', default: {},
-      propertyNames: { pattern: '^[A-Za-z0-9_.-]{1,64}$' },
-      additionalProperties: upstream,
-      description: 'Named upstreams.',
-    },
-    routes: { type: 'array', items: route, default: [], description: 'Routes; the most specific match wins (see README).' },
-  },
-};
+});

@@ -1,4 +1,4 @@
-import type { SchemaNode } from './schema.js';
+import type { SchemaNode } from './schema-node.js';
 
 export type ConfigPath = readonly (string | number)[];
 
