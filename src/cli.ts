@@ -1,9 +1,9 @@
 import { fileURLToPath } from 'node:url';
-import { loadConfigFile } from './config/load.js';
 import { configSchema } from './config/schema.js';
 import { startEchoUpstream } from './demo/echo-upstream.js';
 import { ConfigError, formatConfigIssue, GatewayError } from './errors/gateway-error.js';
 import { runGateway, type RunningGateway } from './primary/gateway.js';
+import { loadPlanFile } from './primary/load-plan.js';
 
 const DEFAULT_CONFIG = fileURLToPath(new URL('../../config/sluice.yaml', import.meta.url));
 
@@ -40,7 +40,7 @@ function usage(problem: string): number {
 
 function validate(file: string): number {
   try {
-    const { plan } = loadConfigFile(file);
+    const { plan } = loadPlanFile(file);
     process.stdout.write(`${file}: ok (${plan.routes.length} routes, ${plan.upstreams.length} upstreams)\n`);
     return 0;
   } catch (err) {
@@ -64,7 +64,7 @@ async function start(file: string, demo: boolean): Promise<number> {
   const closers: Array<() => void> = [];
   try {
     if (demo) {
-      const { plan } = loadConfigFile(file);
+      const { plan } = loadPlanFile(file);
       for (const u of plan.upstreams) for (const e of u.endpoints) {
         const url = new URL(e.origin);
         if (url.hostname !== '127.0.0.1' || url.protocol !== 'http:') continue;

@@ -1,7 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
-import { compile } from '../compile/compile.js';
-import type { CompiledPlan } from '../compile/plan.js';
 import { ConfigError, type ConfigIssue } from '../errors/gateway-error.js';
 import { applyEnvOverrides, readEnvOverrides } from './env.js';
 import { toIssues } from './locate.js';
@@ -11,24 +9,28 @@ import { deepFreeze, validateAndDefault, type SchemaProblem } from './validate.j
 
 export interface LoadedConfig {
   readonly config: GatewayConfig;
-  readonly plan: CompiledPlan;
+  /**
+   * Places problems found later, by checks outside config/ (compile/'s cross-field rules), in this
+   * config's source, so that they read FILE:LINE:COL like schema problems do.
+   */
+  readonly locate: (problems: readonly SchemaProblem[]) => ConfigIssue[];
 }
 
 /**
- * File → YAML → schema check + defaults → env overrides → compile → deep-freeze.
+ * File → YAML → schema check + defaults → env overrides → deep-freeze.
  * Throws ConfigError listing every problem as FILE:LINE:COL field.path: message.
  */
-export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env, generation = 1): LoadedConfig {
+export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     throw new ConfigError([{ file, line: 0, col: 0, path: '', message: (err as Error).message }], 'SLUICE_ERR_CONFIG_READ');
   }
-  return loadConfigText(text, file, env, generation);
+  return loadConfigText(text, file, env);
 }
 
-export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEnv = {}, generation = 1): LoadedConfig {
+export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEnv = {}): LoadedConfig {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -37,19 +39,16 @@ export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEn
       return { file, line: pos.line, col: pos.col, path: '', message: `YAML: ${e.message.split('\n')[0]}` };
     }));
   }
+  const locate = (problems: readonly SchemaProblem[]): ConfigIssue[] => toIssues(file, doc, lines, problems);
   const raw: unknown = doc.toJS() ?? {};
   const problems: SchemaProblem[] = [];
   validateAndDefault(configSchema, raw, [], problems);
-  if (problems.length > 0) throw new ConfigError(toIssues(file, doc, lines, problems));
+  if (problems.length > 0) throw new ConfigError(locate(problems));
 
   const { overrides, issues: envIssues } = readEnvOverrides(env);
   if (envIssues.length > 0) throw new ConfigError(envIssues);
   applyEnvOverrides(raw, overrides);
-
-  const config = deepFreeze(raw as GatewayConfig);
-  const compiled = compile(config, file, generation);
-  if ('problems' in compiled) throw new ConfigError(toIssues(file, doc, lines, compiled.problems));
-  return { config, plan: deepFreeze(compiled.plan) };
+  return { config: deepFreeze(raw as GatewayConfig), locate };
 }
 
 export type { ConfigIssue };

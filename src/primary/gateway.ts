@@ -3,7 +3,6 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { CompiledPlan } from '../compile/plan.js';
-import { loadConfigFile } from '../config/load.js';
 import { ConfigError, formatConfigIssue, GatewayError } from '../errors/gateway-error.js';
 import { createLogger, flushLogger } from '../observe/log.js';
 import { loadUws } from '../worker/uws.js';
@@ -16,6 +15,7 @@ import { startAdmin } from './admin.js';
 import { describeUpstreams } from './describe-upstreams.js';
 import { EndpointRows } from './endpoint-rows.js';
 import { watchConfigFile } from './config-watch.js';
+import { loadPlanFile } from './load-plan.js';
 import { gcMode } from './node-flags.js';
 import { claimPort } from './port-check.js';
 import { createSharedState } from '../shared/shared-state.js';
@@ -33,7 +33,7 @@ export interface RunningGateway {
  * publish path. A rejected config is logged with every problem and the running one stays.
  */
 export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.env): Promise<RunningGateway> {
-  const first = loadConfigFile(file, env, 1);
+  const first = loadPlanFile(file, env, 1);
   const log = createLogger(first.plan.log.level, { role: 'primary' });
   loadUws(); // fail here, in the primary, rather than once per worker
   const port = await claimPort(first.plan.listen.host, first.plan.listen.port);
@@ -98,7 +98,7 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
   const reloadOnce = async (source: string) => {
     lastText = hashOf(file);
     try {
-      const loaded = loadConfigFile(file, env, generation + 1);
+      const loaded = loadPlanFile(file, env, generation + 1);
       warnFixedChanges(log, fixed, loaded.plan);
       await discovery.reconcile(loaded.plan.upstreams, DISCOVERY_FIRST_WAIT_MS);
       const pinned = pin(loaded.plan);

@@ -3,13 +3,13 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadConfigText } from '../../src/config/load.js';
+import { loadPlanText } from '../../src/primary/load-plan.js';
 import { ConfigError, formatConfigIssue } from '../../src/errors/gateway-error.js';
 import { runCli } from '../helpers/gateway.js';
 
 function problems(yaml: string, env: Record<string, string> = {}): string[] {
   try {
-    loadConfigText(yaml, 'gw.yaml', env);
+    loadPlanText(yaml, 'gw.yaml', env);
   } catch (err) {
     assert.ok(err instanceof ConfigError, String(err));
     return err.issues.map(formatConfigIssue);
@@ -19,7 +19,7 @@ function problems(yaml: string, env: Record<string, string> = {}): string[] {
 
 test('the issue example config is accepted and defaulted', () => {
   const text = readFileSync(new URL('../../../config/examples/issue-contract.yaml', import.meta.url), 'utf8');
-  const { config, plan } = loadConfigText(text, 'contract.yaml');
+  const { config, plan } = loadPlanText(text, 'contract.yaml');
   assert.equal(config.timeouts.drain_ms, 30000);
   assert.equal(plan.routes.length, 3);
   assert.deepEqual(plan.upstreams[0].endpoints.map((e) => e.origin), ['http://127.0.0.1:9001', 'http://127.0.0.1:9002']);
@@ -75,7 +75,7 @@ test('YAML syntax errors and duplicate keys are located', () => {
 });
 
 test('env overrides are validated and applied', () => {
-  const { plan } = loadConfigText('upstreams: { u: { endpoints: [ { url: "http://127.0.0.1:1" } ] } }\n', 'gw.yaml', {
+  const { plan } = loadPlanText('upstreams: { u: { endpoints: [ { url: "http://127.0.0.1:1" } ] } }\n', 'gw.yaml', {
     SLUICE_PORT: '9999', SLUICE_ADMIN_PORT: '0', SLUICE_WORKERS: '3', SLUICE_LOG_LEVEL: 'warn', SLUICE_POOL_CONNECTIONS: '7', SLUICE_PIPELINING: '4',
   });
   assert.equal(plan.listen.port, 9999);

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { loadConfigText } from '../../src/config/load.js';
+import { loadPlanText } from '../../src/primary/load-plan.js';
 import { Router, type RoutableRequest } from '../../src/router/router.js';
 
 function routerFor(routesYaml: string): (method: string, path: string, extra?: { host?: string; headers?: Record<string, string>; query?: string }) => string | null {
-  const { plan } = loadConfigText(`upstreams:\n  u: { endpoints: [ { url: "http://127.0.0.1:1" } ] }\nroutes:\n${routesYaml}`, 'routes.yaml');
+  const { plan } = loadPlanText(`upstreams:\n  u: { endpoints: [ { url: "http://127.0.0.1:1" } ] }\nroutes:\n${routesYaml}`, 'routes.yaml');
   const router = new Router(plan.routes.map((p) => ({ plan: p, route: p.name })));
   return (method, path, extra = {}) => {
     const headers = extra.headers ?? {};

@@ -1,0 +1,30 @@
+import { compile } from '../compile/compile.js';
+import type { CompiledPlan } from '../compile/plan.js';
+import { loadConfigFile, loadConfigText, type LoadedConfig } from '../config/load.js';
+import type { GatewayConfig } from '../config/types.js';
+import { deepFreeze } from '../config/validate.js';
+import { ConfigError } from '../errors/gateway-error.js';
+
+export interface LoadedPlan {
+  readonly config: GatewayConfig;
+  readonly plan: CompiledPlan;
+}
+
+/**
+ * The one place that reads a config and compiles it: config/ knows nothing of plans and compile/
+ * nothing of files, so neither imports the other's caller. Throws ConfigError listing every
+ * problem, schema or cross-field, as FILE:LINE:COL field.path: message.
+ */
+export function loadPlanFile(file: string, env: NodeJS.ProcessEnv = process.env, generation = 1): LoadedPlan {
+  return compileLoaded(loadConfigFile(file, env), file, generation);
+}
+
+export function loadPlanText(text: string, file: string, env: NodeJS.ProcessEnv = {}, generation = 1): LoadedPlan {
+  return compileLoaded(loadConfigText(text, file, env), file, generation);
+}
+
+function compileLoaded({ config, locate }: LoadedConfig, file: string, generation: number): LoadedPlan {
+  const compiled = compile(config, file, generation);
+  if ('problems' in compiled) throw new ConfigError(locate(compiled.problems));
+  return { config, plan: deepFreeze(compiled.plan) };
+}
