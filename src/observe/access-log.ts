@@ -5,7 +5,7 @@ import { putAscii, putInt, putMillis, putNullable, putString, stringBound } from
 /** Query parameters whose values are masked in access logs (compared lower-case, substring). */
 const SECRET_PARAM = /token|key|secret|password|passwd|auth|signature|session|credential/i;
 
-/** What a line says about a request: the worker's Exchange is passed as is (no record allocated). */
+/** What a line says about a request: the exchange is passed as is (no record allocated). */
 export interface AccessRecord {
   readonly id: string;
   readonly method: string;
@@ -19,7 +19,8 @@ export interface AccessRecord {
   readonly durationMs: number;
   readonly remoteAddress: string;
   readonly errorCode: ErrorCode | null;
-  readonly attempts: number;
+  /** Upstream tries (logged as "attempts" when more than one). */
+  readonly tries: number;
 }
 
 /** Where the lines go when fd 1 is a pipe or socket: the worker's pino destination (a sonic-boom). */
@@ -107,7 +108,7 @@ export class AccessLog {
     at = putMillis(b, putAscii(b, at, ',"duration_ms":'), r.durationMs);
     at = putString(b, putAscii(b, at, ',"remote":'), r.remoteAddress);
     if (r.errorCode !== null) at = putString(b, putAscii(b, at, ',"code":'), r.errorCode);
-    if (r.attempts > 1) at = putInt(b, putAscii(b, at, ',"attempts":'), r.attempts);
+    if (r.tries > 1) at = putInt(b, putAscii(b, at, ',"attempts":'), r.tries);
     b[at++] = 0x7d;
     b[at++] = 0x0a;
     if (own) return this.writeOut(b, at);

@@ -4,15 +4,16 @@ import type { GatewayConfig, RouteConfig } from '../config/types.js';
 import type { ErrorCode } from '../errors/catalog.js';
 import type { SharedState } from '../shared/shared-state.js';
 import type { HeadLines } from '../http/head-lines.js';
+import type { RequestCtx } from './request-ctx.js';
 
 /**
  * The per-request phase contract. A feature is a Stage: it plugs into these phases and never edits
- * the proxy core. Phases, in the order a request meets them (see README "Request lifecycle"):
+ * the proxy core. Phases, in the order a request meets them (docs/architecture.md has the chart):
  *
- *   accept (worker/accept.ts: copy + validate the head)  →  route  →  onRequest*  →  upstream peer
- *   →  onUpstreamRequest*  →  dispatch  →  onResponse*  →  stream body  →  onLog*
+ *   accept (front door: copy + check the head) → route → onRequest* → upstream leg, per try:
+ *   onUpstreamRequest* → dispatch → onResponse* → response body → onLog* (exactly once)
  *
- * The runner owns iteration: a stage returns a value, it never calls next().
+ * The runner (pipeline/exchange.ts) owns iteration: a stage returns a value, it never calls next().
  */
 
 /** A response made by the gateway itself (not the upstream). */
@@ -21,24 +22,7 @@ export interface LocalReply {
   /** Stable error code, or null for a non-error answer (a fixed `respond:` route). */
   readonly code: ErrorCode | null;
   readonly headers?: ReadonlyArray<readonly [string, string]>;
-  readonly body?: string;
-}
-
-/** What stages can see of a request. Everything was copied out of uWS before any stage runs. */
-export interface RequestCtx {
-  readonly id: string;
-  readonly method: string;
-  /** Normalised path (see router/normalize-path.ts). */
-  readonly path: string;
-  /** Raw query string without "?" ("" when none). */
-  readonly query: string;
-  readonly host: string;
-  readonly remoteAddress: string;
-  readonly routeName: string;
-  readonly params: readonly string[];
-  header(lowerName: string): string | undefined;
-  /** Per-request scratch of the stages, by StageEnv.slot; null until a stage stores something. */
-  stageState: unknown[] | null;
+  readonly body?: string | Uint8Array;
 }
 
 /** The request head about to be sent upstream; onUpstreamRequest stages may edit it. */
@@ -48,16 +32,45 @@ export interface UpstreamRequestHead {
   readonly headers: string[];
 }
 
-/** The upstream response head about to be written downstream; onResponse stages may edit it. */
+/** A response head on its way downstream; onResponse stages may edit it. */
 export interface ResponseHead {
   status: number;
-  /** As the upstream sent them, names in the upstream's case (read with lineName/lineValue). */
+  /** The upstream's header lines as received (NO_LINES for a head the gateway made). */
   readonly upstream: HeadLines;
+  /** Lower-case names the upstream's Connection header lists: not forwarded. */
+  readonly connectionNamed: readonly string[] | null;
   /**
-   * Headers to write downstream, replacing any upstream header of the same name: push
-   * lower-case name, value. Values must be free of CR/LF (uWS writes them as they are).
+   * The body's length, or -1 when unknown (then it is sent chunked). A HEAD answer keeps the
+   * upstream's length (it describes the GET); a body phase that changes the length sets -1.
    */
-  readonly set: string[];
+  length: number;
+  /**
+   * Headers to write downstream, replacing upstream headers of the same name: lower-case name,
+   * value, ... (add them with setHeader). Values must be free of CR/LF: uWS writes them as they are.
+   */
+  set: string[] | null;
+  /** Lower-case names of upstream headers not to forward (add them with removeHeader). */
+  remove: string[] | null;
+}
+
+export function setHeader(head: ResponseHead, lowerName: string, value: string): void {
+  (head.set ??= []).push(lowerName, value);
+}
+
+export function removeHeader(head: ResponseHead, lowerName: string): void {
+  (head.remove ??= []).push(lowerName);
+}
+
+/** How an exchange ended, for onLog stages (and the access log). */
+export interface Outcome {
+  /** The status the client got: 499 when it went away first. */
+  readonly status: number;
+  /** The error code the client got, or why its response was cut; null on success. */
+  readonly errorCode: ErrorCode | null;
+  readonly bytesOut: number;
+  readonly durationMs: number;
+  /** Upstream tries, the first included; 0 when no upstream was asked. */
+  readonly tries: number;
 }
 
 export interface Stage {
@@ -65,12 +78,12 @@ export interface Stage {
   readonly name: string;
   /** Route matched, head known. Return a LocalReply to answer now, null to continue. */
   onRequest?(ctx: RequestCtx): LocalReply | null | Promise<LocalReply | null>;
-  /** Last edit of what goes upstream. Synchronous. */
+  /** Last edit of what goes upstream, once per try. Synchronous. */
   onUpstreamRequest?(ctx: RequestCtx, head: UpstreamRequestHead): void;
-  /** Upstream response head, before it is written downstream. Synchronous. */
+  /** The upstream's response head, before it is written downstream. Synchronous. */
   onResponse?(ctx: RequestCtx, head: ResponseHead): void;
   /** After the exchange, exactly once, success or failure. Must not throw. */
-  onLog?(ctx: RequestCtx, status: number): void;
+  onLog?(ctx: RequestCtx, outcome: Outcome): void;
 }
 
 /**

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { OncePerSecond } from '../observe/once-per-second.js';
 import type { UpstreamPlan } from '../compile/plan.js';
-import type { RequestCtx } from '../pipeline/phase.js';
+import type { RequestCtx } from '../pipeline/request-ctx.js';
 import type { Balancer, Candidates } from './balancers/balancer.js';
 import { createBalancer } from './balancers/create.js';
 import type { EndpointHealth } from '../shared/endpoint-health.js';
@@ -42,7 +42,7 @@ export class UpstreamRuntime implements Candidates {
     private readonly poolSet: PoolSet,
     readonly health: EndpointHealth,
     readonly table: UpstreamTable,
-    private readonly log: Logger,
+    readonly log: Logger,
   ) {
     this.count = plan.endpoints.length;
     this.rows = plan.endpoints.map((e) => e.slot);

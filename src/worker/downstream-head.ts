@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
-import type { HeadLines } from '../http/head-lines.js';
 import { putBytes, putCrlf, putText, textBound } from '../http/head-bytes.js';
 import { classify, equalsLower, PASS, VIA } from '../http/response-headers.js';
+import type { ResponseHead } from '../pipeline/phase.js';
 
 /**
  * The response head sluice writes downstream for an upstream answer, assembled as bytes in one reused
@@ -13,20 +13,10 @@ import { classify, equalsLower, PASS, VIA } from '../http/response-headers.js';
  * itself when the response ends. One call instead of one per header (each a crossing into C++ and a
  * view or string conversion there). Safe to pass lines through as bytes: parseHead refused bare CR,
  * LF, obs-fold and control bytes; stage values and request ids are checked where they are made.
+ * `id` is the request id, 1-128 visible ASCII characters (worker/uws-downstream.ts, request-id.ts).
  *
  * Hot path: no strings, no objects; the returned view stays valid until the next call.
  */
-export interface DownstreamHeadParts {
-  readonly status: number;
-  readonly upstreamLines: HeadLines;
-  /** Lower-case names the upstream's Connection header lists: dropped. */
-  readonly connectionNamed: readonly string[] | null;
-  /** Set by onResponse stages, replacing upstream headers of the same name: [lower-case name, value, ...]. */
-  readonly stageHeaders: readonly string[] | null;
-  /** The request id, 1-128 visible ASCII characters (worker/accept.ts and request-id.ts). */
-  readonly id: string;
-}
-
 const OWN_HOP = Buffer.from('1.1 sluice', 'latin1');
 const VIA_LINE = Buffer.from('\r\nvia: ', 'latin1');
 const ID_LINE = Buffer.from('\r\nx-request-id: ', 'latin1');
@@ -36,11 +26,11 @@ const FIXED = 512;
 let out = Buffer.allocUnsafe(16 * 1024);
 let view = out.subarray(0, 0);
 
-export function downstreamHead(p: DownstreamHeadParts): Uint8Array {
-  const { buf, at } = p.upstreamLines;
-  const set = p.stageHeaders;
+export function downstreamHead(p: ResponseHead, id: string): Uint8Array {
+  const { buf, at } = p.upstream;
+  const set = p.set;
   // The upstream's head bytes bound its lines and its Via values; UTF-8 of a stage value at most 3 bytes a unit.
-  let need = FIXED + p.id.length + (at.length === 0 ? 0 : 2 * (at[at.length - 1] - at[0]));
+  let need = FIXED + id.length + (at.length === 0 ? 0 : 2 * (at[at.length - 1] - at[0]));
   if (set !== null) for (let i = 0; i < set.length; i++) need += textBound(set[i]) + 4;
   if (need > out.length) { out = Buffer.allocUnsafe(need); view = out.subarray(0, 0); }
 
@@ -72,17 +62,19 @@ export function downstreamHead(p: DownstreamHeadParts): Uint8Array {
   }
   n = putBytes(out, n, OWN_HOP, 0, OWN_HOP.length);
   n = putBytes(out, n, ID_LINE, 0, ID_LINE.length);
-  n = putText(out, n, p.id);
+  n = putText(out, n, id);
   if (view.length !== n) view = out.subarray(0, n);
   return view;
 }
 
-/** An upstream header named by its Connection header, or one a stage sets itself. */
-function replaced(p: DownstreamHeadParts, buf: Buffer, from: number, to: number): boolean {
+/** An upstream header named by its Connection header, one a stage sets itself, or one a stage removes. */
+function replaced(p: ResponseHead, buf: Buffer, from: number, to: number): boolean {
   const named = p.connectionNamed;
   if (named !== null) for (const name of named) if (equalsLower(buf, from, to, name)) return true;
-  const set = p.stageHeaders;
+  const set = p.set;
   if (set !== null) for (let i = 0; i < set.length; i += 2) if (equalsLower(buf, from, to, set[i])) return true;
+  const removed = p.remove;
+  if (removed !== null) for (const name of removed) if (equalsLower(buf, from, to, name)) return true;
   return false;
 }
 

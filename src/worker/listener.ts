@@ -1,6 +1,5 @@
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
-import { runPipeline } from '../pipeline/runner.js';
-import { Exchange } from './exchange.js';
+import { UwsDownstream } from './uws-downstream.js';
 import type { Runtime } from './runtime.js';
 import { loadUws } from './uws.js';
 
@@ -23,7 +22,7 @@ export interface Listener {
 export function openListener(host: string, port: number, current: () => Runtime): Promise<Listener> {
   const app: TemplatedApp = uws.App();
   app.any('/*', (res: HttpResponse, req: HttpRequest) => {
-    new Exchange(res, current(), runPipeline).accept(req);
+    new UwsDownstream(res, current()).accept(req);
   });
   return new Promise((resolve, reject) => {
     app.listen(host, port, (socket: us_listen_socket | false) => {

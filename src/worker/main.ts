@@ -7,7 +7,7 @@ import type { FromWorker, ToWorker, WorkerData } from '../primary/messages.js';
 import { EndpointHealth } from '../shared/endpoint-health.js';
 import { PoolSet } from '../upstream/pools.js';
 import { UpstreamTable } from '../shared/upstream-table.js';
-import { inFlight } from './exchange.js';
+import { inFlight } from './uws-downstream.js';
 import { KeptResources } from './kept-resources.js';
 import { openListener, type Listener } from './listener.js';
 import { buildRuntime, type Runtime } from './runtime.js';

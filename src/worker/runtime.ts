@@ -1,13 +1,14 @@
 import type { Logger } from 'pino';
 import type { CompiledPlan, RoutePlan } from '../compile/plan.js';
 import type { AccessLog } from '../observe/access-log.js';
-import type { Stage } from '../pipeline/phase.js';
+import { routeRuntime, type RouteRuntime } from '../pipeline/route-runtime.js';
 import type { SharedState } from '../shared/shared-state.js';
 import type { KeptResources } from './kept-resources.js';
 import { Router } from '../router/router.js';
 import { stageFactory } from '../stages/registry.js';
 import { poolKey, type PoolSet } from '../upstream/pools.js';
 import type { EndpointHealth } from '../shared/endpoint-health.js';
+import { RouteUpstream } from '../upstream/route-upstream.js';
 import { UpstreamRuntime } from '../upstream/upstream-runtime.js';
 import type { UpstreamTable } from '../shared/upstream-table.js';
 
@@ -21,16 +22,6 @@ export interface Runtime {
   readonly accessInfo: boolean;
   /** Access lines for 5xx and 499 (level warn or lower, even with log.access off). */
   readonly accessWarn: boolean;
-}
-
-/** A route with its stages instantiated and split per phase; null = no stage uses that phase. */
-export interface RouteRuntime {
-  readonly plan: RoutePlan;
-  readonly upstream: UpstreamRuntime | null;
-  readonly onRequest: readonly Stage[] | null;
-  readonly onUpstreamRequest: readonly Stage[] | null;
-  readonly onResponse: readonly Stage[] | null;
-  readonly onLog: readonly Stage[] | null;
 }
 
 /** What a worker owns for its whole life, across config generations. */
@@ -64,16 +55,6 @@ function buildRoute(plan: RoutePlan, compiled: CompiledPlan, upstreams: Upstream
     log: services.log, slot, plan: compiled, shared: services.shared,
     keep: (key, create) => services.kept.keep(key, create),
   }));
-  const having = (phase: keyof Stage) => {
-    const list = stages.filter((s) => s[phase] !== undefined);
-    return list.length === 0 ? null : list;
-  };
-  return {
-    plan,
-    upstream: plan.upstream === -1 ? null : upstreams[plan.upstream],
-    onRequest: having('onRequest'),
-    onUpstreamRequest: having('onUpstreamRequest'),
-    onResponse: having('onResponse'),
-    onLog: having('onLog'),
-  };
+  const forwarder = plan.upstream === -1 ? null : new RouteUpstream(upstreams[plan.upstream], plan);
+  return routeRuntime(plan.name, forwarder, stages);
 }

@@ -9,7 +9,7 @@ function record(over: Partial<AccessRecord> = {}): AccessRecord {
   return {
     id: 'c43438c5-06d5-47ac-ab65-cbda9e8b084e', method: 'GET', logPath: '/tiny', query: '', logRoute: 'all',
     upstreamName: 'origin', endpoint: 'http://127.0.0.1:7001', status: 200, bytesOut: 11, durationMs: 0.5934,
-    remoteAddress: '127.0.0.1', errorCode: null, attempts: 1, ...over,
+    remoteAddress: '127.0.0.1', errorCode: null, tries: 1, ...over,
   };
 }
 
@@ -33,7 +33,7 @@ function bothWays(write: (log: AccessLog) => void): { file: string; sink: string
 test('access lines are JSON with every field, the same through a file and through a sink', () => {
   const { file, sink } = bothWays((log) => {
     log.write(record(), true, true, 1);
-    log.write(record({ status: 502, errorCode: 'SLUICE_ERR_UPSTREAM_RESET', attempts: 2, durationMs: 12, logRoute: null, upstreamName: null, endpoint: null }), true, true, 1);
+    log.write(record({ status: 502, errorCode: 'SLUICE_ERR_UPSTREAM_RESET', tries: 2, durationMs: 12, logRoute: null, upstreamName: null, endpoint: null }), true, true, 1);
   });
   assert.equal(file.replace(/"time":"[^"]+"/g, ''), sink.replace(/"time":"[^"]+"/g, ''));
   const [ok, failed] = file.trim().split('\n').map((l) => JSON.parse(l));

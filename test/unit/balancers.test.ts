@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { EndpointPlan } from '../../src/compile/plan.js';
-import type { RequestCtx } from '../../src/pipeline/phase.js';
+import type { RequestCtx } from '../../src/pipeline/request-ctx.js';
 import type { Candidates } from '../../src/upstream/balancers/balancer.js';
 import { ConsistentHash } from '../../src/upstream/balancers/consistent-hash.js';
 import { WeightedRoundRobin } from '../../src/upstream/balancers/weighted-round-robin.js';

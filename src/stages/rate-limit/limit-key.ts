@@ -1,4 +1,4 @@
-import type { RequestCtx } from '../../pipeline/phase.js';
+import type { RequestCtx } from '../../pipeline/request-ctx.js';
 
 /**
  * What a limit counts by. `key:` in config is one part or a list of parts (composite):

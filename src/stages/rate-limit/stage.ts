@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import type { RateLimitConfig } from '../../config/types.js';
 import { OncePerSecond } from '../../observe/once-per-second.js';
 import { errorReply } from '../../pipeline/local-reply.js';
-import type { LocalReply, RequestCtx, ResponseHead, Stage, StageEnv, StageFactory } from '../../pipeline/phase.js';
+import { type LocalReply, type ResponseHead, setHeader, type Stage, type StageEnv, type StageFactory } from '../../pipeline/phase.js';
+import type { RequestCtx } from '../../pipeline/request-ctx.js';
 import { InFlight } from './in-flight.js';
 import { fingerprint, fingerprintWord, keyOf, limitSeed, parseKeyPart, type KeyPart } from './limit-key.js';
 import { LocalGcra } from './local-gcra.js';
@@ -188,8 +189,8 @@ class RateLimitStage implements Stage {
     if (this.policyHeader === '') return;
     const taken = ctx.stageState?.[this.slot] as Taken | undefined;
     if (taken === undefined) return;
-    head.set.push('ratelimit-policy', this.policyHeader);
-    if (taken.header !== '') head.set.push('ratelimit', taken.header);
+    setHeader(head, 'ratelimit-policy', this.policyHeader);
+    if (taken.header !== '') setHeader(head, 'ratelimit', taken.header);
   }
 
   /** The exchange ended (answered, failed or aborted): release in-flight counts, exactly once. */

@@ -1,4 +1,4 @@
-import type { RequestCtx } from '../../pipeline/phase.js';
+import type { RequestCtx } from '../../pipeline/request-ctx.js';
 
 /** What a balancer may ask about an upstream's endpoints (indexes into the upstream's list). */
 export interface Candidates {

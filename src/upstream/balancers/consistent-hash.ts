@@ -1,5 +1,5 @@
 import type { EndpointPlan, HashOnPlan } from '../../compile/plan.js';
-import type { RequestCtx } from '../../pipeline/phase.js';
+import type { RequestCtx } from '../../pipeline/request-ctx.js';
 import type { Balancer, Candidates } from './balancer.js';
 import { RoundRobin } from './round-robin.js';
 

@@ -1,0 +1,75 @@
+import { Readable } from 'node:stream';
+
+/**
+ * A request body on its way upstream, fed by the front door as the client sends it. Either kept whole
+ * (small enough for retries.buffer_bytes, so a retry can send it again) or streamed through a
+ * Readable the upstream client reads with backpressure both ways: when the stream's buffer is full
+ * the front door stops reading from the client, and the next read resumes it.
+ */
+export class RequestBody {
+  /** Kept: the chunks while they arrive, then `kept` once complete. */
+  private parts: Buffer[] | null;
+  kept: Buffer | null = null;
+  /** Streamed: what the upstream client reads. */
+  readonly stream: BodyStream | null;
+  /** Every byte of the body has been received. */
+  complete = false;
+  private waiter: { bodyComplete(): void } | null = null;
+
+  constructor(keep: boolean, reader: { resumeReading(): void }) {
+    this.parts = keep ? [] : null;
+    this.stream = keep ? null : new BodyStream(reader);
+  }
+
+  /**
+   * One piece, owned by the body from now on. Returns false when the stream's buffer is full: stop
+   * reading from the client until resumeReading().
+   */
+  push(chunk: Buffer | null, last: boolean): boolean {
+    let more = true;
+    const stream = this.stream;
+    if (stream !== null) {
+      if (stream.destroyed) return true;
+      if (chunk !== null && chunk.length > 0) more = stream.push(chunk);
+      if (last) stream.push(null);
+    } else if (chunk !== null && chunk.length > 0) {
+      this.parts!.push(chunk);
+    }
+    if (last) this.completed();
+    return more || last;
+  }
+
+  /** Tell `waiter` once the whole body is here (now, if it is). */
+  whenComplete(waiter: { bodyComplete(): void }): void {
+    if (this.complete) waiter.bodyComplete();
+    else this.waiter = waiter;
+  }
+
+  /** The exchange ended: a stream still open ends as an error for its reader. */
+  destroy(): void {
+    this.waiter = null;
+    if (this.stream !== null && !this.stream.destroyed) this.stream.destroy();
+  }
+
+  private completed(): void {
+    this.complete = true;
+    const parts = this.parts;
+    if (parts !== null) {
+      this.kept = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+      this.parts = null;
+    }
+    const waiter = this.waiter;
+    this.waiter = null;
+    waiter?.bodyComplete();
+  }
+}
+
+class BodyStream extends Readable {
+  constructor(private readonly reader: { resumeReading(): void }) {
+    super({ highWaterMark: 64 * 1024 });
+  }
+
+  override _read(): void {
+    this.reader.resumeReading();
+  }
+}

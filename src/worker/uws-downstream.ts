@@ -1,0 +1,368 @@
+import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import type { ErrorCode } from '../errors/catalog.js';
+import type { FrontDoor } from '../pipeline/downstream.js';
+import { Exchange } from '../pipeline/exchange.js';
+import { errorReply } from '../pipeline/local-reply.js';
+import type { LocalReply, ResponseHead } from '../pipeline/phase.js';
+import { acceptHead, type Refusal } from './accept.js';
+import { downstreamHead, statusLine } from './downstream-head.js';
+import { peerAddress } from './peer-address.js';
+import { requestId } from './request-id.js';
+import type { Runtime } from './runtime.js';
+
+const NO_BODY = new ArrayBuffer(0);
+const EMPTY = Buffer.alloc(0);
+
+/** Worker-wide counters the drain logic watches. */
+export const inFlight = { count: 0, draining: false, onIdle: null as null | (() => void) };
+
+/**
+ * The front door of one request on a uWS listener: the only object that holds the uWS HttpResponse.
+ * It copies the request head into the exchange (pipeline/exchange.ts), feeds it the body, and writes
+ * whatever the exchange sends downstream (in cork, never after abort or end). The exchange decides;
+ * this does the I/O.
+ *
+ *   head ─ accept ─ route ─▶ first onData ─▶ exchange.start()
+ *                        └─ no body: started in the handler
+ *        └─ refusal (400/413/431: answered at once, connection closed when framing is in doubt)
+ */
+export class UwsDownstream implements FrontDoor {
+  readonly ex: Exchange;
+
+  // ── progress ──
+  /** The exchange has been started (on the first onData, or in the handler for a bodiless request). */
+  private started = false;
+  private aborted = false;
+  /** The response has been fully written (or abandoned). */
+  private finished = false;
+  /** Response head sent; after this a failure can only cut the connection. */
+  private headWritten = false;
+  /**
+   * The response head, not yet written: it goes out in one cork with the first body bytes (one send,
+   * not two). Until then a failure can still become a clean error answer.
+   */
+  private head: ResponseHead | null = null;
+  /** The whole request body has been received from the client. */
+  private requestComplete = false;
+  status = 0;
+  errorCode: ErrorCode | null = null;
+  bytesWritten = 0;
+  private bytesIn = 0;
+  /** Local reply decided in the handler, sent when the exchange would start. */
+  private pending: LocalReply | null = null;
+  private readingPaused = false;
+
+  // ── response body framing ──
+  /** Known response length (tryEnd), or -1 for chunked writes. */
+  private total = -1;
+  private bodyless = false;
+  private chunk: Buffer | null = null;
+  private chunkBase = 0;
+  private writeOk = true;
+  private writableHooked = false;
+  private reply_: LocalReply | null = null;
+  private closeAfterReply = false;
+
+  // uWS calls these later with no context argument, so each is a closure; all but onAborted are
+  // made only when a request needs them (a body to read, a slow client).
+  private readonly onAborted = (): void => this.handleAborted();
+
+  /**
+   * cork() runs its callback synchronously, so the front door being corked sits in one static slot and
+   * the callbacks are shared functions instead of closures allocated per request.
+   */
+  private static corking: UwsDownstream;
+  private static readonly corkedWrite = (): void => UwsDownstream.corking.writeCorked();
+  private static readonly corkedEnd = (): void => UwsDownstream.corking.endCorked();
+  private static readonly corkedHead = (): void => UwsDownstream.corking.writeHeadCorked();
+  private static readonly corkedReply = (): void => UwsDownstream.corking.replyCorked();
+  private cork(fn: () => void): void {
+    UwsDownstream.corking = this;
+    this.res.cork(fn);
+  }
+
+  constructor(
+    private readonly res: HttpResponse,
+    private readonly runtime: Runtime,
+  ) {
+    inFlight.count++;
+    this.ex = new Exchange(this, runtime.log);
+  }
+
+  /** Called inside the uWS handler: copy the head, check it, route. Never awaits. */
+  accept(req: HttpRequest): void {
+    const res = this.res;
+    const ex = this.ex;
+    res.onAborted(this.onAborted);
+    const limits = this.runtime.plan.limits;
+    const refusal = acceptHead(req, limits.maxHeaderBytes, ex);
+    ex.remoteAddress = peerAddress(res);
+    const given = ex.header('x-request-id');
+    ex.id = given !== undefined && isPrintableId(given) ? given : requestId();
+    if (refusal !== null) return this.refuse(refusal);
+    if (ex.contentLength > limits.maxBodyBytes) {
+      return this.refuse({ code: 'SLUICE_ERR_BODY_TOO_LARGE', detail: '', framing: true });
+    }
+    if (ex.chunked && !limits.allowChunkedRequests) {
+      return this.refuse({ code: 'SLUICE_ERR_LENGTH_REQUIRED', detail: '', framing: true });
+    }
+    const match = this.runtime.router.find(ex);
+    if (match === null) {
+      this.pending = errorReply('SLUICE_ERR_ROUTE_NOT_FOUND', ex.id);
+    } else {
+      ex.route = match.route;
+      ex.routeName = match.route.name;
+      ex.params = match.params;
+    }
+    // A bodiless request gets no onData from uWS worth waiting for (one empty call): acceptHead has
+    // already checked what uWS checks after the handler (the Content-Length digits), so that call is
+    // made here, now.
+    if (ex.contentLength <= 0 && !ex.chunked) return this.handleData(NO_BODY, true);
+    res.onData((ab, isLast) => this.handleData(ab, isLast));
+  }
+
+  /**
+   * A refused head gets a JSON error. When the framing is in doubt the answer is deferred a turn and
+   * closes the connection: uWS keeps dispatching requests it already parsed from the same bytes
+   * (a smuggled one after a CL.CL body), but closes the connection itself when a pipelined request
+   * arrives while a response is pending, so the smuggled request never reaches a handler.
+   */
+  private refuse(r: Refusal): void {
+    const reply = errorReply(r.code, this.ex.id, r.detail || undefined);
+    if (!r.framing) return this.reply(reply);
+    setImmediate(() => this.sendReply(reply, true));
+  }
+
+  // ── request body ──────────────────────────────────────────────────────────────────────────
+
+  private handleData(ab: ArrayBuffer, isLast: boolean): void {
+    if (this.finished) return;
+    const ex = this.ex;
+    const first = !this.started;
+    if (first) {
+      this.started = true;
+      if (this.pending !== null) {
+        // Close the connection when the client is still sending a body we will not read.
+        this.sendReply(this.pending, !isLast);
+        return;
+      }
+      ex.openBody();
+    }
+    if (ex.body !== null) this.pushBody(ab, isLast);
+    if (isLast) this.requestComplete = true;
+    if (first && !this.finished) ex.start();
+  }
+
+  private pushBody(ab: ArrayBuffer, isLast: boolean): void {
+    if (ab.byteLength > 0) {
+      this.bytesIn += ab.byteLength;
+      if (this.ex.chunked && this.bytesIn > this.runtime.plan.limits.maxBodyBytes) {
+        this.fail('SLUICE_ERR_BODY_TOO_LARGE');
+        return;
+      }
+    }
+    // uWS reuses `ab` after this callback returns: copy it.
+    const chunk = ab.byteLength > 0 ? Buffer.from(new Uint8Array(ab)) : EMPTY;
+    if (!this.ex.body!.push(chunk, isLast)) {
+      this.readingPaused = true;
+      this.res.pause();
+    }
+  }
+
+  /** The upstream wants more body: let uWS read from the client again. */
+  resumeReading(): void {
+    if (this.readingPaused && !this.aborted && !this.finished) {
+      this.readingPaused = false;
+      this.res.resume();
+    }
+  }
+
+  // ── the response (Downstream) ─────────────────────────────────────────────────────────────
+
+  get responseStarted(): boolean {
+    return this.headWritten || this.head !== null;
+  }
+
+  get closed(): boolean {
+    return this.aborted || this.finished;
+  }
+
+  /** Take the head and choose the body framing; the head is written with the first body bytes. */
+  writeHead(head: ResponseHead, more: boolean): void {
+    if (this.aborted || this.finished) return;
+    const status = head.status;
+    this.status = status;
+    this.bodyless = this.ex.method === 'HEAD' || status === 204 || status === 304;
+    this.total = this.bodyless ? -1 : head.length;
+    this.head = head;
+    // When the producer says no body bytes surely come in this turn, the head goes no later than this
+    // tick, so a slow stream's head is not held back.
+    if (!more) queueMicrotask(() => this.flushPendingHead());
+  }
+
+  private flushPendingHead(): void {
+    if (this.head !== null && !this.aborted && !this.finished) this.cork(UwsDownstream.corkedHead);
+  }
+
+  /** Inside cork. */
+  private writeHeadCorked(): void {
+    const head = this.head!;
+    this.head = null;
+    this.headWritten = true;
+    this.res.writeStatus(downstreamHead(head, this.ex.id));
+  }
+
+  /** Returns false when the client is slow: the producer waits for resume() (from onWritable). */
+  writeChunk(chunk: Buffer): boolean {
+    if (this.aborted || this.finished || this.bodyless) return true;
+    this.chunk = chunk;
+    this.cork(UwsDownstream.corkedWrite);
+    return this.writeOk;
+  }
+
+  private writeCorked(): void {
+    if (this.head !== null) this.writeHeadCorked();
+    const chunk = this.chunk!;
+    const res = this.res;
+    this.bytesWritten += chunk.length;
+    if (this.total >= 0) {
+      this.chunkBase = res.getWriteOffset();
+      const [ok, done] = res.tryEnd(chunk, this.total);
+      if (done) {
+        this.chunk = null;
+        this.writeOk = true;
+        this.complete();
+        return;
+      }
+      this.writeOk = ok;
+      if (ok) this.chunk = null;
+    } else {
+      this.chunk = null;
+      this.writeOk = res.write(chunk);
+    }
+    if (!this.writeOk) this.hookWritable();
+  }
+
+  private hookWritable(): void {
+    if (this.writableHooked) return;
+    this.writableHooked = true;
+    this.res.onWritable((offset) => this.handleWritable(offset));
+  }
+
+  private handleWritable(offset: number): boolean {
+    if (this.aborted || this.finished) return true;
+    if (this.chunk !== null) {
+      const [ok, done] = this.res.tryEnd(this.chunk.subarray(offset - this.chunkBase), this.total);
+      if (done) {
+        this.chunk = null;
+        this.complete();
+        return true;
+      }
+      if (!ok) return false;
+      this.chunk = null;
+    }
+    this.writeOk = true;
+    this.ex.resume();
+    return true;
+  }
+
+  /** The response body ended: finish the response. */
+  end(): void {
+    if (this.aborted || this.finished) return;
+    this.cork(UwsDownstream.corkedEnd);
+  }
+
+  private endCorked(): void {
+    const head = this.head;
+    if (head !== null) this.writeHeadCorked();
+    const close = inFlight.draining;
+    if (this.bodyless) {
+      // A HEAD answer repeats the length the GET would have.
+      const length = this.ex.method === 'HEAD' && head !== null && head.length >= 0 ? head.length : undefined;
+      this.res.endWithoutBody(length, close);
+    } else if (this.total > 0) {
+      // A known-length body that tryEnd has not finished means the upstream sent too little.
+      if (this.chunk === null && this.bytesWritten < this.total) {
+        this.res.close();
+        this.errorCode = 'SLUICE_ERR_UPSTREAM_PROTOCOL';
+      } else if (this.chunk !== null) {
+        return; // tryEnd will complete from onWritable
+      }
+    } else {
+      this.res.end(undefined, close);
+    }
+    this.complete();
+  }
+
+  // ── local replies and failures ────────────────────────────────────────────────────────────
+
+  /** Answer from the gateway itself; the connection stays usable only if the request body was read whole. */
+  reply(r: LocalReply): void {
+    this.sendReply(r, !this.requestComplete);
+  }
+
+  private sendReply(reply: LocalReply, close: boolean): void {
+    if (this.aborted || this.finished) return;
+    if (this.headWritten) return this.cut(reply.code);
+    this.head = null;
+    this.status = reply.status;
+    this.errorCode = reply.code;
+    this.reply_ = reply;
+    this.closeAfterReply = close || inFlight.draining;
+    this.cork(UwsDownstream.corkedReply);
+    this.complete();
+  }
+
+  private replyCorked(): void {
+    const r = this.reply_!;
+    const res = this.res;
+    res.writeStatus(statusLine(r.status));
+    if (r.headers) for (const [k, v] of r.headers) res.writeHeader(k, v);
+    if (this.ex.id !== '') res.writeHeader('x-request-id', this.ex.id);
+    const body = r.body ?? '';
+    this.bytesWritten = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+    res.end(body, this.closeAfterReply);
+  }
+
+  fail(code: ErrorCode, detail?: string): void {
+    if (this.aborted || this.finished) return;
+    if (this.headWritten) return this.cut(code);
+    this.reply(errorReply(code, this.ex.id, detail));
+  }
+
+  /** The response started and cannot be completed: close the connection so the client sees truncation. */
+  private cut(code: ErrorCode | null): void {
+    this.errorCode = code;
+    this.res.close();
+    this.complete();
+  }
+
+  private handleAborted(): void {
+    if (this.finished) return;
+    this.aborted = true;
+    if (this.status === 0 || !this.headWritten) this.status = 499;
+    this.complete();
+  }
+
+  /** Exactly once per request: the exchange finishes (onLog), the access log is written, the slot released. */
+  private complete(): void {
+    if (this.finished) return;
+    this.finished = true;
+    const ex = this.ex;
+    ex.finish(this.aborted);
+    const rt = this.runtime;
+    rt.access.write(ex, rt.accessInfo, rt.accessWarn, rt.plan.log.sample);
+    // Deferred: complete() may run inside res.cork(), and closing the app there would drop the corked bytes.
+    if (--inFlight.count === 0 && inFlight.onIdle !== null) setImmediate(inFlight.onIdle);
+  }
+}
+
+/** A client-sent X-Request-Id is kept only if it is 1-128 visible ASCII characters (it is echoed back). */
+function isPrintableId(id: string): boolean {
+  if (id.length === 0 || id.length > 128) return false;
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
