@@ -1,6 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { ErrorCode } from '../errors/catalog.js';
+import { isBodyless } from '../http/bodyless.js';
+import { BodyChain, type ChainEnds } from './body-chain.js';
 import type { FrontDoor, LegHandle, LegRequest } from './downstream.js';
 import type { LocalReply, Outcome, ResponseHead, Stage, UpstreamRequestHead } from './phase.js';
 import { RequestBody } from './request-body.js';
@@ -13,9 +15,13 @@ import type { RouteRuntime } from './route-runtime.js';
  * good, feeds it the body, and tells it when the response is over; the exchange runs the stages and
  * the upstream leg, and every response byte passes through it on the way to the front door.
  *
- *   start ─▶ onRequest* ─┬─ a stage answers ─────────────────────────────────────┐
- *                        └─▶ upstream leg ─ per try: onUpstreamRequest* ─▶ writeHead: onResponse* ─▶ front door
+ *   body bytes ─▶ [onRequestBody transforms] ─▶ RequestBody (kept, or streamed to the leg)
+ *   start ─▶ onRequest* ─┬─ a stage answers ───────────────────────────────────────────────┐
+ *                        └─▶ upstream leg ─ per try: onUpstreamRequest* ─▶ writeHead: onResponse*
+ *                            ─▶ chunks: [onResponseBody transforms] ─────────────────────▶ front door
  *   finish (exactly once: answered, failed or the client went away) ─▶ release the leg ─▶ onLog*
+ *
+ * A route without body stages has no chain: its bytes take the direct path (one null check).
  */
 export class Exchange implements RequestCtx, LegRequest, Outcome {
   // ── the request, copied out by the front door (worker/accept.ts) ──
@@ -36,7 +42,9 @@ export class Exchange implements RequestCtx, LegRequest, Outcome {
   route: RouteRuntime | null = null;
 
   body: RequestBody | null = null;
-  private leg: LegHandle | null = null;
+  leg: LegHandle | null = null;
+  private requestChain: BodyChain | null = null;
+  private responseChain: BodyChain | null = null;
   private finished = false;
 
   constructor(
@@ -56,11 +64,32 @@ export class Exchange implements RequestCtx, LegRequest, Outcome {
 
   // ── the request body, fed by the front door ─────────────────────────────────────────────
 
-  /** Before the first body bytes: a body small enough is kept whole for retries, any other is streamed. */
+  /**
+   * Before the first body bytes: a body small enough is kept whole for retries, any other is
+   * streamed; a body that onRequestBody stages transform is streamed, chunked.
+   */
   openBody(): void {
     if (this.contentLength <= 0 && !this.chunked) return;
-    const f = this.route!.forwarder;
-    this.body = new RequestBody(f !== null && f.keepsBody(this.contentLength, this.chunked), this.front);
+    const route = this.route!;
+    if (route.onRequestBody !== null) {
+      const ends = new RequestEnds(this, this.front);
+      this.requestChain = ends.chain = BodyChain.build(route.onRequestBody, (s, sink) => s.onRequestBody!(this, sink), ends);
+      if (this.requestChain !== null) {
+        this.body = new RequestBody(false, true, ends);
+        return;
+      }
+    }
+    const f = route.forwarder;
+    this.body = new RequestBody(f !== null && f.keepsBody(this.contentLength, this.chunked), this.chunked, this.front);
+  }
+
+  /** A piece of the body from the client, owned by the exchange from now on. False: stop reading until resumeReading(). */
+  pushBody(chunk: Buffer, last: boolean): boolean {
+    const chain = this.requestChain;
+    if (chain === null) return this.body!.push(chunk, last);
+    const more = chunk.length === 0 || chain.write(chunk);
+    if (last) chain.end();
+    return more || last;
   }
 
   // ── request phases ──────────────────────────────────────────────────────────────────────
@@ -116,6 +145,8 @@ export class Exchange implements RequestCtx, LegRequest, Outcome {
   }
 
   onUpstreamRequest(head: UpstreamRequestHead): void {
+    // A transformed body's length is known only at its end: it goes chunked, without the client's length.
+    if (this.requestChain !== null) dropHeader(head.headers, 'content-length');
     const stages = this.route!.onUpstreamRequest;
     if (stages !== null) for (const s of stages) s.onUpstreamRequest!(this, head);
   }
@@ -132,17 +163,26 @@ export class Exchange implements RequestCtx, LegRequest, Outcome {
 
   writeHead(head: ResponseHead, more: boolean): void {
     if (this.front.closed) return;
-    const stages = this.route!.onResponse;
-    if (stages !== null) for (const s of stages) s.onResponse!(this, head);
+    const route = this.route!;
+    if (route.onResponse !== null) for (const s of route.onResponse) s.onResponse!(this, head);
+    if (route.onResponseBody !== null && !isBodyless(this.method, head.status)) {
+      const ends = new ResponseEnds(this, this.front);
+      this.responseChain = BodyChain.build(route.onResponseBody, (s, sink) => s.onResponseBody!(this, head, sink), ends);
+      // A transform's output may come later than its input: the head then leaves on its own.
+      if (this.responseChain !== null) more = false;
+    }
     this.front.writeHead(head, more);
   }
 
   writeChunk(chunk: Buffer): boolean {
-    return this.front.writeChunk(chunk);
+    const chain = this.responseChain;
+    return chain === null ? this.front.writeChunk(chunk) : chain.write(chunk);
   }
 
   end(): void {
-    this.front.end();
+    const chain = this.responseChain;
+    if (chain === null) this.front.end();
+    else chain.end();
   }
 
   reply(r: LocalReply): void {
@@ -155,13 +195,17 @@ export class Exchange implements RequestCtx, LegRequest, Outcome {
 
   /** The client drained: more of the response may flow. */
   resume(): void {
-    this.leg?.resume();
+    const chain = this.responseChain;
+    if (chain !== null) chain.drain();
+    else this.leg?.resume();
   }
 
   /** The front door is done with the request (answered, failed, or the client went away). Runs once. */
   finish(clientGone: boolean): void {
     if (this.finished) return;
     this.finished = true;
+    this.requestChain?.destroy();
+    this.responseChain?.destroy();
     this.body?.destroy();
     this.leg?.release(clientGone);
     const stages = this.route === null ? null : this.route.onLog;
@@ -204,6 +248,57 @@ export class Exchange implements RequestCtx, LegRequest, Outcome {
   get logRoute(): string | null {
     return this.route === null ? null : this.routeName;
   }
+}
+
+/** Between the client's body and the RequestBody the upstream leg reads, when stages transform it. */
+class RequestEnds implements ChainEnds {
+  chain: BodyChain | null = null;
+
+  constructor(
+    private readonly ex: Exchange,
+    private readonly front: FrontDoor,
+  ) {}
+
+  deliver(chunk: Buffer): boolean {
+    return this.ex.body!.push(chunk, false);
+  }
+
+  finish(): void {
+    this.ex.body!.push(null, true);
+  }
+
+  resumeSource(): void {
+    this.front.resumeReading();
+  }
+
+  /** The upstream reads again (the RequestBody's reader): the last transform may push again. */
+  resumeReading(): void {
+    this.chain?.drain();
+  }
+}
+
+/** Between the upstream leg's answer and the front door, when stages transform it. */
+class ResponseEnds implements ChainEnds {
+  constructor(
+    private readonly ex: Exchange,
+    private readonly front: FrontDoor,
+  ) {}
+
+  deliver(chunk: Buffer): boolean {
+    return this.front.writeChunk(chunk);
+  }
+
+  finish(): void {
+    this.front.end();
+  }
+
+  resumeSource(): void {
+    this.ex.leg?.resume();
+  }
+}
+
+function dropHeader(headers: string[], lowerName: string): void {
+  for (let i = headers.length - 2; i >= 0; i -= 2) if (headers[i] === lowerName) headers.splice(i, 2);
 }
 
 function isThenable(v: unknown): v is Promise<LocalReply | null> {

@@ -4,14 +4,16 @@ import type { GatewayConfig, RouteConfig } from '../config/types.js';
 import type { ErrorCode } from '../errors/catalog.js';
 import type { SharedState } from '../shared/shared-state.js';
 import type { HeadLines } from '../http/head-lines.js';
+import type { BodySink, BodyTransform } from './body-chain.js';
 import type { RequestCtx } from './request-ctx.js';
 
 /**
  * The per-request phase contract. A feature is a Stage: it plugs into these phases and never edits
  * the proxy core. Phases, in the order a request meets them (docs/architecture.md has the chart):
  *
- *   accept (front door: copy + check the head) → route → onRequest* → upstream leg, per try:
- *   onUpstreamRequest* → dispatch → onResponse* → response body → onLog* (exactly once)
+ *   accept (front door: copy + check the head) → route → [onRequestBody* as the body arrives]
+ *   → onRequest* → upstream leg, per try: onUpstreamRequest* → dispatch → onResponse*
+ *   → onResponseBody* (as the body streams) → onLog* (exactly once)
  *
  * The runner (pipeline/exchange.ts) owns iteration: a stage returns a value, it never calls next().
  */
@@ -82,6 +84,18 @@ export interface Stage {
   onUpstreamRequest?(ctx: RequestCtx, head: UpstreamRequestHead): void;
   /** The upstream's response head, before it is written downstream. Synchronous. */
   onResponse?(ctx: RequestCtx, head: ResponseHead): void;
+  /**
+   * The request has a body: return a transform to see or change it as it arrives (body-chain.ts), or
+   * null to let it pass. Made before onRequest runs (the first bytes may come with the head). A
+   * transformed body is streamed upstream chunked, never kept for retries.
+   */
+  onRequestBody?(ctx: RequestCtx, sink: BodySink): BodyTransform | null;
+  /**
+   * The response head passed onResponse and a body follows (not for HEAD, 204 or 304): return a
+   * transform for the body, or null. One that changes the length sets head.length = -1 (the body is
+   * then sent chunked) and may set headers (Content-Encoding, Vary).
+   */
+  onResponseBody?(ctx: RequestCtx, head: ResponseHead, sink: BodySink): BodyTransform | null;
   /** After the exchange, exactly once, success or failure. Must not throw. */
   onLog?(ctx: RequestCtx, outcome: Outcome): void;
 }

@@ -14,9 +14,12 @@ export class RequestBody {
   readonly stream: BodyStream | null;
   /** Every byte of the body has been received. */
   complete = false;
+  /** Sent upstream without a Content-Length, in chunked framing (the client's was chunked, or a stage transforms it). */
+  readonly chunked: boolean;
   private waiter: { bodyComplete(): void } | null = null;
 
-  constructor(keep: boolean, reader: { resumeReading(): void }) {
+  constructor(keep: boolean, chunked: boolean, reader: { resumeReading(): void }) {
+    this.chunked = chunked;
     this.parts = keep ? [] : null;
     this.stream = keep ? null : new BodyStream(reader);
   }
@@ -26,6 +29,7 @@ export class RequestBody {
    * reading from the client until resumeReading().
    */
   push(chunk: Buffer | null, last: boolean): boolean {
+    if (this.complete) return true;
     let more = true;
     const stream = this.stream;
     if (stream !== null) {

@@ -10,6 +10,8 @@ export interface RouteRuntime {
   readonly onRequest: readonly Stage[] | null;
   readonly onUpstreamRequest: readonly Stage[] | null;
   readonly onResponse: readonly Stage[] | null;
+  readonly onRequestBody: readonly Stage[] | null;
+  readonly onResponseBody: readonly Stage[] | null;
   readonly onLog: readonly Stage[] | null;
 }
 
@@ -24,6 +26,8 @@ export function routeRuntime(name: string, forwarder: Forwarder | null, stages: 
     onRequest: having('onRequest'),
     onUpstreamRequest: having('onUpstreamRequest'),
     onResponse: having('onResponse'),
+    onRequestBody: having('onRequestBody'),
+    onResponseBody: having('onResponseBody'),
     onLog: having('onLog'),
   };
 }

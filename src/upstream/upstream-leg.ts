@@ -96,7 +96,7 @@ export class UpstreamLeg implements LegHandle {
     const body = req.body;
     const attempt = new LegTry(
       this, i, up.pool(i)!, ctx.method, ctx.query === '' ? head.path : `${head.path}?${ctx.query}`, head.headers,
-      body === null ? null : (body.kept ?? body.stream), ctx.chunked, perTry > 0 ? perTry : 0, t,
+      body === null ? null : (body.kept ?? body.stream), body !== null && body.chunked, perTry > 0 ? perTry : 0, t,
     );
     this.current = attempt;
     attempt.pool.dispatch(attempt);

@@ -1,5 +1,6 @@
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import type { ErrorCode } from '../errors/catalog.js';
+import { isBodyless } from '../http/bodyless.js';
 import type { FrontDoor } from '../pipeline/downstream.js';
 import { Exchange } from '../pipeline/exchange.js';
 import { errorReply } from '../pipeline/local-reply.js';
@@ -163,7 +164,7 @@ export class UwsDownstream implements FrontDoor {
     }
     // uWS reuses `ab` after this callback returns: copy it.
     const chunk = ab.byteLength > 0 ? Buffer.from(new Uint8Array(ab)) : EMPTY;
-    if (!this.ex.body!.push(chunk, isLast)) {
+    if (!this.ex.pushBody(chunk, isLast)) {
       this.readingPaused = true;
       this.res.pause();
     }
@@ -192,7 +193,7 @@ export class UwsDownstream implements FrontDoor {
     if (this.aborted || this.finished) return;
     const status = head.status;
     this.status = status;
-    this.bodyless = this.ex.method === 'HEAD' || status === 204 || status === 304;
+    this.bodyless = isBodyless(this.ex.method, status);
     this.total = this.bodyless ? -1 : head.length;
     this.head = head;
     // When the producer says no body bytes surely come in this turn, the head goes no later than this
