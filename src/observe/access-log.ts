@@ -17,7 +17,7 @@ export interface AccessRecord {
   readonly status: number;
   readonly bytesOut: number;
   readonly durationMs: number;
-  readonly remoteAddress: string;
+  readonly clientAddress: string;
   readonly errorCode: ErrorCode | null;
   /** Upstream tries (logged as "attempts" when more than one). */
   readonly tries: number;
@@ -92,7 +92,7 @@ export class AccessLog {
     const prefix = this.prefix(notable ? this.warn : this.info);
     const where = this.where(r.logRoute, r.upstreamName, r.endpoint);
     const bound = prefix.length + where.length + FIXED_BYTES + stringBound(r.id) + stringBound(r.method) +
-      stringBound(r.logPath) + stringBound(query) + stringBound(r.remoteAddress);
+      stringBound(r.logPath) + stringBound(query) + stringBound(r.clientAddress);
     if (bound > this.buf.length - this.pos) this.flush();
     const own = bound > this.buf.length;
     const b = own ? Buffer.allocUnsafe(bound) : this.buf;
@@ -106,7 +106,7 @@ export class AccessLog {
     at = putInt(b, at + where.length, r.status);
     at = putInt(b, putAscii(b, at, ',"bytes":'), r.bytesOut);
     at = putMillis(b, putAscii(b, at, ',"duration_ms":'), r.durationMs);
-    at = putString(b, putAscii(b, at, ',"remote":'), r.remoteAddress);
+    at = putString(b, putAscii(b, at, ',"remote":'), r.clientAddress);
     if (r.errorCode !== null) at = putString(b, putAscii(b, at, ',"code":'), r.errorCode);
     if (r.tries > 1) at = putInt(b, putAscii(b, at, ',"attempts":'), r.tries);
     b[at++] = 0x7d;

@@ -6,7 +6,7 @@ import { BodyChain, type ChainEnds } from './body-chain.js';
 import type { FrontDoor, LegHandle, LegRequest } from './downstream.js';
 import type { LocalReply, Outcome, ResponseHead, Stage, UpstreamRequestHead } from './phase.js';
 import { RequestBody } from './request-body.js';
-import type { RequestCtx } from './request-ctx.js';
+import type { Principal, RequestCtx, TraceContext } from './request-ctx.js';
 import type { RouteRuntime } from './route-runtime.js';
 
 /**
@@ -34,7 +34,10 @@ export class Exchange implements RequestCtx, LegRequest, Outcome {
   rawHeaders: string[] = [];
   contentLength = -1;
   chunked = false;
-  remoteAddress = '';
+  peerAddress = '';
+  clientAddress = '';
+  principal: Principal | null = null;
+  trace: TraceContext | null = null;
   routeName = '';
   params: readonly string[] = [];
   stageState: unknown[] | null = null;

@@ -5,7 +5,7 @@ import type { ErrorCode } from '../errors/catalog.js';
 import type { SharedState } from '../shared/shared-state.js';
 import type { HeadLines } from '../http/head-lines.js';
 import type { BodySink, BodyTransform } from './body-chain.js';
-import type { RequestCtx } from './request-ctx.js';
+import type { RequestCtx, RequestState } from './request-ctx.js';
 
 /**
  * The per-request phase contract. A feature is a Stage: it plugs into these phases and never edits
@@ -115,8 +115,8 @@ export interface StageFactory<Plan> {
 /** What a worker gives a stage instance besides its plan. */
 export interface StageEnv {
   readonly log: Logger;
-  /** This stage's index into RequestCtx.stageState. */
-  readonly slot: number;
+  /** A typed per-request place for this stage (call it once, at instantiate). */
+  state<T>(): RequestState<T>;
   readonly plan: CompiledPlan;
   readonly shared: SharedState;
   /** Worker-lifetime resources kept across config generations (e.g. a Redis connection), by key. */

@@ -11,7 +11,17 @@ export interface RequestCtx {
   readonly query: string;
   /** Lower-case Host header value, port included when sent. */
   readonly host: string;
-  readonly remoteAddress: string;
+  /** The address of the TCP peer that sent the request. */
+  readonly peerAddress: string;
+  /**
+   * The client's address as sluice decides it: what rate-limit `key: ip`, `hash_on: ip` and the access
+   * log use. Today the peer's; trusted-proxy rules decide it from X-Forwarded-For where configured.
+   */
+  readonly clientAddress: string;
+  /** Who the caller is, set by the stage that verified it (a JWT, an API key); null until then. */
+  principal: Principal | null;
+  /** The request's W3C trace context, once tracing has read or started it; null until then. */
+  trace: TraceContext | null;
   readonly routeName: string;
   /** Values of the route pattern's :params, in pattern order. */
   readonly params: readonly string[];
@@ -22,6 +32,46 @@ export interface RequestCtx {
   /** The request body came with Transfer-Encoding: chunked. */
   readonly chunked: boolean;
   header(lowerName: string): string | undefined;
-  /** Per-request scratch of the stages, by StageEnv.slot; null until a stage stores something. */
+  /** Where the stages' per-request state lives: read and write it only through a RequestState. */
   stageState: unknown[] | null;
+}
+
+/** An authenticated caller. */
+export interface Principal {
+  /** Who: a JWT's `sub`, an API key's id. */
+  readonly subject: string;
+  /** What it proved itself with: a JWT's `kid`, an API key's id; null when there is none. */
+  readonly keyId: string | null;
+  /** Verified claims (a JWT's payload); empty for an API key. */
+  readonly claims: Readonly<Record<string, unknown>>;
+}
+
+/** A W3C Trace Context (traceparent, tracestate) as this hop sees it. */
+export interface TraceContext {
+  /** 32 lower-case hex digits. */
+  readonly traceId: string;
+  /** This hop's span, 16 lower-case hex digits. */
+  readonly spanId: string;
+  /** The caller's span, or null when this hop started the trace. */
+  readonly parentSpanId: string | null;
+  readonly sampled: boolean;
+  /** The tracestate header as received ("" when none). */
+  readonly traceState: string;
+}
+
+/**
+ * One stage's typed place in every request, made by StageEnv.state<T>(): a stage keeps what it
+ * learnt in onRequest (what it took, what it decided) for its later phases of the same request.
+ */
+export class RequestState<T> {
+  constructor(private readonly index: number) {}
+
+  get(ctx: RequestCtx): T | undefined {
+    const all = ctx.stageState;
+    return all === null ? undefined : (all[this.index] as T | undefined);
+  }
+
+  set(ctx: RequestCtx, value: T): void {
+    (ctx.stageState ??= [])[this.index] = value;
+  }
 }

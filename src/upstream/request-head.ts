@@ -6,7 +6,7 @@ import { connectionTokens, isHopByHop } from '../http/hop-by-hop.js';
 export interface DownstreamHead {
   readonly id: string;
   readonly host: string;
-  readonly remoteAddress: string;
+  readonly peerAddress: string;
   /** Flat [name, value, ...], lower-case names, as copied from uWS. */
   readonly rawHeaders: readonly string[];
   header(lowerName: string): string | undefined;
@@ -38,7 +38,7 @@ export function buildUpstreamHead(down: DownstreamHead, path: string, endpoint: 
   const via = down.header('via');
   headers.push(
     'host', preserveHost ? (down.header('host') ?? down.host) : endpoint.hostHeader,
-    'x-forwarded-for', forwardedFor === undefined ? down.remoteAddress : `${forwardedFor}, ${down.remoteAddress}`,
+    'x-forwarded-for', forwardedFor === undefined ? down.peerAddress : `${forwardedFor}, ${down.peerAddress}`,
     'x-forwarded-proto', 'http',
     'x-forwarded-host', down.host,
     'x-request-id', down.id,

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { CompiledPlan, RoutePlan } from '../compile/plan.js';
 import type { AccessLog } from '../observe/access-log.js';
+import { RequestState } from '../pipeline/request-ctx.js';
 import { routeRuntime, type RouteRuntime } from '../pipeline/route-runtime.js';
 import type { SharedState } from '../shared/shared-state.js';
 import type { KeptResources } from './kept-resources.js';
@@ -51,8 +52,11 @@ export function buildRuntime(plan: CompiledPlan, services: WorkerServices): Runt
 }
 
 function buildRoute(plan: RoutePlan, compiled: CompiledPlan, upstreams: UpstreamRuntime[], services: WorkerServices): RouteRuntime {
-  const stages = plan.stages.map((s, slot) => stageFactory(s.kind).instantiate(s.plan, {
-    log: services.log, slot, plan: compiled, shared: services.shared,
+  // Each stage's per-request state gets the next index of the route's stageState array.
+  let states = 0;
+  const state = <T>() => new RequestState<T>(states++);
+  const stages = plan.stages.map((s) => stageFactory(s.kind).instantiate(s.plan, {
+    log: services.log, state, plan: compiled, shared: services.shared,
     keep: (key, create) => services.kept.keep(key, create),
   }));
   const forwarder = plan.upstream === -1 ? null : new RouteUpstream(upstreams[plan.upstream], plan);

@@ -97,7 +97,7 @@ export class UwsDownstream implements FrontDoor {
     res.onAborted(this.onAborted);
     const limits = this.runtime.plan.limits;
     const refusal = acceptHead(req, limits.maxHeaderBytes, ex);
-    ex.remoteAddress = peerAddress(res);
+    ex.peerAddress = ex.clientAddress = peerAddress(res);
     const given = ex.header('x-request-id');
     ex.id = given !== undefined && isPrintableId(given) ? given : requestId();
     if (refusal !== null) return this.refuse(refusal);

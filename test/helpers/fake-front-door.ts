@@ -36,7 +36,7 @@ export class FakeFrontDoor implements FrontDoor {
     ex.rawHeaders = request.headers ?? [];
     ex.contentLength = request.contentLength ?? -1;
     ex.chunked = request.chunked ?? false;
-    ex.remoteAddress = '127.0.0.1';
+    ex.peerAddress = ex.clientAddress = '127.0.0.1';
     ex.route = route;
     ex.routeName = route.name;
   }

@@ -9,7 +9,7 @@ function record(over: Partial<AccessRecord> = {}): AccessRecord {
   return {
     id: 'c43438c5-06d5-47ac-ab65-cbda9e8b084e', method: 'GET', logPath: '/tiny', query: '', logRoute: 'all',
     upstreamName: 'origin', endpoint: 'http://127.0.0.1:7001', status: 200, bytesOut: 11, durationMs: 0.5934,
-    remoteAddress: '127.0.0.1', errorCode: null, tries: 1, ...over,
+    clientAddress: '127.0.0.1', errorCode: null, tries: 1, ...over,
   };
 }
 

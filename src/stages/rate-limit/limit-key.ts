@@ -2,7 +2,7 @@ import type { RequestCtx } from '../../pipeline/request-ctx.js';
 
 /**
  * What a limit counts by. `key:` in config is one part or a list of parts (composite):
- *   ip            the client address
+ *   ip            the client's address (RequestCtx.clientAddress)
  *   header:NAME   a request header (absent → the empty value: all such requests share one budget)
  *   route         the route itself (one budget for everyone)
  */
@@ -19,7 +19,7 @@ export function parseKeyPart(text: string): KeyPart | null {
 
 function partValue(ctx: RequestCtx, part: KeyPart): string {
   switch (part.kind) {
-    case 'ip': return ctx.remoteAddress;
+    case 'ip': return ctx.clientAddress;
     case 'route': return '';
     case 'header': return ctx.header(part.name) ?? '';
   }

@@ -3,7 +3,7 @@ import type { RateLimitConfig } from '../../config/types.js';
 import { OncePerSecond } from '../../observe/once-per-second.js';
 import { errorReply } from '../../pipeline/local-reply.js';
 import { type LocalReply, type ResponseHead, setHeader, type Stage, type StageEnv, type StageFactory } from '../../pipeline/phase.js';
-import type { RequestCtx } from '../../pipeline/request-ctx.js';
+import type { RequestCtx, RequestState } from '../../pipeline/request-ctx.js';
 import { InFlight } from './in-flight.js';
 import { fingerprint, fingerprintWord, keyOf, limitSeed, parseKeyPart, type KeyPart } from './limit-key.js';
 import { LocalGcra } from './local-gcra.js';
@@ -115,13 +115,13 @@ class RateLimitStage implements Stage {
   private readonly policyHeader: string;
   private readonly hash = { hi: 0, lo: 0 };
   private readonly log: Logger;
-  private readonly slot: number;
+  private readonly taken: RequestState<Taken>;
   private readonly denials = new OncePerSecond();
   private readonly storeFailures = new OncePerSecond();
 
   constructor(private readonly plan: RateLimitPlan, env: StageEnv) {
     this.log = env.log;
-    this.slot = env.slot;
+    this.taken = env.state<Taken>();
     const rateTable = new SlotTable(env.shared.rateTable);
     const inFlightTable = new SlotTable(env.shared.inFlightTable);
     for (const l of plan.limits) {
@@ -140,7 +140,7 @@ class RateLimitStage implements Stage {
   onRequest(ctx: RequestCtx): LocalReply | null | Promise<LocalReply | null> {
     const limits = this.plan.limits;
     const taken = new Taken(limits.length);
-    (ctx.stageState ??= [])[this.slot] = taken;
+    this.taken.set(ctx, taken);
     const now = process.hrtime.bigint();
     let i = 0;
     for (; i < limits.length; i++) {
@@ -187,7 +187,7 @@ class RateLimitStage implements Stage {
 
   onResponse(ctx: RequestCtx, head: ResponseHead): void {
     if (this.policyHeader === '') return;
-    const taken = ctx.stageState?.[this.slot] as Taken | undefined;
+    const taken = this.taken.get(ctx);
     if (taken === undefined) return;
     setHeader(head, 'ratelimit-policy', this.policyHeader);
     if (taken.header !== '') setHeader(head, 'ratelimit', taken.header);
@@ -195,7 +195,7 @@ class RateLimitStage implements Stage {
 
   /** The exchange ended (answered, failed or aborted): release in-flight counts, exactly once. */
   onLog(ctx: RequestCtx): void {
-    const taken = ctx.stageState?.[this.slot] as Taken | undefined;
+    const taken = this.taken.get(ctx);
     if (taken === undefined) return;
     const limits = this.plan.limits;
     for (let i = 0; i < limits.length; i++) {

@@ -55,7 +55,7 @@ export class ConsistentHash implements Balancer {
 /** The request's hash key, or undefined when it has none. */
 export function hashKey(ctx: RequestCtx, on: HashOnPlan): string | undefined {
   switch (on.kind) {
-    case 'ip': return ctx.remoteAddress;
+    case 'ip': return ctx.clientAddress;
     case 'header': return ctx.header(on.name);
     case 'cookie': return findPair(ctx.header('cookie'), on.name, ';');
     case 'query': return findPair(ctx.query, on.name, '&');
