@@ -1,9 +1,9 @@
 import { fileURLToPath } from 'node:url';
-import { configSchema } from './config/schema.js';
 import { startEchoUpstream } from './demo/echo-upstream.js';
 import { ConfigError, formatConfigIssue, GatewayError } from './errors/gateway-error.js';
 import { runGateway, type RunningGateway } from './primary/gateway.js';
 import { loadPlanFile } from './primary/load-plan.js';
+import { configShape } from './stages/registry.js';
 
 const DEFAULT_CONFIG = fileURLToPath(new URL('../../config/sluice.yaml', import.meta.url));
 
@@ -23,7 +23,7 @@ async function main(argv: string[]): Promise<number> {
     case 'start': return start(file, false);
     case 'demo': return start(file, true);
     case 'schema':
-      process.stdout.write(JSON.stringify({ $schema: 'https://json-schema.org/draft/2020-12/schema', ...configSchema }, null, 2) + '\n');
+      process.stdout.write(JSON.stringify({ $schema: 'https://json-schema.org/draft/2020-12/schema', ...configShape.schema }, null, 2) + '\n');
       return 0;
     case undefined: case '--help': case '-h': case 'help':
       process.stdout.write(USAGE + '\n');

@@ -3,7 +3,7 @@ import type { GatewayConfig, Predicate, RouteConfig } from '../config/types.js';
 import type { ConfigPath, SchemaProblem } from '../config/validate.js';
 import { normalizePath } from '../router/normalize-path.js';
 import { parsePathPattern } from '../router/path-pattern.js';
-import { slotCount } from '../shared/slot-table.js';
+import type { StageFactory } from '../pipeline/stage-factory.js';
 import { stageRegistry } from '../stages/registry.js';
 import { compileFallback, compileRetries, compileUpstream } from './compile-upstream.js';
 import type { CompiledPlan, HostsPlan, PredicatePlan, RoutePlan, SegmentPlan, StagePlan } from './plan.js';
@@ -14,6 +14,7 @@ import type { CompiledPlan, HostsPlan, PredicatePlan, RoutePlan, SegmentPlan, St
  */
 export function compile(cfg: GatewayConfig, file: string, generation: number): { plan: CompiledPlan } | { problems: SchemaProblem[] } {
   const problems: SchemaProblem[] = [];
+  const stageSettings = compileStageSettings(cfg, problems);
   const upstreamNames = Object.keys(cfg.upstreams);
   const upstreams = upstreamNames.map((name) => compileUpstream(name, cfg.upstreams[name], problems));
   const seen = new Map<string, number>();
@@ -21,7 +22,7 @@ export function compile(cfg: GatewayConfig, file: string, generation: number): {
     const earlier = seen.get(r.name);
     if (earlier !== undefined) problems.push({ path: ['routes', i, 'name'], message: `duplicate route name "${r.name}" (first used by routes[${earlier}])` });
     seen.set(r.name, i);
-    return compileRoute(r, i, cfg, upstreamNames, problems);
+    return compileRoute(r, i, stageSettings, upstreamNames, problems);
   });
   if (problems.length > 0) return { problems };
   return {
@@ -43,20 +44,32 @@ export function compile(cfg: GatewayConfig, file: string, generation: number): {
         drainMs: cfg.timeouts.drain_ms,
       },
       log: { ...cfg.log },
-      rateLimits: {
-        tableSlots: slotCount(cfg.rate_limits.table_slots),
-        redis: cfg.rate_limits.redis === undefined ? null : {
-          url: cfg.rate_limits.redis.url, timeoutMs: cfg.rate_limits.redis.timeout_ms, keyPrefix: cfg.rate_limits.redis.key_prefix,
-        },
-      },
+      stageSettings,
       upstreams,
       routes,
     },
   };
 }
 
-function compileRoute(r: RouteConfig, index: number, cfg: GatewayConfig, upstreamNames: string[], problems: SchemaProblem[]): RoutePlan {
+/** Each stage's top-level settings (validated and defaulted by its schema), compiled. */
+function compileStageSettings(cfg: GatewayConfig, problems: SchemaProblem[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const f of stageRegistry) {
+    if (f.settings === undefined) continue;
+    const key = f.settings.key;
+    out[f.kind] = f.settings.compile((cfg as Record<string, unknown>)[key], { report: (rel, message) => problems.push({ path: [key, ...rel], message }) });
+  }
+  return out;
+}
+
+/** The stages that answer every request of a route that sets them (respond:): such a route has no upstream. */
+const ANSWERING: readonly StageFactory[] = stageRegistry.filter((f) => f.answers === true);
+
+function compileRoute(r: RouteConfig, index: number, stageSettings: Record<string, unknown>, upstreamNames: string[], problems: SchemaProblem[]): RoutePlan {
   const at = (...rest: (string | number)[]): ConfigPath => ['routes', index, ...rest];
+  // The route as its stages' compile sees it: their own fields were validated against their schemas.
+  const fields = r as RouteConfig & Record<string, unknown>;
+  const answered = ANSWERING.some((f) => fields[f.kind] !== undefined);
   const m = r.match;
   if ((m.path === undefined) === (m.prefix === undefined)) {
     problems.push({ path: at('match'), message: 'set exactly one of path or prefix' });
@@ -72,17 +85,15 @@ function compileRoute(r: RouteConfig, index: number, cfg: GatewayConfig, upstrea
     prefix = normalizePath(m.prefix);
     if (prefix === null) problems.push({ path: at('match', 'prefix'), message: 'is not a valid path' });
   }
-  if ((r.upstream === undefined) === (r.respond === undefined)) {
-    problems.push({ path: at(), message: 'set exactly one of upstream or respond' });
+  if ((r.upstream === undefined) === !answered) {
+    problems.push({ path: at(), message: `set exactly one of upstream or ${ANSWERING.map((f) => f.kind).join(' or ')}` });
   }
   const upstream = r.upstream === undefined ? -1 : upstreamNames.indexOf(r.upstream);
   if (r.upstream !== undefined && upstream === -1) {
     problems.push({ path: at('upstream'), message: `no upstream named "${r.upstream}" (defined: ${upstreamNames.join(', ') || 'none'})` });
   }
-  for (const field of ['respond', 'fallback'] as const) {
-    for (const [k, v] of Object.entries(r[field]?.headers ?? {})) {
-      if (/[\r\n\0]/.test(v)) problems.push({ path: at(field, 'headers', k), message: 'header values may not contain CR, LF or NUL' });
-    }
+  for (const [k, v] of Object.entries(r.fallback?.headers ?? {})) {
+    if (/[\r\n\0]/.test(v)) problems.push({ path: at('fallback', 'headers', k), message: 'header values may not contain CR, LF or NUL' });
   }
   if (r.upstream === undefined && (r.retries !== undefined || r.fallback !== undefined || r.timeout_ms !== undefined)) {
     problems.push({ path: at(), message: 'retries, timeout_ms and fallback apply only to routes with an upstream' });
@@ -90,9 +101,13 @@ function compileRoute(r: RouteConfig, index: number, cfg: GatewayConfig, upstrea
   const bo = r.retries?.backoff;
   if (bo !== undefined && bo.max_ms < bo.base_ms) problems.push({ path: at('retries', 'backoff', 'max_ms'), message: 'must be at least base_ms' });
   const stages: StagePlan[] = [];
-  for (const factory of stageRegistry) {
-    const plan = factory.compile(r, cfg, { report: (rel, message) => problems.push({ path: at(...rel), message }) });
-    if (plan !== null) stages.push({ kind: factory.kind, plan });
+  const route = { name: r.name, hasUpstream: r.upstream !== undefined };
+  const report = { report: (rel: readonly (string | number)[], message: string) => problems.push({ path: at(...rel), message }) };
+  for (const f of stageRegistry) {
+    const raw = fields[f.kind];
+    if (raw === undefined) continue;
+    const plan = f.compile(raw, route, stageSettings[f.kind], report);
+    if (plan !== null) stages.push({ kind: f.kind, plan });
   }
   return {
     index,

@@ -15,15 +15,10 @@ export interface CompiledPlan {
   readonly limits: { readonly maxHeaderBytes: number; readonly maxBodyBytes: number; readonly allowChunkedRequests: boolean };
   readonly timeouts: { readonly connectMs: number; readonly responseHeaderMs: number; readonly idleMs: number; readonly drainMs: number };
   readonly log: { readonly level: string; readonly access: boolean; readonly sample: number };
-  readonly rateLimits: RateLimitsPlan;
+  /** Each stage's compiled settings (StageFactory.settings), by stage kind. */
+  readonly stageSettings: Readonly<Record<string, unknown>>;
   readonly upstreams: readonly UpstreamPlan[];
   readonly routes: readonly RoutePlan[];
-}
-
-export interface RateLimitsPlan {
-  /** Slots of each shared table (a power of two); fixed when the gateway starts. */
-  readonly tableSlots: number;
-  readonly redis: { readonly url: string; readonly timeoutMs: number; readonly keyPrefix: string } | null;
 }
 
 export interface EndpointPlan {

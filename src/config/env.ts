@@ -1,56 +1,73 @@
 import type { ConfigIssue } from '../errors/gateway-error.js';
 
 /**
- * Environment overrides, applied on top of the file after validation (tuning without editing YAML).
- * Each is documented in README with its default.
+ * Environment variables that override config fields, applied on top of the file after validation
+ * (tuning without editing YAML). Each is documented in README with its default; a stage declares its
+ * own beside its settings (StageFactory.settings.env).
  */
-export interface EnvOverrides {
-  port?: number;
-  adminPort?: number;
-  workers?: number | 'auto';
-  logLevel?: string;
-  poolConnections?: number;
-  pipelining?: number;
-  rateLimitSlots?: number;
+export interface EnvVariable {
+  readonly name: string;
+  /** The field it sets; '*' stands for every key of a map (every upstream). */
+  readonly path: readonly string[];
+  /** Integer bounds; absent when only `words` are accepted. */
+  readonly min?: number;
+  readonly max?: number;
+  /** Words accepted as they are (beside integers, when there are bounds). */
+  readonly words?: readonly string[];
 }
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-export function readEnvOverrides(env: NodeJS.ProcessEnv): { overrides: EnvOverrides; issues: ConfigIssue[] } {
-  const issues: ConfigIssue[] = [];
-  const overrides: EnvOverrides = {};
-  const int = (name: string, min: number, max: number): number | undefined => {
-    const raw = env[name];
-    if (raw === undefined || raw === '') return undefined;
-    if (!/^[0-9]{1,9}$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-      issues.push({ file: 'environment', line: 0, col: 0, path: name, message: `must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}` });
-      return undefined;
-    }
-    return Number(raw);
-  };
-  overrides.port = int('SLUICE_PORT', 0, 65535);
-  overrides.adminPort = int('SLUICE_ADMIN_PORT', 0, 65535);
-  overrides.workers = env.SLUICE_WORKERS === 'auto' ? 'auto' : int('SLUICE_WORKERS', 1, 1024);
-  overrides.poolConnections = int('SLUICE_POOL_CONNECTIONS', 1, 100_000);
-  overrides.pipelining = int('SLUICE_PIPELINING', 1, 128);
-  overrides.rateLimitSlots = int('SLUICE_RATE_LIMIT_SLOTS', 16, 67_108_864);
-  const level = env.SLUICE_LOG_LEVEL;
-  if (level !== undefined && level !== '') {
-    if (LEVELS.includes(level)) overrides.logLevel = level;
-    else issues.push({ file: 'environment', line: 0, col: 0, path: 'SLUICE_LOG_LEVEL', message: `must be one of ${LEVELS.join(', ')}` });
-  }
-  return { overrides, issues };
+export const GATEWAY_ENV: readonly EnvVariable[] = [
+  { name: 'SLUICE_PORT', path: ['listen', 'port'], min: 0, max: 65535 },
+  { name: 'SLUICE_ADMIN_PORT', path: ['admin', 'port'], min: 0, max: 65535 },
+  { name: 'SLUICE_WORKERS', path: ['workers'], min: 1, max: 1024, words: ['auto'] },
+  { name: 'SLUICE_LOG_LEVEL', path: ['log', 'level'], words: LEVELS },
+  { name: 'SLUICE_POOL_CONNECTIONS', path: ['upstreams', '*', 'pool', 'connections'], min: 1, max: 100_000 },
+  { name: 'SLUICE_PIPELINING', path: ['upstreams', '*', 'pool', 'pipelining'], min: 1, max: 128 },
+];
+
+export interface EnvValue {
+  readonly variable: EnvVariable;
+  readonly value: number | string;
 }
 
-/** Apply overrides to the (still mutable) defaulted config object. */
-export function applyEnvOverrides(cfg: any, o: EnvOverrides): void {
-  if (o.port !== undefined) cfg.listen.port = o.port;
-  if (o.adminPort !== undefined) cfg.admin.port = o.adminPort;
-  if (o.workers !== undefined) cfg.workers = o.workers;
-  if (o.logLevel !== undefined) cfg.log.level = o.logLevel;
-  if (o.rateLimitSlots !== undefined) cfg.rate_limits.table_slots = o.rateLimitSlots;
-  for (const u of Object.values(cfg.upstreams ?? {}) as any[]) {
-    if (o.poolConnections !== undefined) u.pool.connections = o.poolConnections;
-    if (o.pipelining !== undefined) u.pool.pipelining = o.pipelining;
+/** The variables that are set, checked; every bad one is an issue. */
+export function readEnv(env: NodeJS.ProcessEnv, variables: readonly EnvVariable[]): { values: EnvValue[]; issues: ConfigIssue[] } {
+  const values: EnvValue[] = [];
+  const issues: ConfigIssue[] = [];
+  for (const v of variables) {
+    const raw = env[v.name];
+    if (raw === undefined || raw === '') continue;
+    const value = parse(v, raw);
+    if (value === undefined) issues.push({ file: 'environment', line: 0, col: 0, path: v.name, message: expected(v, raw) });
+    else values.push({ variable: v, value });
   }
+  return { values, issues };
+}
+
+function parse(v: EnvVariable, raw: string): number | string | undefined {
+  if (v.words?.includes(raw)) return raw;
+  if (v.min === undefined || v.max === undefined || !/^[0-9]{1,9}$/.test(raw)) return undefined;
+  const n = Number(raw);
+  return n >= v.min && n <= v.max ? n : undefined;
+}
+
+function expected(v: EnvVariable, raw: string): string {
+  if (v.min === undefined) return `must be one of ${v.words!.join(', ')}`;
+  return `must be an integer from ${v.min} to ${v.max}, got ${JSON.stringify(raw)}`;
+}
+
+/** Set each value in the (still mutable) defaulted config object. */
+export function applyEnv(cfg: Record<string, unknown>, values: readonly EnvValue[]): void {
+  for (const { variable, value } of values) set(cfg, variable.path, value);
+}
+
+function set(at: unknown, path: readonly string[], value: unknown): void {
+  if (typeof at !== 'object' || at === null) return;
+  const o = at as Record<string, unknown>;
+  const [key, ...rest] = path;
+  if (rest.length === 0) o[key] = value;
+  else if (key === '*') for (const child of Object.values(o)) set(child, rest, value);
+  else set(o[key], rest, value);
 }

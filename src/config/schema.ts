@@ -1,23 +1,22 @@
 /**
  * The configuration schema: one JSON Schema (a small draft 2020-12 subset) whose `description`s are the
- * field reference and whose `default`s are the defaults. `sluice schema` prints it; the published copy in
+ * field reference and whose `default`s are the defaults. This file holds the gateway's own fields;
+ * each stage declares its route field and settings in its folder, and assembleSchema adds them. `sluice schema` prints it; the published copy in
  * config/sluice.schema.json is checked against it by a test. Cross-field rules (route → upstream references,
  * exactly one of path/prefix, ...) live in compile/, which reports them with the same file:line:col.
  * Built with schema-node.ts so that types.ts can derive the config types from these values.
  */
-import { anyOf, array, boolean, enumOf, integer, number, object, record, string } from './schema-node.js';
+import { anyOf, array, boolean, enumOf, integer, number, object, record, type SchemaNode, string } from './schema-node.js';
 
-const ms = (description: string, def: number, minimum = 1) =>
+export const ms = (description: string, def: number, minimum = 1) =>
   integer({ minimum, maximum: 86_400_000, default: def, description });
 
-/** A path prefix for rewrite: RFC 3986 path characters only (it goes into the upstream request line). */
-const PATH_PATTERN = "^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$";
+/** An HTTP field name (RFC 9110 token). */
+export const HEADER_NAME = '^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$';
 
-const KEY_PART = '^(ip|route|header:[!#$%&\'*+.^_`|~0-9A-Za-z-]+)$';
-
-const headerMap = record(string({ maxLength: 8192 }), {
+export const headerMap = record(string({ maxLength: 8192 }), {
   description: 'Header name → value. Values may not contain CR, LF or NUL.',
-  propertyNames: { pattern: '^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$' },
+  propertyNames: { pattern: HEADER_NAME },
 });
 
 export const predicateSchema = anyOf([
@@ -162,29 +161,8 @@ export const retriesSchema = object({
   description: 'When a try fails, try again (another endpoint when there is one). Without retries:, a connect error of a request without a body is retried up to 3 tries. See docs/upstreams.md.',
 });
 
-export const rateLimitSchema = object({
-  name: string({ pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'Unique within the route; shown in RateLimit headers and logs.' }),
-  key: anyOf([
-    string({ pattern: KEY_PART }),
-    array(string({ pattern: KEY_PART }), { minItems: 1 }),
-  ], {
-    description: 'What is counted: ip, route, header:NAME, or a list of these (composite key).',
-  }),
-  rate: integer({ minimum: 1, maximum: 1_000_000_000, description: 'Requests allowed per `per`, sustained.' }),
-  per: string({ pattern: '^[0-9]{1,9}(ms|s|m|h)$', default: '1s', description: 'The period of `rate`: 500ms, 1s, 1m, 1h.' }),
-  burst: integer({ minimum: 1, maximum: 1_000_000_000, description: 'Requests allowed at once by a key with a full bucket (default: rate).' }),
-  max_in_flight: integer({ minimum: 1, maximum: 1_000_000_000, description: 'Requests of one key in flight at once, across all workers.' }),
-  scope: string({ enum: ['local', 'cluster'], default: 'local', description: 'local: this gateway process (all its workers); cluster: shared through rate_limits.redis by every gateway process.' }),
-  on_store_error: string({ enum: ['allow', 'deny'], default: 'allow', description: 'When the store cannot answer (Redis slow or down, local table full): allow the request (logged) or deny it with 503.' }),
-  headers: boolean({ default: true, description: 'Send RateLimit-Policy and RateLimit headers for this limit.' }),
-}, {
-  additionalProperties: false,
-  required: ['name', 'key'],
-  description: 'One limit. A rate limit sets rate (and per, burst); a concurrency limit sets max_in_flight. See docs/rate-limits.md.',
-});
-
-/** respond: and fallback: share their shape; only the description differs. */
-const fixedResponse = (description: string) => object({
+/** A response written in the config (a route's respond:, its fallback:); only the description differs. */
+export const fixedResponse = (description: string) => object({
   status: integer({ minimum: 200, maximum: 599, default: 200, description: 'HTTP status.' }),
   body: string({ default: '', description: 'Response body.' }),
   headers: headerMap,
@@ -205,45 +183,25 @@ export const matchSchema = object({
   description: 'All given conditions must hold. Exactly one of path or prefix.',
 });
 
-export const routeSchema = object({
+/** A route's own fields; each stage adds its field (stages/registry.ts) when the whole schema is assembled. */
+const routeProperties = {
   name: string({ pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'Unique name; appears in access logs.' }),
   match: matchSchema,
   upstream: string({ description: 'Name of an upstream under upstreams:.' }),
-  respond: fixedResponse('Answer directly without an upstream.'),
-  rewrite: object({
-    strip_prefix: string({ pattern: PATH_PATTERN, description: 'Remove this leading path prefix (at a segment boundary) before forwarding.' }),
-    add_prefix: string({ pattern: PATH_PATTERN, description: 'Prepend this path prefix before forwarding (after strip_prefix).' }),
-  }, {
-    additionalProperties: false,
-    description: 'Changes to the path sent upstream (applied after matching).',
-  }),
-  rate_limit: array(rateLimitSchema, { description: 'Limits on this route; a request must pass all of them. See docs/rate-limits.md.' }),
   retries: retriesSchema,
   timeout_ms: integer({ minimum: 1, maximum: 86_400_000, description: 'Longest wait for the upstream\'s response headers across every try and backoff, in milliseconds; exceeded → 504 SLUICE_ERR_ROUTE_TIMEOUT. The body then streams under timeouts.idle_ms.' }),
   fallback: fixedResponse('Served instead of the 503 when the circuit is open, no endpoint is available, or the upstream is at max_requests.'),
   preserve_host: boolean({ default: true, description: 'true: forward the client\'s Host; false: send the endpoint\'s host:port.' }),
-}, {
+};
+
+const ROUTE = {
   additionalProperties: false,
   required: ['name', 'match'],
-  description: 'One route: a match, and either an upstream to forward to or a fixed response.',
-});
+  description: 'One route: a match, and either an upstream to forward to or a stage that answers (respond:).',
+} as const;
 
-export const redisSchema = object({
-  url: string({ pattern: '^rediss?://', description: 'redis://[user:password@]host:port[/db]' }),
-  timeout_ms: ms('Longest wait for Redis on a request, in milliseconds; then on_store_error decides.', 50),
-  key_prefix: string({ default: 'sluice:rl:', maxLength: 128, description: 'Prefix of every key sluice writes.' }),
-}, {
-  additionalProperties: false, required: ['url'],
-  description: 'The store for scope: cluster limits.',
-});
-
-export const rateLimitsSchema = object({
-  table_slots: integer({ minimum: 16, maximum: 67_108_864, default: 65536, description: 'Keys the shared local table holds (16 bytes each, rounded up to a power of two); a second table of the same size counts in-flight requests. Read at start only. Env SLUICE_RATE_LIMIT_SLOTS.' }),
-  redis: redisSchema,
-}, {
-  additionalProperties: false, default: {},
-  description: 'Shared settings of route rate_limit: entries.',
-});
+/** A route as config/ knows it: its own fields only. */
+export const routeSchema = object(routeProperties, ROUTE);
 
 const listen = object({
   host: string({ default: '0.0.0.0', description: 'Address to bind.' }),
@@ -289,7 +247,15 @@ const log = object({
   description: 'Structured JSON logs (pino) on stdout.',
 });
 
-export const configSchema = object({
+const upstreams = record(upstreamSchema, {
+  default: {},
+  propertyNames: { pattern: '^[A-Za-z0-9_.-]{1,64}$' },
+  description: 'Named upstreams.',
+});
+
+const CONFIG = { additionalProperties: false, description: 'sluice gateway configuration.' } as const;
+
+const gatewayProperties = {
   version: integer({ enum: [1], default: 1, description: 'Config format version.' }),
   listen,
   admin,
@@ -300,14 +266,23 @@ export const configSchema = object({
   limits,
   timeouts,
   log,
-  rate_limits: rateLimitsSchema,
-  upstreams: record(upstreamSchema, {
-    default: {},
-    propertyNames: { pattern: '^[A-Za-z0-9_.-]{1,64}$' },
-    description: 'Named upstreams.',
-  }),
-  routes: array(routeSchema, { default: [], description: 'Routes; the most specific match wins (see README).' }),
-}, {
-  additionalProperties: false,
-  description: 'sluice gateway configuration.',
-});
+};
+
+const routesDescription = 'Routes; the most specific match wins (see README).';
+
+/** The gateway config as config/ knows it: no stage fields. Its type is GatewayConfig. */
+export const configSchema = object({
+  ...gatewayProperties,
+  upstreams,
+  routes: array(routeSchema, { default: [], description: routesDescription }),
+}, CONFIG);
+
+/**
+ * The whole schema: the core above with each stage's route field and gateway-wide settings added
+ * (stages/registry.ts assembles them). Settings keys go before upstreams, route fields after the
+ * route's own.
+ */
+export function assembleSchema(routeFields: Readonly<Record<string, SchemaNode>>, settings: Readonly<Record<string, SchemaNode>>): SchemaNode {
+  const route = object({ ...routeProperties, ...routeFields }, ROUTE);
+  return object({ ...gatewayProperties, ...settings, upstreams, routes: array(route, { default: [], description: routesDescription }) }, CONFIG);
+}

@@ -1,11 +1,7 @@
-import type { Logger } from 'pino';
-import type { CompiledPlan } from '../compile/plan.js';
-import type { GatewayConfig, RouteConfig } from '../config/types.js';
 import type { ErrorCode } from '../errors/catalog.js';
-import type { SharedState } from '../shared/shared-state.js';
 import type { HeadLines } from '../http/head-lines.js';
 import type { BodySink, BodyTransform } from './body-chain.js';
-import type { RequestCtx, RequestState } from './request-ctx.js';
+import type { RequestCtx } from './request-ctx.js';
 
 /**
  * The per-request phase contract. A feature is a Stage: it plugs into these phases and never edits
@@ -98,32 +94,4 @@ export interface Stage {
   onResponseBody?(ctx: RequestCtx, head: ResponseHead, sink: BodySink): BodyTransform | null;
   /** After the exchange, exactly once, success or failure. Must not throw. */
   onLog?(ctx: RequestCtx, outcome: Outcome): void;
-}
-
-/**
- * Config → plan → instance, split across the thread boundary: compile() runs in the primary and
- * returns plain data (or null when the route does not use the stage); instantiate() runs once per
- * worker per config generation.
- */
-export interface StageFactory<Plan> {
-  /** The route config key this stage reads; also its name. */
-  readonly kind: string;
-  compile(route: RouteConfig, config: GatewayConfig, problems: StageProblems): Plan | null;
-  instantiate(plan: Plan, env: StageEnv): Stage;
-}
-
-/** What a worker gives a stage instance besides its plan. */
-export interface StageEnv {
-  readonly log: Logger;
-  /** A typed per-request place for this stage (call it once, at instantiate). */
-  state<T>(): RequestState<T>;
-  readonly plan: CompiledPlan;
-  readonly shared: SharedState;
-  /** Worker-lifetime resources kept across config generations (e.g. a Redis connection), by key. */
-  keep<T extends { close(): unknown }>(key: string, create: () => T): T;
-}
-
-/** Lets a stage's compile() report a cross-field problem at a path relative to its route. */
-export interface StageProblems {
-  report(relativePath: readonly (string | number)[], message: string): void;
 }

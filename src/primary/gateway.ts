@@ -19,6 +19,8 @@ import { loadPlanFile } from './load-plan.js';
 import { gcMode } from './node-flags.js';
 import { claimPort } from './port-check.js';
 import { createSharedState } from '../shared/shared-state.js';
+import { stageRegistry, stageTableBytes } from '../stages/registry.js';
+import { StageServices } from './stage-services.js';
 import { Supervisor } from './supervisor.js';
 
 export interface RunningGateway {
@@ -39,14 +41,17 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
   const port = await claimPort(first.plan.listen.host, first.plan.listen.port);
   // Listener settings are fixed for the life of the process: every generation keeps these.
   const fixed = { listen: { ...first.plan.listen, port }, admin: first.plan.admin, workers: first.plan.workers };
+  // Stages' shared tables are made once, from the first config: a reload cannot resize them.
+  const tableBytes = stageTableBytes(first.plan.stageSettings);
   const pin = (plan: CompiledPlan): CompiledPlan => {
-    if (plan.rateLimits.tableSlots !== first.plan.rateLimits.tableSlots) {
-      log.warn({ table_slots: first.plan.rateLimits.tableSlots }, 'rate_limits.table_slots changes take effect on restart');
-    }
-    return { ...plan, ...fixed, rateLimits: { ...plan.rateLimits, tableSlots: first.plan.rateLimits.tableSlots } };
+    const bytes = stageTableBytes(plan.stageSettings);
+    const resized = Object.keys(bytes).filter((kind) => JSON.stringify(bytes[kind]) !== JSON.stringify(tableBytes[kind]));
+    if (resized.length > 0) log.warn({ stages: resized }, 'shared table sizes (e.g. rate_limits.table_slots) take effect on restart');
+    return { ...plan, ...fixed };
   };
 
-  const shared = createSharedState(first.plan.rateLimits.tableSlots);
+  const shared = createSharedState(tableBytes);
+  const services = new StageServices(stageRegistry, log);
   const health = new EndpointHealth(shared.endpointTable);
   const upstreamTable = new UpstreamTable(shared.upstreamTable);
   const rows = new EndpointRows(health, upstreamTable, log);
@@ -81,13 +86,15 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
   };
   const discovery = new Discovery(log, republish);
   await discovery.reconcile(configured.upstreams, DISCOVERY_FIRST_WAIT_MS);
-  const supervisor = new Supervisor(bind(configured), shared, log);
+  services.configure(configured);
+  const supervisor = new Supervisor(bind(configured), shared, log, () => Object.fromEntries(services.latest));
+  services.onPublish = (kind, value) => supervisor.publishService(kind, value);
   const sweeper = setInterval(() => rows.sweep(published, nowMs()), SWEEP_MS);
   sweeper.unref();
   const stopBackground = async () => {
     discovery.close();
     clearInterval(sweeper);
-    await checker.close();
+    await Promise.all([checker.close(), services.close()]);
   };
 
   const reload = (source: string) => {
@@ -102,6 +109,7 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
       warnFixedChanges(log, fixed, loaded.plan);
       await discovery.reconcile(loaded.plan.upstreams, DISCOVERY_FIRST_WAIT_MS);
       const pinned = pin(loaded.plan);
+      services.configure(pinned);
       const next = bind(pinned);
       generation++;
       configured = pinned;

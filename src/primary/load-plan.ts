@@ -4,6 +4,7 @@ import { loadConfigFile, loadConfigText, type LoadedConfig } from '../config/loa
 import type { GatewayConfig } from '../config/types.js';
 import { deepFreeze } from '../config/validate.js';
 import { ConfigError } from '../errors/gateway-error.js';
+import { configShape } from '../stages/registry.js';
 
 export interface LoadedPlan {
   readonly config: GatewayConfig;
@@ -16,11 +17,11 @@ export interface LoadedPlan {
  * problem, schema or cross-field, as FILE:LINE:COL field.path: message.
  */
 export function loadPlanFile(file: string, env: NodeJS.ProcessEnv = process.env, generation = 1): LoadedPlan {
-  return compileLoaded(loadConfigFile(file, env), file, generation);
+  return compileLoaded(loadConfigFile(file, configShape, env), file, generation);
 }
 
 export function loadPlanText(text: string, file: string, env: NodeJS.ProcessEnv = {}, generation = 1): LoadedPlan {
-  return compileLoaded(loadConfigText(text, file, env), file, generation);
+  return compileLoaded(loadConfigText(text, file, configShape, env), file, generation);
 }
 
 function compileLoaded({ config, locate }: LoadedConfig, file: string, generation: number): LoadedPlan {

@@ -5,7 +5,9 @@ import type { SharedState } from '../shared/shared-state.js';
 /** The primary ⇄ worker protocol. Plans are plain data; errors cross as code + message. */
 export type ToWorker =
   | { readonly type: 'plan'; readonly plan: CompiledPlan }
-  | { readonly type: 'drain'; readonly timeoutMs: number };
+  | { readonly type: 'drain'; readonly timeoutMs: number }
+  /** A stage's primary-side service published a value (StageEnv.service). */
+  | { readonly type: 'service'; readonly kind: string; readonly value: unknown };
 
 export type FromWorker =
   | { readonly type: 'listening'; readonly port: number }
@@ -17,4 +19,6 @@ export interface WorkerData {
   readonly index: number;
   readonly plan: CompiledPlan;
   readonly shared: SharedState;
+  /** The latest value of each stage service, by stage kind. */
+  readonly services: Readonly<Record<string, unknown>>;
 }

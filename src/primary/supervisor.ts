@@ -27,7 +27,18 @@ export class Supervisor {
   private stopping = false;
   private waiters: Array<() => void> = [];
 
-  constructor(private plan: CompiledPlan, private readonly shared: SharedState, private readonly log: Logger) {}
+  constructor(
+    private plan: CompiledPlan,
+    private readonly shared: SharedState,
+    private readonly log: Logger,
+    /** The latest value of each stage service: a worker starts with them. */
+    private readonly serviceValues: () => Readonly<Record<string, unknown>> = () => ({}),
+  ) {}
+
+  /** A stage service published: every worker gets the value. */
+  publishService(kind: string, value: unknown): void {
+    for (const s of this.slots) this.post(s, { type: 'service', kind, value });
+  }
 
   /** Resolves once every worker listens; rejects if a worker cannot listen. */
   async start(): Promise<void> {
@@ -78,7 +89,7 @@ export class Supervisor {
 
   private spawn(index: number): void {
     const slot = this.slots[index];
-    const data: WorkerData = { index, plan: this.plan, shared: this.shared };
+    const data: WorkerData = { index, plan: this.plan, shared: this.shared, services: this.serviceValues() };
     const worker = new Worker(WORKER_ENTRY, { workerData: data });
     slot.worker = worker;
     slot.generation = this.plan.generation;

@@ -1,16 +1,37 @@
-import type { StageFactory } from '../pipeline/phase.js';
-import { rateLimitStage } from './rate-limit/stage.js';
-import { respondStage } from './respond/stage.js';
-import { rewriteStage } from './rewrite/stage.js';
+import { assembleSchema } from '../config/schema.js';
+import type { ConfigShape } from '../config/load.js';
+import { GATEWAY_ENV } from '../config/env.js';
+import type { SchemaNode } from '../config/schema-node.js';
+import type { StageFactory } from '../pipeline/stage-factory.js';
+import { rateLimit } from './rate-limit/index.js';
+import { respond } from './respond/index.js';
+import { rewrite } from './rewrite/index.js';
 
 /**
- * Every stage kind, in pipeline order: a route's stages always run in this order, whatever order
- * its YAML lists them in. Later issues add, before rate_limit: ip filter → cors → auth; after: transforms → cache.
+ * Every stage, in pipeline order: a route's stages always run in this order, whatever order its YAML
+ * lists them in. Adding a stage: its folder, one line here, and its error codes in errors/catalog.ts.
+ * (Later issues add, before rate_limit: ip policy, cors, auth.)
  */
-export const stageRegistry: readonly StageFactory<any>[] = [rateLimitStage, rewriteStage, respondStage];
+export const stageRegistry: readonly StageFactory[] = [rateLimit, rewrite, respond];
 
-export function stageFactory(kind: string): StageFactory<unknown> {
+export function stageFactory(kind: string): StageFactory {
   const f = stageRegistry.find((s) => s.kind === kind);
   if (f === undefined) throw new Error(`unknown stage kind ${kind}`);
   return f;
+}
+
+/** The whole config: the gateway's own schema with every stage's route field and settings, and every environment variable. */
+export const configShape: ConfigShape = {
+  schema: assembleSchema(
+    Object.fromEntries(stageRegistry.map((f) => [f.kind, f.schema])),
+    Object.fromEntries(stageRegistry.flatMap((f): [string, SchemaNode][] => (f.settings === undefined ? [] : [[f.settings.key, f.settings.schema]]))),
+  ),
+  env: [...GATEWAY_ENV, ...stageRegistry.flatMap((f) => f.settings?.env ?? [])],
+};
+
+/** The shared tables stages ask for with these settings (by stage kind: table name → bytes). */
+export function stageTableBytes(settings: Readonly<Record<string, unknown>>): Record<string, Readonly<Record<string, number>>> {
+  const out: Record<string, Readonly<Record<string, number>>> = {};
+  for (const f of stageRegistry) if (f.tables !== undefined) out[f.kind] = f.tables(settings[f.kind]);
+  return out;
 }

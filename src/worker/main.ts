@@ -9,6 +9,7 @@ import { PoolSet } from '../upstream/pools.js';
 import { UpstreamTable } from '../shared/upstream-table.js';
 import { inFlight } from './uws-downstream.js';
 import { KeptResources } from './kept-resources.js';
+import { ServiceViews } from './service-views.js';
 import { openListener, type Listener } from './listener.js';
 import { buildRuntime, type Runtime } from './runtime.js';
 
@@ -16,7 +17,7 @@ import { buildRuntime, type Runtime } from './runtime.js';
  * A worker thread: one uWS listener on the shared port (SO_REUSEPORT), its own connection pools, and
  * the runtime for the current config generation. It never reads config; plans arrive from the primary.
  */
-const { index, plan: firstPlan, shared } = workerData as WorkerData;
+const { index, plan: firstPlan, shared, services } = workerData as WorkerData;
 const port = parentPort!;
 const send = (m: FromWorker) => port.postMessage(m);
 const pools = new PoolSet();
@@ -26,7 +27,8 @@ const access = new AccessLog(dest, { pid: process.pid, worker: index });
 const kept = new KeptResources();
 const health = new EndpointHealth(shared.endpointTable);
 const upstreamTable = new UpstreamTable(shared.upstreamTable);
-const build = (plan: CompiledPlan): Runtime => buildRuntime(plan, { pools, log, access, shared, kept, health, upstreamTable });
+const serviceViews = new ServiceViews(services);
+const build = (plan: CompiledPlan): Runtime => buildRuntime(plan, { pools, log, access, shared, kept, health, upstreamTable, serviceViews });
 let runtime: Runtime = build(firstPlan);
 let listener: Listener | null = null;
 
@@ -66,6 +68,7 @@ function drain(timeoutMs: number): void {
 port.on('message', (m: ToWorker) => {
   if (m.type === 'plan') applyPlan(m.plan);
   else if (m.type === 'drain') drain(m.timeoutMs);
+  else if (m.type === 'service') serviceViews.update(m.kind, m.value);
 });
 
 openListener(firstPlan.listen.host, firstPlan.listen.port, () => runtime).then(

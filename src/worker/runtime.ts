@@ -5,6 +5,7 @@ import { RequestState } from '../pipeline/request-ctx.js';
 import { routeRuntime, type RouteRuntime } from '../pipeline/route-runtime.js';
 import type { SharedState } from '../shared/shared-state.js';
 import type { KeptResources } from './kept-resources.js';
+import type { ServiceViews } from './service-views.js';
 import { Router } from '../router/router.js';
 import { stageFactory } from '../stages/registry.js';
 import { poolKey, type PoolSet } from '../upstream/pools.js';
@@ -34,6 +35,7 @@ export interface WorkerServices {
   readonly kept: KeptResources;
   readonly health: EndpointHealth;
   readonly upstreamTable: UpstreamTable;
+  readonly serviceViews: ServiceViews;
 }
 
 export function buildRuntime(plan: CompiledPlan, services: WorkerServices): Runtime {
@@ -55,8 +57,14 @@ function buildRoute(plan: RoutePlan, compiled: CompiledPlan, upstreams: Upstream
   // Each stage's per-request state gets the next index of the route's stageState array.
   let states = 0;
   const state = <T>() => new RequestState<T>(states++);
+  const shared = services.shared;
   const stages = plan.stages.map((s) => stageFactory(s.kind).instantiate(s.plan, {
-    log: services.log, state, plan: compiled, shared: services.shared,
+    log: services.log,
+    state,
+    settings: compiled.stageSettings[s.kind],
+    tables: shared.stageTables[s.kind] ?? {},
+    secret: shared.secret,
+    service: services.serviceViews.view(s.kind),
     keep: (key, create) => services.kept.keep(key, create),
   }));
   const forwarder = plan.upstream === -1 ? null : new RouteUpstream(upstreams[plan.upstream], plan);

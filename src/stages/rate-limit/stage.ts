@@ -1,96 +1,15 @@
 import type { Logger } from 'pino';
-import type { RateLimitConfig } from '../../config/types.js';
 import { OncePerSecond } from '../../observe/once-per-second.js';
 import { errorReply } from '../../pipeline/local-reply.js';
-import { type LocalReply, type ResponseHead, setHeader, type Stage, type StageEnv, type StageFactory } from '../../pipeline/phase.js';
+import { type LocalReply, type ResponseHead, setHeader, type Stage } from '../../pipeline/phase.js';
 import type { RequestCtx, RequestState } from '../../pipeline/request-ctx.js';
+import type { StageEnv } from '../../pipeline/stage-factory.js';
+import { SlotTable } from '../../shared/slot-table.js';
+import type { LimitPlan, RateLimitPlan, RateLimitSettings } from './compile.js';
 import { InFlight } from './in-flight.js';
-import { fingerprint, fingerprintWord, keyOf, limitSeed, parseKeyPart, type KeyPart } from './limit-key.js';
+import { fingerprint, fingerprintWord, keyOf, limitSeed } from './limit-key.js';
 import { LocalGcra } from './local-gcra.js';
 import { RedisGcra } from './redis-gcra.js';
-import { SlotTable } from '../../shared/slot-table.js';
-
-/**
- * `rate_limit:` on a route: a list of limits that must all pass (docs/rate-limits.md).
- * Evaluation order: local rate limits (synchronous, on the shared table), concurrency limits, then
- * cluster limits (one Redis round trip each). A request denied by any limit consumes nothing: what
- * the earlier limits took is given back.
- */
-interface LimitPlan {
-  readonly name: string;
-  /** route + name: seeds key hashing and names Redis keys. */
-  readonly id: string;
-  readonly key: readonly KeyPart[];
-  readonly kind: 'local' | 'cluster' | 'in_flight';
-  readonly intervalNs: number;
-  readonly toleranceNs: number;
-  readonly burst: number;
-  readonly maxInFlight: number;
-  readonly denyOnStoreError: boolean;
-  /** This limit's RateLimit-Policy item, or null when headers are off. */
-  readonly policy: string | null;
-}
-
-interface RateLimitPlan {
-  readonly route: string;
-  /** In evaluation order. */
-  readonly limits: readonly LimitPlan[];
-}
-
-const DURATION = /^([0-9]+)(ms|s|m|h)$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-const ORDER = { local: 0, in_flight: 1, cluster: 2 } as const;
-
-export const rateLimitStage: StageFactory<RateLimitPlan> = {
-  kind: 'rate_limit',
-  compile(route, config, problems) {
-    const list = route.rate_limit;
-    if (list === undefined || list.length === 0) return null;
-    const names = new Set<string>();
-    const limits = list.map((l, i) => {
-      if (names.has(l.name)) problems.report(['rate_limit', i, 'name'], `duplicate limit name "${l.name}" in this route`);
-      names.add(l.name);
-      return compileLimit(route.name, l, (field, message) => problems.report(['rate_limit', i, field], message), config.rate_limits.redis !== undefined);
-    });
-    return { route: route.name, limits: limits.sort((a, b) => ORDER[a.kind] - ORDER[b.kind]) };
-  },
-  instantiate(plan, env) {
-    return new RateLimitStage(plan, env);
-  },
-};
-
-function compileLimit(route: string, l: RateLimitConfig, report: (field: string, message: string) => void, haveRedis: boolean): LimitPlan {
-  const keyParts = (typeof l.key === 'string' ? [l.key] : l.key).map((k) => parseKeyPart(k)!);
-  const base = {
-    name: l.name, id: `${route}\0${l.name}`, key: keyParts, denyOnStoreError: l.on_store_error === 'deny',
-    intervalNs: 0, toleranceNs: 0, burst: 0, maxInFlight: 0, policy: null,
-  };
-  if ((l.rate === undefined) === (l.max_in_flight === undefined)) {
-    report('rate', 'set exactly one of rate (a rate limit) or max_in_flight (a concurrency limit)');
-    return { ...base, kind: 'local' };
-  }
-  if (l.max_in_flight !== undefined) {
-    if (l.scope === 'cluster') report('scope', 'max_in_flight limits are local to a gateway process; remove scope: cluster');
-    if (l.burst !== undefined) report('burst', 'burst applies to rate limits only');
-    return { ...base, kind: 'in_flight', maxInFlight: l.max_in_flight };
-  }
-  if (l.scope === 'cluster' && !haveRedis) report('scope', 'scope: cluster needs rate_limits.redis.url');
-  const m = DURATION.exec(l.per)!;
-  const perMs = Number(m[1]) * UNIT_MS[m[2]];
-  const rate = l.rate!;
-  const burst = l.burst ?? rate;
-  const intervalNs = Math.floor((perMs * 1e6) / rate);
-  if (intervalNs < 1000) report('rate', `${rate} per ${l.per} is finer than 1 µs per request; use a longer per`);
-  const window = Math.max(1, Math.ceil(perMs / 1000));
-  return {
-    ...base,
-    kind: l.scope === 'cluster' ? 'cluster' : 'local',
-    intervalNs,
-    toleranceNs: (burst - 1) * intervalNs,
-    burst,
-    policy: l.headers ? `"${l.name}";q=${Math.round((rate * window * 1000) / perMs)};w=${window}` : null,
-  };
-}
 
 /** What one request took, given back if a later limit denies, released when the exchange ends. */
 class Taken {
@@ -106,7 +25,12 @@ class Taken {
   }
 }
 
-class RateLimitStage implements Stage {
+/**
+ * A route's limits in one worker. Evaluation order: local rate limits (synchronous, on the shared
+ * table), concurrency limits, then cluster limits (one Redis round trip each). A request denied by
+ * any limit consumes nothing: what the earlier limits took is given back.
+ */
+export class RateLimitStage implements Stage {
   readonly name = 'rate_limit';
   private readonly local: LocalGcra[] = [];
   private readonly inFlight: InFlight[] = [];
@@ -119,21 +43,21 @@ class RateLimitStage implements Stage {
   private readonly denials = new OncePerSecond();
   private readonly storeFailures = new OncePerSecond();
 
-  constructor(private readonly plan: RateLimitPlan, env: StageEnv) {
+  constructor(private readonly plan: RateLimitPlan, env: StageEnv<RateLimitSettings>) {
     this.log = env.log;
     this.taken = env.state<Taken>();
-    const rateTable = new SlotTable(env.shared.rateTable);
-    const inFlightTable = new SlotTable(env.shared.inFlightTable);
+    const rateTable = new SlotTable(env.tables.rate);
+    const inFlightTable = new SlotTable(env.tables.inFlight);
     for (const l of plan.limits) {
       this.local.push(new LocalGcra(rateTable, { interval: BigInt(l.intervalNs), tolerance: BigInt(l.toleranceNs) }));
       this.inFlight.push(new InFlight(inFlightTable, l.maxInFlight));
     }
-    const redis = env.plan.rateLimits.redis;
+    const redis = env.settings.redis;
     if (redis !== null && plan.limits.some((l) => l.kind === 'cluster')) {
       this.redis = env.keep(`redis ${redis.url} ${redis.timeoutMs} ${redis.keyPrefix}`,
         () => new RedisGcra(redis.url, redis.timeoutMs, redis.keyPrefix, env.log));
     }
-    this.seeds = plan.limits.map((l) => limitSeed(env.shared.secret, plan.route, l.name));
+    this.seeds = plan.limits.map((l) => limitSeed(env.secret, plan.route, l.name));
     this.policyHeader = plan.limits.flatMap((l) => (l.policy === null ? [] : [l.policy])).join(', ');
   }
 

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { startGateway, type TestGateway } from '../helpers/gateway.js';
-import { json, request } from '../helpers/http.js';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
-import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { startGateway, type TestGateway } from '../../helpers/gateway.js';
+import { json, request } from '../../helpers/http.js';
+import { startRedis, type TestRedis } from '../../helpers/redis.js';
+import { startUpstream, type TestUpstream } from '../../helpers/upstream.js';
 
 /** When the store cannot answer: a full local table, and a Redis shared by two gateways that dies. */
 let up: TestUpstream;

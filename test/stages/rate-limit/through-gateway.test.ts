@@ -4,9 +4,9 @@ import { request as httpRequest, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { runCli, startGateway, type TestGateway } from '../helpers/gateway.js';
-import { json, request } from '../helpers/http.js';
-import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { runCli, startGateway, type TestGateway } from '../../helpers/gateway.js';
+import { json, request } from '../../helpers/http.js';
+import { startUpstream, type TestUpstream } from '../../helpers/upstream.js';
 
 /** Local limits through the real data plane: 2 worker threads sharing one table. */
 let up: TestUpstream;
