@@ -51,12 +51,24 @@ export interface ResponseHead {
   remove: string[] | null;
 }
 
+/** Set a downstream header, replacing the upstream's of that name and one an earlier stage set. */
 export function setHeader(head: ResponseHead, lowerName: string, value: string): void {
-  (head.set ??= []).push(lowerName, value);
+  const set = (head.set ??= []);
+  for (let i = 0; i < set.length; i += 2) {
+    if (set[i] === lowerName) {
+      set[i + 1] = value;
+      return;
+    }
+  }
+  set.push(lowerName, value);
 }
 
+/** Drop a header: the upstream's of that name, and one an earlier stage set. */
 export function removeHeader(head: ResponseHead, lowerName: string): void {
   (head.remove ??= []).push(lowerName);
+  const set = head.set;
+  if (set === null) return;
+  for (let i = set.length - 2; i >= 0; i -= 2) if (set[i] === lowerName) set.splice(i, 2);
 }
 
 /** How an exchange ended, for onLog stages (and the access log). */

@@ -3,6 +3,7 @@ import type { ConfigShape } from '../config/load.js';
 import { GATEWAY_ENV } from '../config/env.js';
 import type { SchemaNode } from '../config/schema-node.js';
 import type { StageFactory } from '../pipeline/stage-factory.js';
+import { headers } from './headers/index.js';
 import { rateLimit } from './rate-limit/index.js';
 import { respond } from './respond/index.js';
 import { rewrite } from './rewrite/index.js';
@@ -12,7 +13,7 @@ import { rewrite } from './rewrite/index.js';
  * lists them in. Adding a stage: its folder, one line here, and its error codes in errors/catalog.ts.
  * (Later issues add, before rate_limit: ip policy, cors, auth.)
  */
-export const stageRegistry: readonly StageFactory[] = [rateLimit, rewrite, respond];
+export const stageRegistry: readonly StageFactory[] = [rateLimit, rewrite, headers, respond];
 
 export function stageFactory(kind: string): StageFactory {
   const f = stageRegistry.find((s) => s.kind === kind);
