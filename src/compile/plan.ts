@@ -29,7 +29,7 @@ export interface EndpointPlan {
   /** 0 = drained. */
   readonly weight: number;
   /** Row in the shared endpoint-health table; assigned by the primary (-1 until then). */
-  readonly slot: number;
+  readonly row: number;
 }
 
 export type HashOnPlan =
@@ -66,7 +66,7 @@ export interface UpstreamPlan {
    * Row in the shared upstream table (breaker, budget, in-flight), and the row of the endpoint table
    * whose claim word serialises this upstream's ejections; assigned by the primary.
    */
-  readonly slot: number;
+  readonly row: number;
   readonly balance: 'round_robin' | 'weighted' | 'least_outstanding' | 'latency' | 'hash';
   readonly hashOn: HashOnPlan | null;
   readonly active: ActiveHealthPlan | null;

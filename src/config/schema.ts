@@ -122,7 +122,7 @@ const pool = object({
 }, {
   additionalProperties: false,
   default: {},
-  description: 'Per worker thread, per endpoint keep-alive pool (sluice\'s HTTP/1.1 client, src/upstream/http1/).',
+  description: 'Per worker thread, per endpoint keep-alive pool (sluice\'s HTTP/1.1 upstream client, src/upstream/http1/).',
 });
 
 export const upstreamSchema = object({

@@ -2,13 +2,7 @@ import type { Logger } from 'pino';
 import type { EndpointPlan, UpstreamPlan } from '../compile/plan.js';
 import { startDnsSource } from './dns.js';
 import { startEtcdSource } from './etcd.js';
-
-/** What a discovery source reports. */
-export interface SourceEvents {
-  /** The current endpoint list; null = "no news" (a failed round), which also counts as having answered. */
-  update(endpoints: EndpointPlan[] | null): void;
-  problem(message: string): void;
-}
+import type { SourceEvents } from './source-events.js';
 
 interface Running {
   readonly key: string;

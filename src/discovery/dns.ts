@@ -1,6 +1,6 @@
 import { promises as dns } from 'node:dns';
 import type { DiscoveryPlan, EndpointPlan } from '../compile/plan.js';
-import type { SourceEvents } from './discovery.js';
+import type { SourceEvents } from './source-events.js';
 
 type DnsPlan = Extract<DiscoveryPlan, { kind: 'dns' }>;
 
@@ -50,5 +50,5 @@ async function resolve(plan: DnsPlan, resolver: dns.Resolver | null): Promise<st
 
 function toEndpoint(plan: DnsPlan, ip: string): EndpointPlan {
   const host = ip.includes(':') ? `[${ip}]` : ip;
-  return { origin: `${plan.scheme}://${host}:${plan.port}`, hostHeader: `${plan.name}:${plan.port}`, weight: 1, slot: -1 };
+  return { origin: `${plan.scheme}://${host}:${plan.port}`, hostHeader: `${plan.name}:${plan.port}`, weight: 1, row: -1 };
 }

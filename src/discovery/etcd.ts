@@ -1,7 +1,7 @@
 import { Agent, request } from 'undici';
 import type { DiscoveryPlan, EndpointPlan } from '../compile/plan.js';
-import { parseEndpointUrl } from '../compile/compile-upstream.js';
-import type { SourceEvents } from './discovery.js';
+import { parseEndpointUrl } from '../compile/upstream.js';
+import type { SourceEvents } from './source-events.js';
 
 type EtcdPlan = Extract<DiscoveryPlan, { kind: 'etcd' }>;
 

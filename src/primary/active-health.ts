@@ -32,10 +32,10 @@ export class ActiveHealthChecker {
     for (const u of plan.upstreams) {
       if (u.active === null) continue;
       for (const e of u.endpoints) {
-        const key = `${u.name}|${e.origin}|${e.slot}|${JSON.stringify(u.active)}`;
+        const key = `${u.name}|${e.origin}|${e.row}|${JSON.stringify(u.active)}`;
         wanted.add(key);
         if (this.checks.has(key)) continue;
-        const check: Check = { upstream: u.name, origin: e.origin, row: e.slot, plan: u.active, passes: 0, fails: 0, timer: undefined! };
+        const check: Check = { upstream: u.name, origin: e.origin, row: e.row, plan: u.active, passes: 0, fails: 0, timer: undefined! };
         check.timer = setTimeout(() => void this.probe(check, key), 0);
         this.checks.set(key, check);
       }

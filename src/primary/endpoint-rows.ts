@@ -26,8 +26,8 @@ export class EndpointRows {
   /** Clears expired ejections and open-until times of every row in `plan` (see the tables' sweep()). */
   sweep(plan: CompiledPlan, now: number): void {
     for (const u of plan.upstreams) {
-      this.table.sweep(u.slot, now);
-      for (const e of u.endpoints) this.health.sweep(e.slot, now, u.slot, u.passive.maxEjectMs);
+      this.table.sweep(u.row, now);
+      for (const e of u.endpoints) this.health.sweep(e.row, now, u.row, u.passive.maxEjectMs);
     }
   }
 
@@ -45,11 +45,11 @@ export class EndpointRows {
       const endpoints = list.map((e) => {
         const key = `${u.name}|${e.origin}`;
         usedEndpoints.add(key);
-        return { ...e, slot: this.endpointRows.rowOf(key, (row) => this.health.reset(row)) };
-      }).filter((e) => e.slot !== FULL || this.tableFull(u.name, e.origin));
+        return { ...e, row: this.endpointRows.rowOf(key, (row) => this.health.reset(row)) };
+      }).filter((e) => e.row !== FULL || this.tableFull(u.name, e.origin));
       // The upstream's claim word lives in the endpoint table's row of the same number.
-      const slot = this.upstreamRows.rowOf(u.name, (row) => { this.table.reset(row); this.health.reset(row); });
-      return { ...u, endpoints, slot };
+      const row = this.upstreamRows.rowOf(u.name, (r) => { this.table.reset(r); this.health.reset(r); });
+      return { ...u, endpoints, row };
     });
     this.endpointRows.releaseAllBut(usedEndpoints);
     this.upstreamRows.releaseAllBut(usedUpstreams);

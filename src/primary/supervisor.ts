@@ -10,7 +10,8 @@ const WORKER_ENTRY = new URL('../worker/main.js', import.meta.url);
 const RESPAWN_MIN_MS = 100;
 const RESPAWN_MAX_MS = 5000;
 
-interface Slot {
+/** One configured worker: the thread in it is replaced when it dies. */
+interface Seat {
   worker: Worker | null;
   listening: boolean;
   generation: number;
@@ -23,7 +24,7 @@ interface Slot {
  * them, and drains them on shutdown.
  */
 export class Supervisor {
-  private readonly slots: Slot[] = [];
+  private readonly seats: Seat[] = [];
   private stopping = false;
   private waiters: Array<() => void> = [];
 
@@ -37,22 +38,22 @@ export class Supervisor {
 
   /** A stage service published: every worker gets the value. */
   publishService(kind: string, value: unknown): void {
-    for (const s of this.slots) this.post(s, { type: 'service', kind, value });
+    for (const s of this.seats) this.post(s, { type: 'service', kind, value });
   }
 
   /** Resolves once every worker listens; rejects if a worker cannot listen. */
   async start(): Promise<void> {
     for (let i = 0; i < this.plan.workers; i++) {
-      this.slots.push({ worker: null, listening: false, generation: 0, crashes: 0, lastCrash: 0 });
+      this.seats.push({ worker: null, listening: false, generation: 0, crashes: 0, lastCrash: 0 });
       this.spawn(i);
     }
-    await this.until(() => this.fatal !== null || this.slots.every((s) => s.listening));
+    await this.until(() => this.fatal !== null || this.seats.every((s) => s.listening));
     if (this.fatal !== null) throw this.fatal;
   }
   private fatal: Error | null = null;
 
   get ready(): boolean {
-    return !this.stopping && this.slots.length > 0 && this.slots.every((s) => s.listening);
+    return !this.stopping && this.seats.length > 0 && this.seats.every((s) => s.listening);
   }
 
   get generation(): number {
@@ -62,10 +63,10 @@ export class Supervisor {
   /** Send a new plan to every worker; resolves when all have switched (or after timeoutMs). */
   async publish(plan: CompiledPlan, timeoutMs = 5000): Promise<void> {
     this.plan = plan;
-    for (const s of this.slots) this.post(s, { type: 'plan', plan });
+    for (const s of this.seats) this.post(s, { type: 'plan', plan });
     let expired = false;
     const timer = setTimeout(() => { expired = true; this.wake(); }, timeoutMs);
-    await this.until(() => expired || this.slots.every((s) => s.worker === null || s.generation >= plan.generation));
+    await this.until(() => expired || this.seats.every((s) => s.worker === null || s.generation >= plan.generation));
     clearTimeout(timer);
   }
 
@@ -73,7 +74,7 @@ export class Supervisor {
   async drain(timeoutMs: number): Promise<number> {
     this.stopping = true;
     let abandoned = 0;
-    const exits = this.slots.map((s) => new Promise<void>((resolve) => {
+    const exits = this.seats.map((s) => new Promise<void>((resolve) => {
       const w = s.worker;
       if (w === null) return resolve();
       w.on('message', (m: FromWorker) => { if (m.type === 'drained') abandoned += m.abandoned; });
@@ -81,29 +82,29 @@ export class Supervisor {
       this.post(s, { type: 'drain', timeoutMs });
     }));
     // A thread that does not end within the drain window plus a grace period is terminated.
-    const hardStop = setTimeout(() => { for (const s of this.slots) void s.worker?.terminate(); }, timeoutMs + 5000);
+    const hardStop = setTimeout(() => { for (const s of this.seats) void s.worker?.terminate(); }, timeoutMs + 5000);
     await Promise.all(exits);
     clearTimeout(hardStop);
     return abandoned;
   }
 
   private spawn(index: number): void {
-    const slot = this.slots[index];
+    const seat = this.seats[index];
     const data: WorkerData = { index, plan: this.plan, shared: this.shared, services: this.serviceValues() };
     const worker = new Worker(WORKER_ENTRY, { workerData: data });
-    slot.worker = worker;
-    slot.generation = this.plan.generation;
-    worker.on('message', (m: FromWorker) => this.onMessage(slot, index, m));
+    seat.worker = worker;
+    seat.generation = this.plan.generation;
+    worker.on('message', (m: FromWorker) => this.onMessage(seat, index, m));
     worker.on('error', (err) => this.log.error({ err, worker: index }, 'worker crashed'));
-    worker.on('exit', (code) => this.onExit(slot, index, code));
+    worker.on('exit', (code) => this.onExit(seat, index, code));
   }
 
-  private onMessage(slot: Slot, index: number, m: FromWorker): void {
+  private onMessage(seat: Seat, index: number, m: FromWorker): void {
     if (m.type === 'listening') {
-      slot.listening = true;
-      this.log.info({ worker: index, port: m.port, generation: slot.generation }, 'worker listening');
+      seat.listening = true;
+      this.log.info({ worker: index, port: m.port, generation: seat.generation }, 'worker listening');
     } else if (m.type === 'plan-applied') {
-      slot.generation = m.generation;
+      seat.generation = m.generation;
     } else if (m.type === 'fatal') {
       this.log.error({ worker: index, code: m.code }, m.message);
       this.fatal ??= new GatewayError(m.code, `(${m.message})`);
@@ -111,21 +112,21 @@ export class Supervisor {
     this.wake();
   }
 
-  private onExit(slot: Slot, index: number, code: number): void {
-    slot.worker = null;
-    slot.listening = false;
+  private onExit(seat: Seat, index: number, code: number): void {
+    seat.worker = null;
+    seat.listening = false;
     this.wake();
     if (this.stopping || this.fatal !== null) return;
     const now = Date.now();
-    slot.crashes = now - slot.lastCrash < 60_000 ? slot.crashes + 1 : 0;
-    slot.lastCrash = now;
-    const delay = Math.min(RESPAWN_MIN_MS * 2 ** slot.crashes, RESPAWN_MAX_MS);
+    seat.crashes = now - seat.lastCrash < 60_000 ? seat.crashes + 1 : 0;
+    seat.lastCrash = now;
+    const delay = Math.min(RESPAWN_MIN_MS * 2 ** seat.crashes, RESPAWN_MAX_MS);
     this.log.error({ worker: index, exit_code: code, respawn_in_ms: delay }, 'worker exited; replacing it');
     setTimeout(() => { if (!this.stopping) this.spawn(index); }, delay).unref();
   }
 
-  private post(slot: Slot, m: ToWorker): void {
-    slot.worker?.postMessage(m);
+  private post(seat: Seat, m: ToWorker): void {
+    seat.worker?.postMessage(m);
   }
 
   private until(cond: () => boolean): Promise<void> {

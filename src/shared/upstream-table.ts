@@ -165,7 +165,7 @@ export class UpstreamTable {
   sweep(row: number, now: number): void {
     const b = row * WORDS;
     const until = Atomics.load(this.w, b + OPEN_UNTIL);
-    // A worker reopening the circuit meanwhile wrote a new time: the exchange then leaves it alone.
+    // A worker reopening the circuit meanwhile wrote a new time: the compare-exchange then leaves it alone.
     if (Atomics.load(this.w, b + BREAKER) === OPEN && !after(until, now)) Atomics.compareExchange(this.w, b + OPEN_UNTIL, until, now);
   }
 

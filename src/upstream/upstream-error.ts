@@ -6,7 +6,7 @@ const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH',
 
 /**
  * Map a failed try's error to the gateway error a client sees and the retry condition it meets:
- * the HTTP/1.1 client's own errors say both; socket errors are mapped by their code.
+ * the upstream client's own errors say both; socket errors are mapped by their code.
  */
 export function classifyUpstreamError(err: unknown): { code: ErrorCode; condition: FailureCondition } {
   if (err instanceof UpstreamTryError) return { code: err.code, condition: err.condition };

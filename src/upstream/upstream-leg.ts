@@ -59,14 +59,14 @@ export class UpstreamLeg implements LegHandle {
     const plan = up.plan;
     const t = performance.now();
     const now = msAt(t);
-    up.table.countRequest(plan.slot, now);
+    up.table.countRequest(plan.row, now);
     if (plan.breaker !== null) {
-      const verdict = up.table.admit(plan.slot, now, plan.breaker);
+      const verdict = up.table.admit(plan.row, now, plan.breaker);
       if (verdict === REJECT) return this.refuse('SLUICE_ERR_CIRCUIT_OPEN');
       this.probe = verdict === ADMIT_PROBE;
     }
     if (plan.maxRequests > 0) {
-      if (!up.table.acquire(plan.slot, plan.maxRequests)) return this.refuse('SLUICE_ERR_UPSTREAM_OVERLOADED');
+      if (!up.table.acquire(plan.row, plan.maxRequests)) return this.refuse('SLUICE_ERR_UPSTREAM_OVERLOADED');
       this.holdsPlace = true;
     }
     const timeout = this.route.timeoutMs;
@@ -74,13 +74,13 @@ export class UpstreamLeg implements LegHandle {
     this.tryOnce(t);
   }
 
-  /** `t`: performance.now() as the try starts (start's reading, when it calls). */
-  tryOnce(t = performance.now()): void {
+  /** `startedAt`: performance.now() as the try starts (start's reading, when it calls). */
+  tryOnce(startedAt = performance.now()): void {
     this.retryTimer = null;
     if (this.over) return;
     const req = this.req;
     const up = this.up;
-    const i = up.select(req.ctx, this.tried, msAt(t));
+    const i = up.select(req.ctx, this.tried, msAt(startedAt));
     if (i === NONE_HEALTHY || i === ALL_FULL) {
       if (this.lastError !== null) return req.fail(this.lastError);
       return this.refuse(i === ALL_FULL ? 'SLUICE_ERR_UPSTREAM_OVERLOADED' : 'SLUICE_ERR_NO_HEALTHY_UPSTREAM');
@@ -94,12 +94,12 @@ export class UpstreamLeg implements LegHandle {
     req.onUpstreamRequest(head);
     const perTry = this.route.retries.perTryTimeoutMs;
     const body = req.body;
-    const attempt = new LegTry(
+    const t = new LegTry(
       this, i, up.pool(i)!, ctx.method, ctx.query === '' ? head.path : `${head.path}?${ctx.query}`, head.headers,
-      body === null ? null : (body.kept ?? body.stream), body !== null && body.chunked, perTry > 0 ? perTry : 0, t,
+      body === null ? null : (body.kept ?? body.stream), body !== null && body.chunked, perTry > 0 ? perTry : 0, startedAt,
     );
-    this.current = attempt;
-    attempt.pool.dispatch(attempt);
+    this.current = t;
+    t.pool.dispatch(t);
   }
 
   /** Circuit open, no endpoint, or full: the route's fallback answers if it has one, else the error. */
@@ -156,7 +156,7 @@ export class UpstreamLeg implements LegHandle {
   private logTry(msg: string, code: ErrorCode, cause: string | null): void {
     this.up.log.warn({
       request_id: this.req.ctx.id, route: this.req.ctx.routeName, upstream: this.upstreamName, endpoint: this.endpoint,
-      code, ...(cause === null ? {} : { cause }), attempt: this.tries,
+      code, ...(cause === null ? {} : { cause }), t: this.tries,
     }, msg);
   }
 
@@ -164,10 +164,10 @@ export class UpstreamLeg implements LegHandle {
     this.deadline = null;
     if (this.over || this.req.responseStarted) return;
     this.logTry('route timeout', 'SLUICE_ERR_ROUTE_TIMEOUT', null);
-    const attempt = this.current;
-    attempt?.timedOut(); // the try counts as a timeout for health and the breaker
+    const t = this.current;
+    t?.timedOut(); // the try counts as a timeout for health and the breaker
     this.current = null; // and its abort error is not this request's answer
-    attempt?.abort(new Error('route timeout'));
+    t?.abort(new Error('route timeout'));
     this.req.fail('SLUICE_ERR_ROUTE_TIMEOUT');
   }
 
@@ -181,15 +181,15 @@ export class UpstreamLeg implements LegHandle {
     if (this.deadline !== null) { clearTimeout(this.deadline); this.deadline = null; }
     if (this.retryTimer !== null) { clearTimeout(this.retryTimer); this.retryTimer = null; }
     const up = this.up;
-    if (this.holdsPlace) { this.holdsPlace = false; up.table.release(up.plan.slot); }
-    if (this.probe) { this.probe = false; up.table.returnProbe(up.plan.slot); }
+    if (this.holdsPlace) { this.holdsPlace = false; up.table.release(up.plan.row); }
+    if (this.probe) { this.probe = false; up.table.returnProbe(up.plan.row); }
     // The gateway answered before the upstream did (413 mid-upload, a stage, a timeout...) or the
     // client went away: that try is of no use now, and a streamed body it waits for will never end.
     // A try whose answer is being relayed ends by itself; either way, from here on it only settles
     // its own counts.
-    const attempt = this.current;
+    const t = this.current;
     this.current = null;
-    if (attempt !== null && (clientGone || !this.req.responseStarted)) attempt.abort(new Error(clientGone ? 'client aborted' : 'answered by the gateway'));
+    if (t !== null && (clientGone || !this.req.responseStarted)) t.abort(new Error(clientGone ? 'client aborted' : 'answered by the gateway'));
   }
 }
 

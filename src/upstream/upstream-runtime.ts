@@ -45,8 +45,8 @@ export class UpstreamRuntime implements Candidates {
     readonly log: Logger,
   ) {
     this.count = plan.endpoints.length;
-    this.rows = plan.endpoints.map((e) => e.slot);
-    this.inService = plan.endpoints.filter((e) => e.weight > 0).map((e) => e.slot);
+    this.rows = plan.endpoints.map((e) => e.row);
+    this.inService = plan.endpoints.filter((e) => e.weight > 0).map((e) => e.row);
     this.balancer = createBalancer(plan);
     this.inFlightCount = new Int32Array(this.count);
     this.capacity = plan.maxPending < 0 ? Infinity : plan.pool.connections * plan.pool.pipelining + plan.maxPending;
@@ -116,7 +116,7 @@ export class UpstreamRuntime implements Candidates {
     const now = msAt(t);
     if (failed) this.passiveFailure(i, now);
     if (b === null) return;
-    const moved = this.table.record(this.plan.slot, now, b, failed, probe);
+    const moved = this.table.record(this.plan.row, now, b, failed, probe);
     if (moved !== -1) {
       const line = { upstream: this.plan.name, circuit: BREAKER_STATES[moved] };
       if (moved === CLOSED) this.log.info(line, 'circuit closed');
@@ -126,11 +126,11 @@ export class UpstreamRuntime implements Candidates {
 
   /** A response below 500 was received whole. */
   passiveSuccess(i: number): void {
-    this.health.recordSuccess(this.rows[i], this.plan.passive, this.plan.slot);
+    this.health.recordSuccess(this.rows[i], this.plan.passive, this.plan.row);
   }
 
   passiveFailure(i: number, now: number): void {
-    const ejectedFor = this.health.recordFailure(this.rows[i], now, this.plan.passive, this.inService, this.plan.slot);
+    const ejectedFor = this.health.recordFailure(this.rows[i], now, this.plan.passive, this.inService, this.plan.row);
     if (ejectedFor === 0) return;
     const endpoint = this.plan.endpoints[i].origin;
     this.log.warn({ upstream: this.plan.name, endpoint, eject_ms: ejectedFor, code: 'SLUICE_ERR_NO_HEALTHY_UPSTREAM' }, 'endpoint ejected after consecutive failures');
@@ -139,7 +139,7 @@ export class UpstreamRuntime implements Candidates {
   /** Take a retry from the shared budget; refusals are logged at most once a second per worker. */
   takeRetry(now: number): boolean {
     const b = this.plan.retryBudget;
-    if (this.table.takeRetry(this.plan.slot, now, b.ratio, b.minPerS)) return true;
+    if (this.table.takeRetry(this.plan.row, now, b.ratio, b.minPerS)) return true;
     const refused = this.budgetRefusals.hit();
     if (refused > 0) this.log.warn({ upstream: this.plan.name, refused, ratio: b.ratio, min_per_s: b.minPerS }, 'retry budget exhausted; failed tries answered without retry');
     return false;
@@ -147,7 +147,7 @@ export class UpstreamRuntime implements Candidates {
 
   /** Whether a retry could go anywhere now: the breaker is not open and some endpoint is healthy. */
   retryPossible(now: number): boolean {
-    if (this.plan.breaker !== null && this.table.breakerState(this.plan.slot) === OPEN) return false;
+    if (this.plan.breaker !== null && this.table.breakerState(this.plan.row) === OPEN) return false;
     return this.anyHealthy(now);
   }
 

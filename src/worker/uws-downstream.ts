@@ -345,7 +345,7 @@ export class UwsDownstream implements FrontDoor {
     this.complete();
   }
 
-  /** Exactly once per request: the exchange finishes (onLog), the access log is written, the slot released. */
+  /** Exactly once per request: the exchange finishes (onLog), the access log is written, the in-flight count released. */
   private complete(): void {
     if (this.finished) return;
     this.finished = true;

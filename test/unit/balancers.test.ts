@@ -29,7 +29,7 @@ test('smooth weighted round robin skips an unusable endpoint and keeps the other
 });
 
 test('consistent hash: keys of an unusable endpoint go to the next ones, the rest stay', () => {
-  const endpoints: EndpointPlan[] = ['a', 'b', 'c', 'd'].map((h) => ({ origin: `http://${h}:80`, hostHeader: h, weight: 1, slot: -1 }));
+  const endpoints: EndpointPlan[] = ['a', 'b', 'c', 'd'].map((h) => ({ origin: `http://${h}:80`, hostHeader: h, weight: 1, row: -1 }));
   const ring = new ConsistentHash(endpoints, { kind: 'header', name: 'x-user' });
   const ctx = (user: string) => ({ header: (n: string) => (n === 'x-user' ? user : undefined) }) as unknown as RequestCtx;
   const all = candidates([1, 1, 1, 1]);

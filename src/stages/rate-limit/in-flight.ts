@@ -15,7 +15,7 @@ export class InFlight {
   acquire(fp: bigint, home: number): number {
     const table = this.table;
     const max = BigInt(this.max);
-    for (let attempt = 0; attempt < 8; attempt++) {
+    for (let round = 0; round < 8; round++) {
       let s = table.find(fp, home);
       if (s === BUSY) return STORE_BUSY;
       if (s === -1) {

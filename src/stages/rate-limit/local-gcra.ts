@@ -30,7 +30,7 @@ export class LocalGcra {
   take(fp: bigint, home: number, now: bigint): number {
     const table = this.table;
     const { interval, tolerance } = this.params;
-    for (let attempt = 0; attempt < 8; attempt++) {
+    for (let round = 0; round < 8; round++) {
       let s = table.find(fp, home);
       if (s === BUSY) return STORE_BUSY;
       if (s === -1) {

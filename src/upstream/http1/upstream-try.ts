@@ -3,9 +3,9 @@ import type { ErrorCode } from '../../errors/catalog.js';
 import type { ParsedHead } from './response-head.js';
 
 /**
- * One request sent to one endpoint, as the HTTP/1.1 client sees it: what to send and where the
- * answer goes. The proxy's per-try handler (upstream/proxy-handler.ts) implements it, so a try is
- * one object: the client allocates nothing of its own per request.
+ * One request sent to one endpoint, as the upstream client sees it: what to send and where the
+ * answer goes. The upstream leg's per-try object (LegTry in upstream/upstream-leg.ts) implements it, so a try is
+ * one object: the upstream client allocates nothing of its own per request.
  *
  * Callbacks, in order: onHeaders once (1xx heads are read past), onData for each body piece (false =
  * pause until Pool.resume), then exactly one of onComplete or onError. onError also follows an abort.
@@ -24,9 +24,9 @@ export interface UpstreamTry {
   readonly chunkedBody: boolean;
   /** Longest wait for the response head after the request was sent, or 0 for the pool's default. */
   readonly headersTimeoutMs: number;
-  /** Where the client has this try (queued, or on a connection); only the client touches it. */
+  /** Where the upstream client has this try (queued, or on a connection); only it touches this. */
   link: unknown;
-  /** Sent again once already, after a reused connection turned out closed (client-owned too). */
+  /** Sent again once already, after a reused connection turned out closed (the upstream client's too). */
   resent: boolean;
   /**
    * `more`: another callback of this answer follows before this one's caller returns (body bytes came

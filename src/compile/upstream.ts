@@ -1,15 +1,15 @@
-import type { RetriesConfig, RouteConfig, UpstreamConfig } from '../config/types.js';
+import type { UpstreamConfig } from '../config/types.js';
 import type { ConfigPath, SchemaProblem } from '../config/validate.js';
-import type { DiscoveryPlan, EndpointPlan, FallbackPlan, HashOnPlan, RetryPlan, UpstreamPlan } from './plan.js';
+import type { DiscoveryPlan, EndpointPlan, HashOnPlan, UpstreamPlan } from './plan.js';
 
-/** One upstream's config → plan. Endpoint and upstream slots are assigned later, by the primary. */
+/** One upstream's config → plan. Endpoint and upstream rows are assigned later, by the primary. */
 export function compileUpstream(name: string, u: UpstreamConfig, problems: SchemaProblem[]): UpstreamPlan {
   const at = (...rest: (string | number)[]): ConfigPath => ['upstreams', name, ...rest];
   const discovery = compileDiscovery(u, at, problems);
   const endpoints = (u.endpoints ?? []).map((e, i) => {
     const parsed = parseEndpointUrl(e.url, e.weight);
     if (typeof parsed === 'string') problems.push({ path: at('endpoints', i, 'url'), message: parsed });
-    return typeof parsed === 'string' ? { origin: '', hostHeader: '', weight: 0, slot: -1 } : parsed;
+    return typeof parsed === 'string' ? { origin: '', hostHeader: '', weight: 0, row: -1 } : parsed;
   });
   if (u.balance === 'hash' && u.hash_on === undefined) problems.push({ path: at('hash_on'), message: 'balance: hash needs hash_on (ip, header:NAME, cookie:NAME or query:NAME)' });
   if (u.balance !== 'hash' && u.hash_on !== undefined) problems.push({ path: at('hash_on'), message: 'hash_on is only used with balance: hash' });
@@ -22,7 +22,7 @@ export function compileUpstream(name: string, u: UpstreamConfig, problems: Schem
     name,
     endpoints,
     discovery,
-    slot: -1,
+    row: -1,
     balance: u.balance,
     hashOn: u.hash_on === undefined ? null : compileHashOn(u.hash_on),
     active: a === undefined ? null : {
@@ -52,7 +52,7 @@ export function parseEndpointUrl(raw: string, weight: number): EndpointPlan | st
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'scheme must be http or https';
   if (url.username || url.password) return 'credentials in endpoint URLs are not supported';
   if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) return 'an endpoint is host:port only; put path changes in a route rewrite:';
-  return { origin: url.origin, hostHeader: url.host, weight, slot: -1 };
+  return { origin: url.origin, hostHeader: url.host, weight, row: -1 };
 }
 
 function compileDiscovery(u: UpstreamConfig, at: (...rest: (string | number)[]) => ConfigPath, problems: SchemaProblem[]): DiscoveryPlan {
@@ -73,32 +73,4 @@ function compileHashOn(spec: string): HashOnPlan {
   const kind = spec.slice(0, colon) as 'header' | 'cookie' | 'query';
   const name = spec.slice(colon + 1);
   return { kind, name: kind === 'header' ? name.toLowerCase() : name };
-}
-
-/**
- * Without retries:, a connect error (nothing reached the upstream) is tried again, up to 3 tries, and
- * request bodies are streamed, never kept (so a request with a body is not retried).
- */
-const DEFAULT_RETRIES: RetriesConfig = { attempts: 3, on: ['connect_error'], non_idempotent: false, buffer_bytes: 65536, backoff: { base_ms: 25, max_ms: 250 } };
-
-export function compileRetries(r: RouteConfig): RetryPlan {
-  const c = r.retries ?? DEFAULT_RETRIES;
-  return {
-    attempts: c.attempts,
-    connectError: c.on.includes('connect_error'),
-    reset: c.on.includes('reset'),
-    timeout: c.on.includes('timeout'),
-    statuses: c.on.filter((x): x is 500 | 502 | 503 | 504 => typeof x === 'number'),
-    perTryTimeoutMs: c.per_try_timeout_ms ?? -1,
-    nonIdempotent: c.non_idempotent,
-    bufferBytes: r.retries === undefined ? 0 : c.buffer_bytes,
-    backoffBaseMs: c.backoff.base_ms,
-    backoffMaxMs: c.backoff.max_ms,
-  };
-}
-
-export function compileFallback(r: RouteConfig): FallbackPlan | null {
-  const f = r.fallback;
-  if (f === undefined) return null;
-  return { status: f.status, body: f.body, headers: Object.entries(f.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v] as const) };
 }
