@@ -1,5 +1,5 @@
-import { connect, type Socket } from 'node:net';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import { connect, type Socket } from 'node:net';
 import { loadUws } from '../src/worker/uws.js';
 
 /**
@@ -13,19 +13,31 @@ import { loadUws } from '../src/worker/uws.js';
 const uws = loadUws();
 const [port, originPort] = process.argv.slice(2).map(Number);
 
-interface Conn { socket: Socket; res: HttpResponse | null; aborted: boolean; pending: Buffer | null }
+interface Conn {
+  socket: Socket;
+  res: HttpResponse | null;
+  aborted: boolean;
+  pending: Buffer | null;
+}
 const idle: Conn[] = [];
 
 function open(): Conn {
   const c: Conn = { socket: connect(originPort, '127.0.0.1'), res: null, aborted: false, pending: null };
   c.socket.setNoDelay(true);
   c.socket.on('data', (chunk: Buffer) => onData(c, chunk));
-  c.socket.on('error', () => { /* followed by close */ });
+  c.socket.on('error', () => {
+    /* followed by close */
+  });
   // The origin closes connections idle for 10 s (uWS's timeout), e.g. while other targets are measured.
   c.socket.on('close', () => {
     const at = idle.indexOf(c);
     if (at >= 0) idle.splice(at, 1);
-    if (c.res !== null && !c.aborted) { const res = c.res; res.cork(() => { res.writeStatus('502 Bad Gateway').end(); }); }
+    if (c.res !== null && !c.aborted) {
+      const res = c.res;
+      res.cork(() => {
+        res.writeStatus('502 Bad Gateway').end();
+      });
+    }
   });
   return c;
 }
@@ -33,13 +45,20 @@ function open(): Conn {
 function onData(c: Conn, chunk: Buffer): void {
   const buf = c.pending === null ? chunk : Buffer.concat([c.pending, chunk]);
   const headEnd = buf.indexOf('\r\n\r\n');
-  if (headEnd < 0) { c.pending = buf; return; }
+  if (headEnd < 0) {
+    c.pending = buf;
+    return;
+  }
   const head = buf.toString('latin1', 0, headEnd);
   const at = head.search(/\r\ncontent-length:/i);
   const length = at < 0 ? 0 : parseInt(head.slice(head.indexOf(':', at) + 1), 10);
-  if (buf.length < headEnd + 4 + length) { c.pending = buf; return; }
+  if (buf.length < headEnd + 4 + length) {
+    c.pending = buf;
+    return;
+  }
   c.pending = null;
-  const res = c.res!, aborted = c.aborted;
+  const res = c.res!,
+    aborted = c.aborted;
   c.res = null;
   idle.push(c);
   if (aborted) return;
@@ -62,12 +81,19 @@ app.any('/*', (res: HttpResponse, req: HttpRequest) => {
   const c = idle.pop() ?? open();
   c.res = res;
   c.aborted = false;
-  res.onAborted(() => { c.aborted = true; });
+  res.onAborted(() => {
+    c.aborted = true;
+  });
   let head = `${req.getCaseSensitiveMethod()} ${req.getUrl()} HTTP/1.1\r\n`;
-  req.forEach((name, value) => { if (name !== 'connection') head += `${name}: ${value}\r\n`; });
+  req.forEach((name, value) => {
+    if (name !== 'connection') head += `${name}: ${value}\r\n`;
+  });
   c.socket.write(head + '\r\n', 'latin1');
 });
 app.listen('127.0.0.1', port, (socket) => {
-  if (socket === false) { process.stderr.write('bare-proxy: cannot listen\n'); process.exit(1); }
+  if (socket === false) {
+    process.stderr.write('bare-proxy: cannot listen\n');
+    process.exit(1);
+  }
 });
 process.on('SIGTERM', () => process.exit(0));

@@ -22,27 +22,30 @@ export interface LoadOptions {
 export function runLoad(port: number, path: string, s: Scenario, o: LoadOptions): Promise<LoadResult> {
   const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
   return new Promise((resolve, reject) => {
-    const instance = autocannon({
-      url: `http://127.0.0.1:${port}${path}`,
-      method: s.method,
-      body: s.body,
-      headers: s.newConnectionPerRequest ? { connection: 'close' } : s.body ? { 'content-type': 'application/octet-stream' } : {},
-      connections: o.connections,
-      pipelining: 1, // uWS closes a connection that pipelines behind a pending proxied answer (README)
-      duration: o.seconds,
-      timeout: 10,
-    }, (err, r) => {
-      if (err) return reject(err);
-      resolve({
-        rps: r.requests.total / r.duration,
-        p50: histogram.getValueAtPercentile(50) / 1000,
-        p99: histogram.getValueAtPercentile(99) / 1000,
-        p999: histogram.getValueAtPercentile(99.9) / 1000,
-        requests: r.requests.total,
-        errors: r.errors + r.timeouts + r.non2xx,
-      });
-      histogram.destroy();
-    });
+    const instance = autocannon(
+      {
+        url: `http://127.0.0.1:${port}${path}`,
+        method: s.method,
+        body: s.body,
+        headers: s.newConnectionPerRequest ? { connection: 'close' } : s.body ? { 'content-type': 'application/octet-stream' } : {},
+        connections: o.connections,
+        pipelining: 1, // uWS closes a connection that pipelines behind a pending proxied answer (README)
+        duration: o.seconds,
+        timeout: 10,
+      },
+      (err, r) => {
+        if (err) return reject(err);
+        resolve({
+          rps: r.requests.total / r.duration,
+          p50: histogram.getValueAtPercentile(50) / 1000,
+          p99: histogram.getValueAtPercentile(99) / 1000,
+          p999: histogram.getValueAtPercentile(99.9) / 1000,
+          requests: r.requests.total,
+          errors: r.errors + r.timeouts + r.non2xx,
+        });
+        histogram.destroy();
+      },
+    );
     instance.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => {
       histogram.recordValue(Math.max(1, Math.round(ms * 1000)));
     });

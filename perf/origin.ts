@@ -19,21 +19,34 @@ const OK = Buffer.from('ok');
 const app = uws.App();
 app.get('/*', (res: HttpResponse, req: HttpRequest) => {
   const body = BODIES[req.getUrl()] ?? TINY;
-  res.cork(() => { res.writeHeader('content-type', 'text/plain').end(body); });
+  res.cork(() => {
+    res.writeHeader('content-type', 'text/plain').end(body);
+  });
 });
 app.post('/*', (res: HttpResponse) => {
   let aborted = false;
-  res.onAborted(() => { aborted = true; });
+  res.onAborted(() => {
+    aborted = true;
+  });
   res.onData((_chunk, isLast) => {
-    if (isLast && !aborted) res.cork(() => { res.end(OK); });
+    if (isLast && !aborted)
+      res.cork(() => {
+        res.end(OK);
+      });
   });
 });
 // Also on 127.0.0.2 (same port): the balancer scenarios need two endpoints with distinct addresses.
 app.listen('127.0.0.1', Number(process.argv[2] ?? 0), (socket) => {
-  if (socket === false) { process.stderr.write('origin: cannot listen\n'); process.exit(1); }
+  if (socket === false) {
+    process.stderr.write('origin: cannot listen\n');
+    process.exit(1);
+  }
   const port = uws.us_socket_local_port(socket);
   app.listen('127.0.0.2', port, (second) => {
-    if (second === false) { process.stderr.write('origin: cannot listen on 127.0.0.2\n'); process.exit(1); }
+    if (second === false) {
+      process.stderr.write('origin: cannot listen on 127.0.0.2\n');
+      process.exit(1);
+    }
     process.stdout.write(`origin ready ${port}\n`);
   });
 });

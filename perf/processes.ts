@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,18 +18,17 @@ export interface Started {
 
 /** Run `node args` pinned to `cpus` (a taskset list such as "0" or "1-3") when given and possible. */
 function spawnNode(args: string[], cpus: string | null, env: NodeJS.ProcessEnv, stdout: 'pipe' | number): ChildProcess {
-  const [cmd, argv] = cpus !== null && hasTaskset
-    ? ['taskset', ['-c', cpus, process.execPath, ...args]]
-    : [process.execPath, args];
+  const [cmd, argv] = cpus !== null && hasTaskset ? ['taskset', ['-c', cpus, process.execPath, ...args]] : [process.execPath, args];
   return spawn(cmd, argv, { env, stdio: ['ignore', stdout, 'inherit'] });
 }
 
 function stopper(proc: ChildProcess): () => Promise<void> {
-  return () => new Promise((resolve) => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
-    proc.once('exit', () => resolve());
-    proc.kill('SIGTERM');
-  });
+  return () =>
+    new Promise((resolve) => {
+      if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+      proc.once('exit', () => resolve());
+      proc.kill('SIGTERM');
+    });
 }
 
 export function startOrigin(cpus: string | null): Promise<Started> {
@@ -54,12 +53,18 @@ export async function startGateway(config: string, cpus: string | null, env: Rec
   const configFile = join(dir, 'sluice.yaml');
   const logFile = join(dir, 'sluice.log');
   writeFileSync(configFile, config);
-  const proc = spawnNode([...NODE_FLAGS, CLI, 'start', '--config', configFile], cpus,
-    { ...process.env, SLUICE_PORT: '0', SLUICE_ADMIN_PORT: '0', ...env }, openSync(logFile, 'w'));
+  const proc = spawnNode(
+    [...NODE_FLAGS, CLI, 'start', '--config', configFile],
+    cpus,
+    { ...process.env, SLUICE_PORT: '0', SLUICE_ADMIN_PORT: '0', ...env },
+    openSync(logFile, 'w'),
+  );
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
     if (proc.exitCode !== null) throw new Error(`sluice exited with ${proc.exitCode}; log: ${logFile}`);
-    const ready = readFileSync(logFile, 'utf8').split('\n').find((l) => l.includes('"sluice ready"'));
+    const ready = readFileSync(logFile, 'utf8')
+      .split('\n')
+      .find((l) => l.includes('"sluice ready"'));
     if (ready !== undefined) return { proc, port: JSON.parse(ready).port, stop: stopper(proc), logFile };
     await new Promise((r) => setTimeout(r, 50));
   }

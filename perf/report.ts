@@ -13,7 +13,9 @@ export interface ScenarioReport {
   readonly rssMiB: number;
 }
 
-interface Baseline { scenarios: Record<string, { ratio: number; noise: number }> }
+interface Baseline {
+  scenarios: Record<string, { ratio: number; noise: number }>;
+}
 
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -44,9 +46,11 @@ export function markdownTable(reports: ScenarioReport[], baseline: Baseline | nu
     const m = (xs: LoadResult[], k: keyof LoadResult) => median(xs.map((x) => x[k]));
     const errors = [...r.direct, ...r.sluice].reduce((n, x) => n + x.errors, 0);
     const b = baseline?.scenarios[r.name];
-    rows.push(`| ${r.name} | ${fmt(m(r.direct, 'rps'))} | ${fmt(m(r.sluice, 'rps'))} | ${r.ratio.toFixed(3)} (± ${r.noise.toFixed(3)}) | ` +
-      `${b ? b.ratio.toFixed(3) : '—'} | ${fmt(m(r.sluice, 'p50'), 2)} / ${fmt(m(r.sluice, 'p99'), 2)} / ${fmt(m(r.sluice, 'p999'), 2)} | ` +
-      `${fmt(m(r.direct, 'p99'), 2)} | ${errors} | ${r.rssMiB} |`);
+    rows.push(
+      `| ${r.name} | ${fmt(m(r.direct, 'rps'))} | ${fmt(m(r.sluice, 'rps'))} | ${r.ratio.toFixed(3)} (± ${r.noise.toFixed(3)}) | ` +
+        `${b ? b.ratio.toFixed(3) : '—'} | ${fmt(m(r.sluice, 'p50'), 2)} / ${fmt(m(r.sluice, 'p99'), 2)} / ${fmt(m(r.sluice, 'p999'), 2)} | ` +
+        `${fmt(m(r.direct, 'p99'), 2)} | ${errors} | ${r.rssMiB} |`,
+    );
   }
   return rows.join('\n');
 }

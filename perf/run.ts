@@ -1,7 +1,7 @@
-import { cpus } from 'node:os';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
-import { runLoad, type LoadResult } from './load.js';
+import { type LoadResult, runLoad } from './load.js';
 import { hasTaskset, pinSelf, rssMiB, startGateway, startOrigin } from './processes.js';
 import { compareWithBaseline, markdownTable, median, type ScenarioReport } from './report.js';
 import { gatewayConfig, scenarios } from './scenarios.js';
@@ -46,14 +46,17 @@ async function main(): Promise<number> {
   const gateway = await startGateway(gatewayConfig(origin.port, Number(process.env.SLUICE_POOL_CONNECTIONS ?? 64)), gatewayCpus, {
     SLUICE_WORKERS: String(workers),
   });
-  log(`perf: origin :${origin.port}, sluice :${gateway.port} (${workers} worker(s))${pinning ? `, pinned: sluice cpu ${gatewayCpus}, origin+load cpu ${restCpus}` : ''}; ` +
-    `${runs} run(s) × ${seconds} s × ${connections} connections per target`);
+  log(
+    `perf: origin :${origin.port}, sluice :${gateway.port} (${workers} worker(s))${pinning ? `, pinned: sluice cpu ${gatewayCpus}, origin+load cpu ${restCpus}` : ''}; ` +
+      `${runs} run(s) × ${seconds} s × ${connections} connections per target`,
+  );
   const reports: ScenarioReport[] = [];
   try {
     if (opt.soak !== undefined) return await soak(gateway.port, gateway.proc.pid!, Number(opt.soak));
     for (const s of chosen) {
       const load = { connections, seconds };
-      if (!quick) { // warm both paths (JIT, pools) before measuring
+      if (!quick) {
+        // warm both paths (JIT, pools) before measuring
         await runLoad(origin.port, s.directPath, s, { connections, seconds: 1 });
         await runLoad(gateway.port, s.path, s, { connections, seconds: 1 });
       }
@@ -61,17 +64,28 @@ async function main(): Promise<number> {
       const sluice: LoadResult[] = [];
       for (let r = 0; r < runs; r++) {
         // Alternate which target goes first, so drift on a noisy machine does not favour one.
-        if (r % 2 === 0) { direct.push(await runLoad(origin.port, s.directPath, s, load)); sluice.push(await runLoad(gateway.port, s.path, s, load)); }
-        else { sluice.push(await runLoad(gateway.port, s.path, s, load)); direct.push(await runLoad(origin.port, s.directPath, s, load)); }
+        if (r % 2 === 0) {
+          direct.push(await runLoad(origin.port, s.directPath, s, load));
+          sluice.push(await runLoad(gateway.port, s.path, s, load));
+        } else {
+          sluice.push(await runLoad(gateway.port, s.path, s, load));
+          direct.push(await runLoad(origin.port, s.directPath, s, load));
+        }
       }
       const ratios = sluice.map((x, i) => x.rps / direct[i].rps);
       const report: ScenarioReport = {
-        name: s.name, what: s.what, direct, sluice,
-        ratio: median(ratios), noise: (Math.max(...ratios) - Math.min(...ratios)) / 2,
+        name: s.name,
+        what: s.what,
+        direct,
+        sluice,
+        ratio: median(ratios),
+        noise: (Math.max(...ratios) - Math.min(...ratios)) / 2,
         rssMiB: rssMiB(gateway.proc.pid!),
       };
       reports.push(report);
-      log(`  ${s.name}: sluice ${Math.round(median(sluice.map((x) => x.rps)))} req/s, direct ${Math.round(median(direct.map((x) => x.rps)))} req/s, ratio ${report.ratio.toFixed(3)}`);
+      log(
+        `  ${s.name}: sluice ${Math.round(median(sluice.map((x) => x.rps)))} req/s, direct ${Math.round(median(direct.map((x) => x.rps)))} req/s, ratio ${report.ratio.toFixed(3)}`,
+      );
     }
   } finally {
     await gateway.stop();
@@ -81,12 +95,24 @@ async function main(): Promise<number> {
 }
 
 function finish(reports: ScenarioReport[]): number {
-  const failures = reports.flatMap((r) => [...r.direct, ...r.sluice].some((x) => x.errors > 0 || x.requests === 0)
-    ? [`${r.name}: errors or no requests`] : []);
+  const failures = reports.flatMap((r) =>
+    [...r.direct, ...r.sluice].some((x) => x.errors > 0 || x.requests === 0) ? [`${r.name}: errors or no requests`] : [],
+  );
   const baselineFile = new URL('baseline.json', root);
   const baseline = existsSync(baselineFile) ? JSON.parse(readFileSync(baselineFile, 'utf8')) : null;
   const flags = quick || baseline === null ? [] : compareWithBaseline(reports, baseline);
-  const meta = { date: new Date().toISOString(), node: process.version, cpus: ncpu, cpuModel: cpus()[0]?.model, workers, connections, seconds, runs, pinned: pinning, quick };
+  const meta = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: ncpu,
+    cpuModel: cpus()[0]?.model,
+    workers,
+    connections,
+    seconds,
+    runs,
+    pinned: pinning,
+    quick,
+  };
   const table = markdownTable(reports, baseline);
   process.stdout.write(`${table}\n`);
   if (!quick) {
@@ -125,4 +151,12 @@ async function soak(port: number, pid: number, total: number): Promise<number> {
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
 
-main().then((code) => { process.exitCode = code; }, (err) => { log(`perf: ${err?.stack ?? err}`); process.exitCode = 1; });
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    log(`perf: ${err?.stack ?? err}`);
+    process.exitCode = 1;
+  },
+);

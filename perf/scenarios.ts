@@ -24,18 +24,36 @@ export const scenarios: readonly Scenario[] = [
   { name: 'get-64k', what: 'GET, 64 KiB response', method: 'GET', path: '/64k', directPath: '/64k' },
   { name: 'post-64k', what: 'POST 64 KiB body, 2-byte response', method: 'POST', path: '/upload', directPath: '/upload', body: Buffer.alloc(65536, 'c') },
   {
-    name: 'many-routes', what: `${MANY_ROUTES} path + ${MANY_ROUTES} prefix routes, the request matches the last prefix route`,
-    method: 'GET', path: `/svc${MANY_ROUTES - 1}/items/42`, directPath: '/items/42',
+    name: 'many-routes',
+    what: `${MANY_ROUTES} path + ${MANY_ROUTES} prefix routes, the request matches the last prefix route`,
+    method: 'GET',
+    path: `/svc${MANY_ROUTES - 1}/items/42`,
+    directPath: '/items/42',
   },
   {
-    name: 'rate-limited', what: 'tiny GET through a route with a local rate limit per client IP (never reached) and RateLimit headers: compare with tiny-get',
-    method: 'GET', path: '/limited/tiny', directPath: '/tiny',
+    name: 'rate-limited',
+    what: 'tiny GET through a route with a local rate limit per client IP (never reached) and RateLimit headers: compare with tiny-get',
+    method: 'GET',
+    path: '/limited/tiny',
+    directPath: '/tiny',
   },
-  { name: 'new-connection', what: 'tiny GET on a new connection per request', method: 'GET', path: '/tiny', directPath: '/tiny', newConnectionPerRequest: true },
-  ...BALANCERS.map((b): Scenario => ({
-    name: `balance-${b}`, what: `tiny GET to an upstream of 2 endpoints (127.0.0.1, 127.0.0.2) with balance: ${b}: compare with balance-round_robin`,
-    method: 'GET', path: `/lb-${b}/tiny`, directPath: '/tiny',
-  })),
+  {
+    name: 'new-connection',
+    what: 'tiny GET on a new connection per request',
+    method: 'GET',
+    path: '/tiny',
+    directPath: '/tiny',
+    newConnectionPerRequest: true,
+  },
+  ...BALANCERS.map(
+    (b): Scenario => ({
+      name: `balance-${b}`,
+      what: `tiny GET to an upstream of 2 endpoints (127.0.0.1, 127.0.0.2) with balance: ${b}: compare with balance-round_robin`,
+      method: 'GET',
+      path: `/lb-${b}/tiny`,
+      directPath: '/tiny',
+    }),
+  ),
 ];
 
 /** The gateway config the suite runs: the scenario routes plus the many-routes table. */
@@ -44,7 +62,10 @@ export function gatewayConfig(originPort: number, connections: number): string {
     'log: { level: info, access: true }',
     'upstreams:',
     `  origin: { endpoints: [ { url: "http://127.0.0.1:${originPort}" } ], pool: { connections: ${connections} } }`,
-    ...BALANCERS.map((b) => `  lb-${b}: { balance: ${b},${b === 'hash' ? ' hash_on: ip,' : ''} endpoints: [ { url: "http://127.0.0.1:${originPort}", weight: 2 }, { url: "http://127.0.0.2:${originPort}" } ], pool: { connections: ${connections} } }`),
+    ...BALANCERS.map(
+      (b) =>
+        `  lb-${b}: { balance: ${b},${b === 'hash' ? ' hash_on: ip,' : ''} endpoints: [ { url: "http://127.0.0.1:${originPort}", weight: 2 }, { url: "http://127.0.0.2:${originPort}" } ], pool: { connections: ${connections} } }`,
+    ),
     'routes:',
     '  - { name: tiny, match: { path: /tiny }, upstream: origin }',
     '  - { name: sized, match: { path: "/:size" }, upstream: origin }',

@@ -17,21 +17,37 @@
  * which alternate between the clients.
  */
 import net from 'node:net';
+import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
-import { Pool, type Dispatcher } from 'undici';
+import { type Dispatcher, Pool } from 'undici';
 import { Http1Pool } from '../src/upstream/http1/pool.js';
 import type { ParsedHead } from '../src/upstream/http1/response-head.js';
 import type { UpstreamTry } from '../src/upstream/http1/upstream-try.js';
 import { pinSelf, startOrigin } from './processes.js';
-import { cpus } from 'node:os';
 
-const { values } = parseArgs({ options: { requests: { type: 'string', default: '50000' }, rounds: { type: 'string', default: '5' }, pin: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: { requests: { type: 'string', default: '50000' }, rounds: { type: 'string', default: '5' }, pin: { type: 'boolean', default: false } },
+});
 const REQUESTS = Number(values.requests);
 const ROUNDS = Number(values.rounds);
 const IN_FLIGHT = 64;
 /** What sluice sends for a tiny GET from wrk. */
-const HEADERS = ['host', 'localhost', 'user-agent', 'wrk', 'x-forwarded-for', '127.0.0.1', 'x-forwarded-proto', 'http',
-  'x-forwarded-host', 'localhost', 'x-request-id', 'c43438c5-06d5-47ac-ab65-cbda9e8b084e', 'via', '1.1 sluice'];
+const HEADERS = [
+  'host',
+  'localhost',
+  'user-agent',
+  'wrk',
+  'x-forwarded-for',
+  '127.0.0.1',
+  'x-forwarded-proto',
+  'http',
+  'x-forwarded-host',
+  'localhost',
+  'x-request-id',
+  'c43438c5-06d5-47ac-ab65-cbda9e8b084e',
+  'via',
+  '1.1 sluice',
+];
 
 let sink = 0; // keeps the callbacks' reads from being optimised away
 
@@ -45,11 +61,19 @@ function undiciV2(pool: Pool): Client {
       for (const k in headers) sink += k.length;
       sink += status;
     }
-    onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void { sink += chunk.length; }
-    onResponseEnd(): void { this.done(); }
-    onResponseError(_c: Dispatcher.DispatchController, err: Error): void { throw err; }
+    onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void {
+      sink += chunk.length;
+    }
+    onResponseEnd(): void {
+      this.done();
+    }
+    onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+      throw err;
+    }
   }
-  return (done) => { pool.dispatch({ path: '/tiny', method: 'GET', headers: HEADERS }, new Handler(done)); };
+  return (done) => {
+    pool.dispatch({ path: '/tiny', method: 'GET', headers: HEADERS }, new Handler(done));
+  };
 }
 
 function undiciV1(pool: Pool): Client {
@@ -61,11 +85,20 @@ function undiciV1(pool: Pool): Client {
       sink += status;
       return true;
     }
-    onData(chunk: Buffer): boolean { sink += chunk.length; return true; }
-    onComplete(): void { this.done(); }
-    onError(err: Error): void { throw err; }
+    onData(chunk: Buffer): boolean {
+      sink += chunk.length;
+      return true;
+    }
+    onComplete(): void {
+      this.done();
+    }
+    onError(err: Error): void {
+      throw err;
+    }
   }
-  return (done) => { pool.dispatch({ path: '/tiny', method: 'GET', headers: HEADERS }, new Handler(done)); };
+  return (done) => {
+    pool.dispatch({ path: '/tiny', method: 'GET', headers: HEADERS }, new Handler(done));
+  };
 }
 
 function sluiceHttp1(pool: Http1Pool): Client {
@@ -82,11 +115,20 @@ function sluiceHttp1(pool: Http1Pool): Client {
     onHeaders(head: ParsedHead): void {
       sink += head.lines.at.length + head.status;
     }
-    onData(chunk: Buffer): boolean { sink += chunk.length; return true; }
-    onComplete(): void { this.done(); }
-    onError(err: Error): void { throw err; }
+    onData(chunk: Buffer): boolean {
+      sink += chunk.length;
+      return true;
+    }
+    onComplete(): void {
+      this.done();
+    }
+    onError(err: Error): void {
+      throw err;
+    }
   }
-  return (done) => { pool.dispatch(new Try(done)); };
+  return (done) => {
+    pool.dispatch(new Try(done));
+  };
 }
 
 async function rawSockets(port: number): Promise<Client> {
@@ -95,22 +137,34 @@ async function rawSockets(port: number): Promise<Client> {
   head += '\r\n';
   const idle: net.Socket[] = [];
   const waiting = new Map<net.Socket, () => void>();
-  await Promise.all(Array.from({ length: IN_FLIGHT }, () => new Promise<void>((resolve) => {
-    const socket = net.connect(port, '127.0.0.1', () => { idle.push(socket); resolve(); });
-    socket.setNoDelay(true);
-    let pending: Buffer | null = null;
-    socket.on('data', (data: Buffer) => {
-      const buf: Buffer = pending === null ? data : Buffer.concat([pending, data]);
-      const end = buf.indexOf('\r\n\r\n');
-      const length = end < 0 ? -1 : contentLength(buf, end);
-      if (end < 0 || buf.length < end + 4 + length) { pending = buf; return; }
-      pending = null;
-      sink += length;
-      const done = waiting.get(socket)!;
-      idle.push(socket);
-      done();
-    });
-  })));
+  await Promise.all(
+    Array.from(
+      { length: IN_FLIGHT },
+      () =>
+        new Promise<void>((resolve) => {
+          const socket = net.connect(port, '127.0.0.1', () => {
+            idle.push(socket);
+            resolve();
+          });
+          socket.setNoDelay(true);
+          let pending: Buffer | null = null;
+          socket.on('data', (data: Buffer) => {
+            const buf: Buffer = pending === null ? data : Buffer.concat([pending, data]);
+            const end = buf.indexOf('\r\n\r\n');
+            const length = end < 0 ? -1 : contentLength(buf, end);
+            if (end < 0 || buf.length < end + 4 + length) {
+              pending = buf;
+              return;
+            }
+            pending = null;
+            sink += length;
+            const done = waiting.get(socket)!;
+            idle.push(socket);
+            done();
+          });
+        }),
+    ),
+  );
   return (done) => {
     const socket = idle.pop()!;
     waiting.set(socket, done);
@@ -142,9 +196,15 @@ function measure(client: Client, n: number): Promise<number> {
         const used = process.cpuUsage(before);
         return resolve((used.user + used.system) / n);
       }
-      if (started < n) { started++; client(next); }
+      if (started < n) {
+        started++;
+        client(next);
+      }
     };
-    for (; started < Math.min(IN_FLIGHT, n);) { started++; client(next); }
+    for (; started < Math.min(IN_FLIGHT, n); ) {
+      started++;
+      client(next);
+    }
   });
 }
 
@@ -152,7 +212,10 @@ const last = String(cpus().length - 1);
 const origin = await startOrigin(values.pin ? last : null);
 if (values.pin) pinSelf('0');
 const pool = new Pool(`http://127.0.0.1:${origin.port}`, { connections: IN_FLIGHT });
-const http1 = new Http1Pool({ host: '127.0.0.1', port: origin.port, tls: false, pipelining: 1, keepAliveMs: 4000, connectMs: 2000, headersMs: 15000, idleMs: 60000 }, IN_FLIGHT);
+const http1 = new Http1Pool(
+  { host: '127.0.0.1', port: origin.port, tls: false, pipelining: 1, keepAliveMs: 4000, connectMs: 2000, headersMs: 15000, idleMs: 60000 },
+  IN_FLIGHT,
+);
 const clients: Record<string, Client> = {
   'undici-handler-v2': undiciV2(pool),
   'undici-handler-v1': undiciV1(pool),
@@ -160,7 +223,10 @@ const clients: Record<string, Client> = {
   'raw-socket-floor': await rawSockets(origin.port),
 };
 const results: Record<string, number[]> = {};
-for (const [name, client] of Object.entries(clients)) { await measure(client, 20_000); results[name] = []; }
+for (const [name, client] of Object.entries(clients)) {
+  await measure(client, 20_000);
+  results[name] = [];
+}
 for (let round = 0; round < ROUNDS; round++) {
   for (const [name, client] of Object.entries(clients)) results[name].push(await measure(client, REQUESTS));
 }

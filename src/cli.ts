@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { startEchoUpstream } from './demo/echo-upstream.js';
 import { ConfigError, formatConfigIssue, GatewayError } from './errors/gateway-error.js';
-import { runGateway, type RunningGateway } from './primary/gateway.js';
+import { type RunningGateway, runGateway } from './primary/gateway.js';
 import { loadPlanFile } from './primary/load-plan.js';
 import { configShape } from './stages/registry.js';
 
@@ -19,13 +19,19 @@ async function main(argv: string[]): Promise<number> {
   const file = configAt === -1 ? DEFAULT_CONFIG : rest[configAt + 1];
   if (file === undefined) return usage('--config needs a file');
   switch (command) {
-    case 'validate': return validate(file);
-    case 'start': return start(file, false);
-    case 'demo': return start(file, true);
+    case 'validate':
+      return validate(file);
+    case 'start':
+      return start(file, false);
+    case 'demo':
+      return start(file, true);
     case 'schema':
       process.stdout.write(JSON.stringify({ $schema: 'https://json-schema.org/draft/2020-12/schema', ...configShape.schema }, null, 2) + '\n');
       return 0;
-    case undefined: case '--help': case '-h': case 'help':
+    case undefined:
+    case '--help':
+    case '-h':
+    case 'help':
       process.stdout.write(USAGE + '\n');
       return 0;
     default:
@@ -65,12 +71,13 @@ async function start(file: string, demo: boolean): Promise<number> {
   try {
     if (demo) {
       const { plan } = loadPlanFile(file);
-      for (const u of plan.upstreams) for (const e of u.endpoints) {
-        const url = new URL(e.origin);
-        if (url.hostname !== '127.0.0.1' || url.protocol !== 'http:') continue;
-        const server = await startEchoUpstream('127.0.0.1', Number(url.port));
-        closers.push(() => server.close());
-      }
+      for (const u of plan.upstreams)
+        for (const e of u.endpoints) {
+          const url = new URL(e.origin);
+          if (url.hostname !== '127.0.0.1' || url.protocol !== 'http:') continue;
+          const server = await startEchoUpstream('127.0.0.1', Number(url.port));
+          closers.push(() => server.close());
+        }
     }
     gateway = await runGateway(file);
   } catch (err) {
@@ -80,12 +87,25 @@ async function start(file: string, demo: boolean): Promise<number> {
   return new Promise<number>((resolve) => {
     let signals = 0;
     const stop = (signal: NodeJS.Signals) => {
-      if (++signals > 1) { process.stderr.write(`sluice: second ${signal}, exiting without draining\n`); process.exit(1); }
-      void gateway.shutdown(signal).then(() => { for (const c of closers) c(); resolve(0); });
+      if (++signals > 1) {
+        process.stderr.write(`sluice: second ${signal}, exiting without draining\n`);
+        process.exit(1);
+      }
+      void gateway.shutdown(signal).then(() => {
+        for (const c of closers) c();
+        resolve(0);
+      });
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
   });
 }
 
-main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err) => { process.exitCode = reportStartupError(err); });
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    process.exitCode = reportStartupError(err);
+  },
+);

@@ -32,9 +32,7 @@ export interface EndpointPlan {
   readonly row: number;
 }
 
-export type HashOnPlan =
-  | { readonly kind: 'ip' }
-  | { readonly kind: 'header' | 'cookie' | 'query'; readonly name: string };
+export type HashOnPlan = { readonly kind: 'ip' } | { readonly kind: 'header' | 'cookie' | 'query'; readonly name: string };
 
 export interface ActiveHealthPlan {
   readonly path: string;
@@ -54,7 +52,15 @@ export type BreakerPlan = BreakerPolicy;
 
 export type DiscoveryPlan =
   | { readonly kind: 'static' }
-  | { readonly kind: 'dns'; readonly name: string; readonly port: number; readonly scheme: 'http' | 'https'; readonly family: 'ipv4' | 'ipv6' | 'any'; readonly intervalMs: number; readonly servers: readonly string[] | null }
+  | {
+      readonly kind: 'dns';
+      readonly name: string;
+      readonly port: number;
+      readonly scheme: 'http' | 'https';
+      readonly family: 'ipv4' | 'ipv6' | 'any';
+      readonly intervalMs: number;
+      readonly servers: readonly string[] | null;
+    }
   | { readonly kind: 'etcd'; readonly endpoints: readonly string[]; readonly prefix: string; readonly timeoutMs: number };
 
 export interface UpstreamPlan {

@@ -10,7 +10,13 @@ import type { FallbackPlan, HostsPlan, PredicatePlan, RetryPlan, RoutePlan, Segm
 const ANSWERING: readonly StageFactory[] = stageRegistry.filter((f) => f.answers === true);
 
 /** One route's config → plan; every cross-field problem is reported at its place (`routes[index]…`). */
-export function compileRoute(r: RouteConfig, index: number, stageSettings: Record<string, unknown>, upstreamNames: string[], problems: SchemaProblem[]): RoutePlan {
+export function compileRoute(
+  r: RouteConfig,
+  index: number,
+  stageSettings: Record<string, unknown>,
+  upstreamNames: string[],
+  problems: SchemaProblem[],
+): RoutePlan {
   const at = (...rest: (string | number)[]): ConfigPath => ['routes', index, ...rest];
   const report = (path: ConfigPath, message: string) => problems.push({ path, message });
   const m = r.match;
@@ -118,7 +124,13 @@ function compilePredicates(map: Readonly<Record<string, Predicate>> | undefined,
  * Without retries:, a connect error (nothing reached the upstream) is tried again, up to 3 tries, and
  * request bodies are streamed, never kept (so a request with a body is not retried).
  */
-const DEFAULT_RETRIES: RetriesConfig = { attempts: 3, on: ['connect_error'], non_idempotent: false, buffer_bytes: 65536, backoff: { base_ms: 25, max_ms: 250 } };
+const DEFAULT_RETRIES: RetriesConfig = {
+  attempts: 3,
+  on: ['connect_error'],
+  non_idempotent: false,
+  buffer_bytes: 65536,
+  backoff: { base_ms: 25, max_ms: 250 },
+};
 
 function compileRetries(r: RouteConfig): RetryPlan {
   const c = r.retries ?? DEFAULT_RETRIES;

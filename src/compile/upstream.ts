@@ -11,7 +11,8 @@ export function compileUpstream(name: string, u: UpstreamConfig, problems: Schem
     if (typeof parsed === 'string') problems.push({ path: at('endpoints', i, 'url'), message: parsed });
     return typeof parsed === 'string' ? { origin: '', hostHeader: '', weight: 0, row: -1 } : parsed;
   });
-  if (u.balance === 'hash' && u.hash_on === undefined) problems.push({ path: at('hash_on'), message: 'balance: hash needs hash_on (ip, header:NAME, cookie:NAME or query:NAME)' });
+  if (u.balance === 'hash' && u.hash_on === undefined)
+    problems.push({ path: at('hash_on'), message: 'balance: hash needs hash_on (ip, header:NAME, cookie:NAME or query:NAME)' });
   if (u.balance !== 'hash' && u.hash_on !== undefined) problems.push({ path: at('hash_on'), message: 'hash_on is only used with balance: hash' });
   const p = u.health.passive;
   if (p.max_eject_ms < p.eject_ms) problems.push({ path: at('health', 'passive', 'max_eject_ms'), message: 'must be at least eject_ms' });
@@ -25,15 +26,29 @@ export function compileUpstream(name: string, u: UpstreamConfig, problems: Schem
     row: -1,
     balance: u.balance,
     hashOn: u.hash_on === undefined ? null : compileHashOn(u.hash_on),
-    active: a === undefined ? null : {
-      path: a.path, intervalMs: a.interval_ms, timeoutMs: a.timeout_ms, healthy: a.healthy, unhealthy: a.unhealthy,
-      expectStatus: a.expect_status === undefined ? null : [...a.expect_status],
-    },
+    active:
+      a === undefined
+        ? null
+        : {
+            path: a.path,
+            intervalMs: a.interval_ms,
+            timeoutMs: a.timeout_ms,
+            healthy: a.healthy,
+            unhealthy: a.unhealthy,
+            expectStatus: a.expect_status === undefined ? null : [...a.expect_status],
+          },
     passive: { consecutiveFailures: p.consecutive_failures, ejectMs: p.eject_ms, maxEjectMs: p.max_eject_ms, maxEjectedPercent: p.max_ejected_percent },
     panicThreshold: u.health.panic_threshold,
-    breaker: b === undefined ? null : {
-      failureRatio: b.failure_ratio, minRequests: b.min_requests, windowMs: b.window_ms, openMs: b.open_ms, halfOpenRequests: b.half_open_requests,
-    },
+    breaker:
+      b === undefined
+        ? null
+        : {
+            failureRatio: b.failure_ratio,
+            minRequests: b.min_requests,
+            windowMs: b.window_ms,
+            openMs: b.open_ms,
+            halfOpenRequests: b.half_open_requests,
+          },
     maxRequests: u.max_requests ?? -1,
     maxPending: u.max_pending ?? -1,
     retryBudget: { ratio: u.retry_budget.ratio, minPerS: u.retry_budget.min_per_s },
@@ -61,7 +76,15 @@ function compileDiscovery(u: UpstreamConfig, at: (...rest: (string | number)[]) 
   if (sources !== 1) problems.push({ path: at(), message: 'set exactly one of endpoints, discovery.dns or discovery.etcd' });
   if (d?.dns !== undefined) {
     const n = d.dns;
-    return { kind: 'dns', name: n.name, port: n.port, scheme: n.scheme, family: n.family, intervalMs: n.interval_ms, servers: n.servers === undefined ? null : [...n.servers] };
+    return {
+      kind: 'dns',
+      name: n.name,
+      port: n.port,
+      scheme: n.scheme,
+      family: n.family,
+      intervalMs: n.interval_ms,
+      servers: n.servers === undefined ? null : [...n.servers],
+    };
   }
   if (d?.etcd !== undefined) return { kind: 'etcd', endpoints: [...d.etcd.endpoints], prefix: d.etcd.prefix, timeoutMs: d.etcd.timeout_ms };
   return { kind: 'static' };

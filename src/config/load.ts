@@ -5,7 +5,7 @@ import { applyEnv, type EnvVariable, readEnv } from './env.js';
 import { toIssues } from './locate.js';
 import type { SchemaNode } from './schema-node.js';
 import type { GatewayConfig } from './types.js';
-import { deepFreeze, validateAndDefault, type SchemaProblem } from './validate.js';
+import { deepFreeze, type SchemaProblem, validateAndDefault } from './validate.js';
 
 export interface LoadedConfig {
   readonly config: GatewayConfig;
@@ -43,10 +43,12 @@ export function loadConfigText(text: string, file: string, shape: ConfigShape, e
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    throw new ConfigError(doc.errors.map((e) => {
-      const pos = lines.linePos(e.pos[0]);
-      return { file, line: pos.line, col: pos.col, path: '', message: `YAML: ${e.message.split('\n')[0]}` };
-    }));
+    throw new ConfigError(
+      doc.errors.map((e) => {
+        const pos = lines.linePos(e.pos[0]);
+        return { file, line: pos.line, col: pos.col, path: '', message: `YAML: ${e.message.split('\n')[0]}` };
+      }),
+    );
   }
   const locate = (problems: readonly SchemaProblem[]): ConfigIssue[] => toIssues(file, doc, lines, problems);
   const raw: unknown = doc.toJS() ?? {};

@@ -1,4 +1,4 @@
-import { isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
+import { type Document, isMap, isPair, isScalar, isSeq, type LineCounter, type Node } from 'yaml';
 import type { ConfigIssue } from '../errors/gateway-error.js';
 import type { ConfigPath, SchemaProblem } from './validate.js';
 
@@ -24,7 +24,10 @@ export function locate(doc: Document, lines: LineCounter, problem: SchemaProblem
       if (pair) {
         const isLast = i === problem.path.length - 1;
         const keyNode = pair.key as Node;
-        if (isLast && problem.atKey && keyNode.range) { offset = keyNode.range[0]; break; }
+        if (isLast && problem.atKey && keyNode.range) {
+          offset = keyNode.range[0];
+          break;
+        }
         next = pair.value ?? keyNode;
       }
     } else if (isSeq(node) && typeof key === 'number') {

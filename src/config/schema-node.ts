@@ -94,12 +94,18 @@ export function array<const I extends SchemaNode, const O extends ArrayOpts = {}
   return { type: 'array', ...(minItems === undefined ? {} : { minItems }), items, ...rest } as { readonly type: 'array'; readonly items: I } & O;
 }
 
-export function object<const P extends Props, const O extends ObjectOpts<keyof P & string> = {}>(properties: P, opts?: O): { readonly type: 'object'; readonly properties: P } & O {
+export function object<const P extends Props, const O extends ObjectOpts<keyof P & string> = {}>(
+  properties: P,
+  opts?: O,
+): { readonly type: 'object'; readonly properties: P } & O {
   return { type: 'object', ...opts, properties } as { readonly type: 'object'; readonly properties: P } & O;
 }
 
 /** A map with free keys (constrained by propertyNames) whose values all follow `values`. */
-export function record<const V extends SchemaNode, const O extends RecordOpts = {}>(values: V, opts?: O): { readonly type: 'object'; readonly additionalProperties: V } & O {
+export function record<const V extends SchemaNode, const O extends RecordOpts = {}>(
+  values: V,
+  opts?: O,
+): { readonly type: 'object'; readonly additionalProperties: V } & O {
   return { type: 'object', ...opts, additionalProperties: values } as { readonly type: 'object'; readonly additionalProperties: V } & O;
 }
 
@@ -111,17 +117,25 @@ export function anyOf<const A extends readonly SchemaNode[], const O extends Ann
  * The TypeScript type of a value that passed validateAndDefault against schema S. A property with a
  * default is never absent afterwards (validate.ts fills it in), so it is required like a `required` one.
  */
-export type Infer<S> =
-  S extends { readonly anyOf: readonly (infer A)[] } ? Infer<A>
-  : S extends { readonly const: infer C } ? C
-  : S extends { readonly enum: readonly (infer E)[] } ? E
-  : S extends { readonly type: 'string' } ? string
-  : S extends { readonly type: 'integer' | 'number' } ? number
-  : S extends { readonly type: 'boolean' } ? boolean
-  : S extends { readonly type: 'array'; readonly items: infer I } ? readonly Infer<I>[]
-  : S extends { readonly properties: infer P } ? InferObject<P, RequiredNames<S>>
-  : S extends { readonly additionalProperties: infer V extends object } ? Readonly<Record<string, Infer<V>>>
-  : unknown;
+export type Infer<S> = S extends { readonly anyOf: readonly (infer A)[] }
+  ? Infer<A>
+  : S extends { readonly const: infer C }
+    ? C
+    : S extends { readonly enum: readonly (infer E)[] }
+      ? E
+      : S extends { readonly type: 'string' }
+        ? string
+        : S extends { readonly type: 'integer' | 'number' }
+          ? number
+          : S extends { readonly type: 'boolean' }
+            ? boolean
+            : S extends { readonly type: 'array'; readonly items: infer I }
+              ? readonly Infer<I>[]
+              : S extends { readonly properties: infer P }
+                ? InferObject<P, RequiredNames<S>>
+                : S extends { readonly additionalProperties: infer V extends object }
+                  ? Readonly<Record<string, Infer<V>>>
+                  : unknown;
 
 type RequiredNames<S> = S extends { readonly required: readonly (infer R)[] } ? R : never;
 
@@ -130,8 +144,9 @@ type DefaultedNames<P> = { [K in keyof P]: P[K] extends { readonly default: unkn
 type AlwaysThere<P, R> = Extract<keyof P, R> | DefaultedNames<P>;
 
 type InferObject<P, R> = Flatten<
-  & { readonly [K in keyof P as K extends AlwaysThere<P, R> ? K : never]: Infer<P[K]> }
-  & { readonly [K in keyof P as K extends AlwaysThere<P, R> ? never : K]?: Infer<P[K]> }
+  { readonly [K in keyof P as K extends AlwaysThere<P, R> ? K : never]: Infer<P[K]> } & {
+    readonly [K in keyof P as K extends AlwaysThere<P, R> ? never : K]?: Infer<P[K]>;
+  }
 >;
 
 /** One object type instead of an intersection, so hovers and type errors read like the old interfaces. */

@@ -8,180 +8,303 @@
  */
 import { anyOf, array, boolean, enumOf, integer, number, object, record, type SchemaNode, string } from './schema-node.js';
 
-export const ms = (description: string, def: number, minimum = 1) =>
-  integer({ minimum, maximum: 86_400_000, default: def, description });
+export const ms = (description: string, def: number, minimum = 1) => integer({ minimum, maximum: 86_400_000, default: def, description });
 
 /** An HTTP field name (RFC 9110 token). */
-export const HEADER_NAME = '^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$';
+export const HEADER_NAME = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$";
 
 export const headerMap = record(string({ maxLength: 8192 }), {
   description: 'Header name → value. Values may not contain CR, LF or NUL.',
   propertyNames: { pattern: HEADER_NAME },
 });
 
-export const predicateSchema = anyOf([
-  string(),
-  object({ present: boolean({ const: true }) }, { required: ['present'], additionalProperties: false }),
-]);
+export const predicateSchema = anyOf([string(), object({ present: boolean({ const: true }) }, { required: ['present'], additionalProperties: false })]);
 
-const predicateMap = (what: string) => record(predicateSchema, {
-  description: `${what} name → exact value, or { present: true } to require only that it is there.`,
-});
+const predicateMap = (what: string) =>
+  record(predicateSchema, {
+    description: `${what} name → exact value, or { present: true } to require only that it is there.`,
+  });
 
-export const endpointSchema = object({
-  url: string({ description: 'http://host:port of one endpoint (no path, query or credentials).' }),
-  weight: integer({ minimum: 0, maximum: 1000, default: 1, description: 'Share of requests relative to the other endpoints; 0 = drained (no new requests, in-flight ones finish).' }),
-}, {
-  additionalProperties: false,
-  required: ['url'],
-});
+export const endpointSchema = object(
+  {
+    url: string({ description: 'http://host:port of one endpoint (no path, query or credentials).' }),
+    weight: integer({
+      minimum: 0,
+      maximum: 1000,
+      default: 1,
+      description: 'Share of requests relative to the other endpoints; 0 = drained (no new requests, in-flight ones finish).',
+    }),
+  },
+  {
+    additionalProperties: false,
+    required: ['url'],
+  },
+);
 
-export const dnsDiscoverySchema = object({
-  name: string({ pattern: '^[A-Za-z0-9.-]{1,253}$', description: 'The DNS name.' }),
-  port: integer({ minimum: 1, maximum: 65535, description: 'Port of every endpoint.' }),
-  scheme: string({ enum: ['http', 'https'], default: 'http', description: 'Scheme of every endpoint.' }),
-  family: string({ enum: ['ipv4', 'ipv6', 'any'], default: 'any', description: 'Which records: A (ipv4), AAAA (ipv6) or both.' }),
-  interval_ms: ms('How often the name is resolved again, in milliseconds.', 5000, 100),
-  servers: array(string(), { description: 'Ask these DNS servers (ip or ip:port) directly; default: the system resolver (getaddrinfo, /etc/hosts included).' }),
-}, {
-  additionalProperties: false, required: ['name', 'port'],
-  description: 'Re-resolve a name\'s A/AAAA records; every address is an endpoint.',
-});
+export const dnsDiscoverySchema = object(
+  {
+    name: string({ pattern: '^[A-Za-z0-9.-]{1,253}$', description: 'The DNS name.' }),
+    port: integer({ minimum: 1, maximum: 65535, description: 'Port of every endpoint.' }),
+    scheme: string({ enum: ['http', 'https'], default: 'http', description: 'Scheme of every endpoint.' }),
+    family: string({ enum: ['ipv4', 'ipv6', 'any'], default: 'any', description: 'Which records: A (ipv4), AAAA (ipv6) or both.' }),
+    interval_ms: ms('How often the name is resolved again, in milliseconds.', 5000, 100),
+    servers: array(string(), {
+      description: 'Ask these DNS servers (ip or ip:port) directly; default: the system resolver (getaddrinfo, /etc/hosts included).',
+    }),
+  },
+  {
+    additionalProperties: false,
+    required: ['name', 'port'],
+    description: "Re-resolve a name's A/AAAA records; every address is an endpoint.",
+  },
+);
 
-export const etcdDiscoverySchema = object({
-  endpoints: array(string({ pattern: '^https?://' }), { minItems: 1, description: 'etcd client URLs, tried in order.' }),
-  prefix: string({ minLength: 1, description: 'Key prefix, e.g. /services/users/.' }),
-  timeout_ms: ms('Connect and request timeout towards etcd, in milliseconds.', 2000),
-}, {
-  additionalProperties: false, required: ['endpoints', 'prefix'],
-  description: 'Watch a key prefix in etcd v3 (through its JSON gateway); each value is {"url": "http://host:port", "weight": 1}.',
-});
+export const etcdDiscoverySchema = object(
+  {
+    endpoints: array(string({ pattern: '^https?://' }), { minItems: 1, description: 'etcd client URLs, tried in order.' }),
+    prefix: string({ minLength: 1, description: 'Key prefix, e.g. /services/users/.' }),
+    timeout_ms: ms('Connect and request timeout towards etcd, in milliseconds.', 2000),
+  },
+  {
+    additionalProperties: false,
+    required: ['endpoints', 'prefix'],
+    description: 'Watch a key prefix in etcd v3 (through its JSON gateway); each value is {"url": "http://host:port", "weight": 1}.',
+  },
+);
 
-export const discoverySchema = object({
-  dns: dnsDiscoverySchema,
-  etcd: etcdDiscoverySchema,
-}, {
-  additionalProperties: false,
-  description: 'Where the endpoint list comes from instead of endpoints: (exactly one of dns or etcd). Changes apply without a reload. See docs/upstreams.md.',
-});
+export const discoverySchema = object(
+  {
+    dns: dnsDiscoverySchema,
+    etcd: etcdDiscoverySchema,
+  },
+  {
+    additionalProperties: false,
+    description:
+      'Where the endpoint list comes from instead of endpoints: (exactly one of dns or etcd). Changes apply without a reload. See docs/upstreams.md.',
+  },
+);
 
-const activeHealth = object({
-  path: string({ pattern: '^/', default: '/healthz', description: 'Path probed.' }),
-  interval_ms: ms('Time between probes of one endpoint, in milliseconds.', 5000, 50),
-  timeout_ms: ms('A probe slower than this fails, in milliseconds.', 1000),
-  healthy: integer({ minimum: 1, maximum: 100, default: 2, description: 'Consecutive passing probes that make an unhealthy endpoint healthy.' }),
-  unhealthy: integer({ minimum: 1, maximum: 100, default: 3, description: 'Consecutive failing probes that make an endpoint unhealthy.' }),
-  expect_status: array(integer({ minimum: 100, maximum: 599 }), { minItems: 1, description: 'Statuses that pass (default: any 2xx or 3xx).' }),
-}, {
-  additionalProperties: false,
-  description: 'Probe every endpoint with a GET.',
-});
+const activeHealth = object(
+  {
+    path: string({ pattern: '^/', default: '/healthz', description: 'Path probed.' }),
+    interval_ms: ms('Time between probes of one endpoint, in milliseconds.', 5000, 50),
+    timeout_ms: ms('A probe slower than this fails, in milliseconds.', 1000),
+    healthy: integer({ minimum: 1, maximum: 100, default: 2, description: 'Consecutive passing probes that make an unhealthy endpoint healthy.' }),
+    unhealthy: integer({ minimum: 1, maximum: 100, default: 3, description: 'Consecutive failing probes that make an endpoint unhealthy.' }),
+    expect_status: array(integer({ minimum: 100, maximum: 599 }), { minItems: 1, description: 'Statuses that pass (default: any 2xx or 3xx).' }),
+  },
+  {
+    additionalProperties: false,
+    description: 'Probe every endpoint with a GET.',
+  },
+);
 
-const passiveHealth = object({
-  consecutive_failures: integer({ minimum: 0, maximum: 10_000, default: 5, description: 'Failures in a row that eject the endpoint; 0 turns passive detection off.' }),
-  eject_ms: ms('First ejection length, in milliseconds; each repeat ejection lasts one eject_ms longer.', 10_000),
-  max_eject_ms: ms('Longest ejection, in milliseconds.', 300_000),
-  max_ejected_percent: integer({ minimum: 0, maximum: 100, default: 50, description: 'Never eject more than this share of the upstream\'s endpoints.' }),
-}, {
-  additionalProperties: false, default: {},
-  description: 'Eject an endpoint after consecutive failures (connect errors, resets, timeouts, 5xx) seen by live traffic.',
-});
+const passiveHealth = object(
+  {
+    consecutive_failures: integer({
+      minimum: 0,
+      maximum: 10_000,
+      default: 5,
+      description: 'Failures in a row that eject the endpoint; 0 turns passive detection off.',
+    }),
+    eject_ms: ms('First ejection length, in milliseconds; each repeat ejection lasts one eject_ms longer.', 10_000),
+    max_eject_ms: ms('Longest ejection, in milliseconds.', 300_000),
+    max_ejected_percent: integer({ minimum: 0, maximum: 100, default: 50, description: "Never eject more than this share of the upstream's endpoints." }),
+  },
+  {
+    additionalProperties: false,
+    default: {},
+    description: 'Eject an endpoint after consecutive failures (connect errors, resets, timeouts, 5xx) seen by live traffic.',
+  },
+);
 
-const health = object({
-  active: activeHealth,
-  passive: passiveHealth,
-  panic_threshold: integer({ minimum: 0, maximum: 100, default: 0, description: 'When fewer than this percent of endpoints are healthy, ignore health and spread over all of them (as Envoy does); 0 = never: answer 503 SLUICE_ERR_NO_HEALTHY_UPSTREAM when none is healthy.' }),
-}, {
-  additionalProperties: false, default: {},
-  description: 'Endpoint health: active checks (run once, by the primary process) and passive outlier detection (every worker reports to one shared table).',
-});
+const health = object(
+  {
+    active: activeHealth,
+    passive: passiveHealth,
+    panic_threshold: integer({
+      minimum: 0,
+      maximum: 100,
+      default: 0,
+      description:
+        'When fewer than this percent of endpoints are healthy, ignore health and spread over all of them (as Envoy does); 0 = never: answer 503 SLUICE_ERR_NO_HEALTHY_UPSTREAM when none is healthy.',
+    }),
+  },
+  {
+    additionalProperties: false,
+    default: {},
+    description: 'Endpoint health: active checks (run once, by the primary process) and passive outlier detection (every worker reports to one shared table).',
+  },
+);
 
-const circuitBreaker = object({
-  failure_ratio: number({ minimum: 0.01, maximum: 1, default: 0.5, description: 'Failed share of tries over window_ms that opens the circuit.' }),
-  min_requests: integer({ minimum: 1, maximum: 1_000_000, default: 20, description: 'Tries in the window before the ratio counts.' }),
-  window_ms: ms('Rolling window of the failure ratio, in milliseconds.', 10_000, 100),
-  open_ms: ms('How long an open circuit answers at once without upstream traffic, in milliseconds.', 5000),
-  half_open_requests: integer({ minimum: 1, maximum: 1000, default: 3, description: 'Probe requests let through after open_ms; all succeed → closed, one fails → open again.' }),
-}, {
-  additionalProperties: false,
-  description: 'Stop sending to a failing upstream for a while (shared by all workers).',
-});
+const circuitBreaker = object(
+  {
+    failure_ratio: number({ minimum: 0.01, maximum: 1, default: 0.5, description: 'Failed share of tries over window_ms that opens the circuit.' }),
+    min_requests: integer({ minimum: 1, maximum: 1_000_000, default: 20, description: 'Tries in the window before the ratio counts.' }),
+    window_ms: ms('Rolling window of the failure ratio, in milliseconds.', 10_000, 100),
+    open_ms: ms('How long an open circuit answers at once without upstream traffic, in milliseconds.', 5000),
+    half_open_requests: integer({
+      minimum: 1,
+      maximum: 1000,
+      default: 3,
+      description: 'Probe requests let through after open_ms; all succeed → closed, one fails → open again.',
+    }),
+  },
+  {
+    additionalProperties: false,
+    description: 'Stop sending to a failing upstream for a while (shared by all workers).',
+  },
+);
 
-const retryBudget = object({
-  ratio: number({ minimum: 0, maximum: 10, default: 0.2, description: 'Retries allowed per request, on average.' }),
-  min_per_s: integer({ minimum: 0, maximum: 1_000_000, default: 5, description: 'Retries per second always allowed (so low traffic can still retry).' }),
-}, {
-  additionalProperties: false, default: {},
-  description: 'Retries to this upstream stay below ratio × requests (plus min_per_s) over a 10 s window, all workers together: no retry storms.',
-});
+const retryBudget = object(
+  {
+    ratio: number({ minimum: 0, maximum: 10, default: 0.2, description: 'Retries allowed per request, on average.' }),
+    min_per_s: integer({ minimum: 0, maximum: 1_000_000, default: 5, description: 'Retries per second always allowed (so low traffic can still retry).' }),
+  },
+  {
+    additionalProperties: false,
+    default: {},
+    description: 'Retries to this upstream stay below ratio × requests (plus min_per_s) over a 10 s window, all workers together: no retry storms.',
+  },
+);
 
-const pool = object({
-  connections: integer({ minimum: 1, maximum: 100_000, default: 64, description: 'Max connections per endpoint per worker. Env SLUICE_POOL_CONNECTIONS overrides it for every upstream.' }),
-  pipelining: integer({ minimum: 1, maximum: 128, default: 1, description: 'Requests in flight per connection (1 = no pipelining). Env SLUICE_PIPELINING overrides it for every upstream.' }),
-  keepalive_ms: ms('How long an idle upstream connection is kept open, in milliseconds (an upstream hint via Keep-Alive: timeout wins when shorter).', 4000),
-}, {
-  additionalProperties: false,
-  default: {},
-  description: 'Per worker thread, per endpoint keep-alive pool (sluice\'s HTTP/1.1 upstream client, src/upstream/http1/).',
-});
+const pool = object(
+  {
+    connections: integer({
+      minimum: 1,
+      maximum: 100_000,
+      default: 64,
+      description: 'Max connections per endpoint per worker. Env SLUICE_POOL_CONNECTIONS overrides it for every upstream.',
+    }),
+    pipelining: integer({
+      minimum: 1,
+      maximum: 128,
+      default: 1,
+      description: 'Requests in flight per connection (1 = no pipelining). Env SLUICE_PIPELINING overrides it for every upstream.',
+    }),
+    keepalive_ms: ms('How long an idle upstream connection is kept open, in milliseconds (an upstream hint via Keep-Alive: timeout wins when shorter).', 4000),
+  },
+  {
+    additionalProperties: false,
+    default: {},
+    description: "Per worker thread, per endpoint keep-alive pool (sluice's HTTP/1.1 upstream client, src/upstream/http1/).",
+  },
+);
 
-export const upstreamSchema = object({
-  endpoints: array(endpointSchema, { minItems: 1, description: 'Static endpoint list.' }),
-  discovery: discoverySchema,
-  balance: string({ enum: ['round_robin', 'weighted', 'least_outstanding', 'latency', 'hash'], default: 'round_robin', description: 'How an endpoint is picked: round_robin (weights ignored except 0), weighted (smooth weighted round robin), least_outstanding (fewest in flight of two random picks), latency (peak-EWMA response time × in flight), hash (consistent hash of hash_on).' }),
-  hash_on: string({ pattern: '^(ip|(header|cookie|query):[!#$%&\'*+.^_`|~0-9A-Za-z-]+)$', description: 'For balance: hash, what the key is: ip, header:NAME, cookie:NAME or query:NAME. Requests without it are spread round robin.' }),
-  health,
-  circuit_breaker: circuitBreaker,
-  max_requests: integer({ minimum: 1, maximum: 100_000_000, description: 'Requests in flight to this upstream at once, all workers together; more → 503 SLUICE_ERR_UPSTREAM_OVERLOADED at once.' }),
-  max_pending: integer({ minimum: 0, maximum: 100_000_000, description: 'Requests one worker may queue per endpoint beyond its pool\'s connections × pipelining; more → another endpoint, or 503 SLUICE_ERR_UPSTREAM_OVERLOADED.' }),
-  retry_budget: retryBudget,
-  pool,
-}, {
-  additionalProperties: false,
-  description: 'A named group of interchangeable endpoints: a static list (endpoints:) or a discovered one (discovery:). See docs/upstreams.md.',
-});
+export const upstreamSchema = object(
+  {
+    endpoints: array(endpointSchema, { minItems: 1, description: 'Static endpoint list.' }),
+    discovery: discoverySchema,
+    balance: string({
+      enum: ['round_robin', 'weighted', 'least_outstanding', 'latency', 'hash'],
+      default: 'round_robin',
+      description:
+        'How an endpoint is picked: round_robin (weights ignored except 0), weighted (smooth weighted round robin), least_outstanding (fewest in flight of two random picks), latency (peak-EWMA response time × in flight), hash (consistent hash of hash_on).',
+    }),
+    hash_on: string({
+      pattern: "^(ip|(header|cookie|query):[!#$%&'*+.^_`|~0-9A-Za-z-]+)$",
+      description: 'For balance: hash, what the key is: ip, header:NAME, cookie:NAME or query:NAME. Requests without it are spread round robin.',
+    }),
+    health,
+    circuit_breaker: circuitBreaker,
+    max_requests: integer({
+      minimum: 1,
+      maximum: 100_000_000,
+      description: 'Requests in flight to this upstream at once, all workers together; more → 503 SLUICE_ERR_UPSTREAM_OVERLOADED at once.',
+    }),
+    max_pending: integer({
+      minimum: 0,
+      maximum: 100_000_000,
+      description:
+        "Requests one worker may queue per endpoint beyond its pool's connections × pipelining; more → another endpoint, or 503 SLUICE_ERR_UPSTREAM_OVERLOADED.",
+    }),
+    retry_budget: retryBudget,
+    pool,
+  },
+  {
+    additionalProperties: false,
+    description: 'A named group of interchangeable endpoints: a static list (endpoints:) or a discovered one (discovery:). See docs/upstreams.md.',
+  },
+);
 
 const RETRY_ON = ['connect_error', 'reset', 'timeout', 500, 502, 503, 504] as const;
 
-export const retriesSchema = object({
-  attempts: integer({ minimum: 1, maximum: 10, default: 3, description: 'Tries in all, the first included (1 = never retry).' }),
-  on: array(enumOf(RETRY_ON), { default: ['connect_error'], description: 'What is retried: connect_error (nothing reached the upstream: any method), reset, timeout (per_try_timeout_ms or response_header_ms), or a status 500/502/503/504.' }),
-  per_try_timeout_ms: integer({ minimum: 1, maximum: 86_400_000, description: 'Longest wait for one try\'s response headers, in milliseconds (default: timeouts.response_header_ms).' }),
-  non_idempotent: boolean({ default: false, description: 'Also retry POST, PATCH and other non-idempotent methods on reset, timeout and statuses (only if you know the upstream tolerates a repeat).' }),
-  buffer_bytes: integer({ minimum: 0, maximum: 16_777_216, default: 65536, description: 'Request bodies up to this size (with Content-Length) are kept so a retry can send them again; larger ones are streamed and not retried.' }),
-  backoff: object({
-    base_ms: ms('In milliseconds.', 25, 0),
-    max_ms: ms('In milliseconds.', 250, 0),
-  }, {
-    additionalProperties: false, default: {},
-    description: 'Wait before each retry: a random time from 0 to min(max_ms, base_ms × 2^retry) (full jitter).',
-  }),
-}, {
-  additionalProperties: false,
-  description: 'When a try fails, try again (another endpoint when there is one). Without retries:, a connect error of a request without a body is retried up to 3 tries. See docs/upstreams.md.',
-});
+export const retriesSchema = object(
+  {
+    attempts: integer({ minimum: 1, maximum: 10, default: 3, description: 'Tries in all, the first included (1 = never retry).' }),
+    on: array(enumOf(RETRY_ON), {
+      default: ['connect_error'],
+      description:
+        'What is retried: connect_error (nothing reached the upstream: any method), reset, timeout (per_try_timeout_ms or response_header_ms), or a status 500/502/503/504.',
+    }),
+    per_try_timeout_ms: integer({
+      minimum: 1,
+      maximum: 86_400_000,
+      description: "Longest wait for one try's response headers, in milliseconds (default: timeouts.response_header_ms).",
+    }),
+    non_idempotent: boolean({
+      default: false,
+      description: 'Also retry POST, PATCH and other non-idempotent methods on reset, timeout and statuses (only if you know the upstream tolerates a repeat).',
+    }),
+    buffer_bytes: integer({
+      minimum: 0,
+      maximum: 16_777_216,
+      default: 65536,
+      description: 'Request bodies up to this size (with Content-Length) are kept so a retry can send them again; larger ones are streamed and not retried.',
+    }),
+    backoff: object(
+      {
+        base_ms: ms('In milliseconds.', 25, 0),
+        max_ms: ms('In milliseconds.', 250, 0),
+      },
+      {
+        additionalProperties: false,
+        default: {},
+        description: 'Wait before each retry: a random time from 0 to min(max_ms, base_ms × 2^retry) (full jitter).',
+      },
+    ),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'When a try fails, try again (another endpoint when there is one). Without retries:, a connect error of a request without a body is retried up to 3 tries. See docs/upstreams.md.',
+  },
+);
 
 /** A response written in the config (a route's respond:, its fallback:); only the description differs. */
-export const fixedResponse = (description: string) => object({
-  status: integer({ minimum: 200, maximum: 599, default: 200, description: 'HTTP status.' }),
-  body: string({ default: '', description: 'Response body.' }),
-  headers: headerMap,
-}, {
-  additionalProperties: false,
-  description,
-});
+export const fixedResponse = (description: string) =>
+  object(
+    {
+      status: integer({ minimum: 200, maximum: 599, default: 200, description: 'HTTP status.' }),
+      body: string({ default: '', description: 'Response body.' }),
+      headers: headerMap,
+    },
+    {
+      additionalProperties: false,
+      description,
+    },
+  );
 
-export const matchSchema = object({
-  hosts: array(string({ pattern: '^(\\*\\.)?[A-Za-z0-9.-]+(:[0-9]{1,5})?$' }), { minItems: 1, description: 'Exact host names or *.example.com wildcards (one or more labels). The port in Host is ignored unless given here.' }),
-  methods: array(string({ pattern: '^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$' }), { minItems: 1, description: 'Request methods, case-sensitive as HTTP says (GET, POST, ...).' }),
-  path: string({ pattern: '^/', description: 'Path pattern: static segments, :param segments and a trailing * for the rest.' }),
-  prefix: string({ pattern: '^/', description: 'Any path starting with this string.' }),
-  headers: predicateMap('Header (case-insensitive)'),
-  query: predicateMap('Query parameter'),
-}, {
-  additionalProperties: false,
-  description: 'All given conditions must hold. Exactly one of path or prefix.',
-});
+export const matchSchema = object(
+  {
+    hosts: array(string({ pattern: '^(\\*\\.)?[A-Za-z0-9.-]+(:[0-9]{1,5})?$' }), {
+      minItems: 1,
+      description: 'Exact host names or *.example.com wildcards (one or more labels). The port in Host is ignored unless given here.',
+    }),
+    methods: array(string({ pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$" }), {
+      minItems: 1,
+      description: 'Request methods, case-sensitive as HTTP says (GET, POST, ...).',
+    }),
+    path: string({ pattern: '^/', description: 'Path pattern: static segments, :param segments and a trailing * for the rest.' }),
+    prefix: string({ pattern: '^/', description: 'Any path starting with this string.' }),
+    headers: predicateMap('Header (case-insensitive)'),
+    query: predicateMap('Query parameter'),
+  },
+  {
+    additionalProperties: false,
+    description: 'All given conditions must hold. Exactly one of path or prefix.',
+  },
+);
 
 /** A route's own fields; each stage adds its field (stages/registry.ts) when the whole schema is assembled. */
 const routeProperties = {
@@ -189,9 +312,14 @@ const routeProperties = {
   match: matchSchema,
   upstream: string({ description: 'Name of an upstream under upstreams:.' }),
   retries: retriesSchema,
-  timeout_ms: integer({ minimum: 1, maximum: 86_400_000, description: 'Longest wait for the upstream\'s response headers across every try and backoff, in milliseconds; exceeded → 504 SLUICE_ERR_ROUTE_TIMEOUT. The body then streams under timeouts.idle_ms.' }),
+  timeout_ms: integer({
+    minimum: 1,
+    maximum: 86_400_000,
+    description:
+      "Longest wait for the upstream's response headers across every try and backoff, in milliseconds; exceeded → 504 SLUICE_ERR_ROUTE_TIMEOUT. The body then streams under timeouts.idle_ms.",
+  }),
   fallback: fixedResponse('Served instead of the 503 when the circuit is open, no endpoint is available, or the upstream is at max_requests.'),
-  preserve_host: boolean({ default: true, description: 'true: forward the client\'s Host; false: send the endpoint\'s host:port.' }),
+  preserve_host: boolean({ default: true, description: "true: forward the client's Host; false: send the endpoint's host:port." }),
 };
 
 const ROUTE = {
@@ -203,49 +331,77 @@ const ROUTE = {
 /** A route as config/ knows it: its own fields only. */
 export const routeSchema = object(routeProperties, ROUTE);
 
-const listen = object({
-  host: string({ default: '0.0.0.0', description: 'Address to bind.' }),
-  port: integer({ minimum: 0, maximum: 65535, default: 8080, description: 'TCP port (0 = pick a free one). Env SLUICE_PORT.' }),
-}, {
-  additionalProperties: false, default: {},
-  description: 'The data-plane listener (every worker thread binds it with SO_REUSEPORT).',
-});
+const listen = object(
+  {
+    host: string({ default: '0.0.0.0', description: 'Address to bind.' }),
+    port: integer({ minimum: 0, maximum: 65535, default: 8080, description: 'TCP port (0 = pick a free one). Env SLUICE_PORT.' }),
+  },
+  {
+    additionalProperties: false,
+    default: {},
+    description: 'The data-plane listener (every worker thread binds it with SO_REUSEPORT).',
+  },
+);
 
-const admin = object({
-  host: string({ default: '127.0.0.1', description: 'Address to bind; keep it on loopback or a private network.' }),
-  port: integer({ minimum: 0, maximum: 65535, default: 9901, description: 'TCP port (0 = pick a free one). Env SLUICE_ADMIN_PORT.' }),
-}, {
-  additionalProperties: false, default: {},
-  description: 'Admin HTTP API (healthz, readyz, reload), served by the primary process.',
-});
+const admin = object(
+  {
+    host: string({ default: '127.0.0.1', description: 'Address to bind; keep it on loopback or a private network.' }),
+    port: integer({ minimum: 0, maximum: 65535, default: 9901, description: 'TCP port (0 = pick a free one). Env SLUICE_ADMIN_PORT.' }),
+  },
+  {
+    additionalProperties: false,
+    default: {},
+    description: 'Admin HTTP API (healthz, readyz, reload), served by the primary process.',
+  },
+);
 
-const limits = object({
-  max_header_bytes: integer({ minimum: 1024, maximum: 1_048_576, default: 16384, description: 'Request line + headers, in bytes; larger → 431.' }),
-  max_body_bytes: integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 10_485_760, description: 'Request body, in bytes; larger → 413.' }),
-  allow_chunked_requests: boolean({ default: false, description: 'Accept Transfer-Encoding: chunked request bodies. Off by default (→ 411): uWebSockets.js chunk parsing cannot be validated from JS, see docs/security.md.' }),
-}, {
-  additionalProperties: false, default: {},
-  description: 'Request guards applied before routing.',
-});
+const limits = object(
+  {
+    max_header_bytes: integer({ minimum: 1024, maximum: 1_048_576, default: 16384, description: 'Request line + headers, in bytes; larger → 431.' }),
+    max_body_bytes: integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 10_485_760, description: 'Request body, in bytes; larger → 413.' }),
+    allow_chunked_requests: boolean({
+      default: false,
+      description:
+        'Accept Transfer-Encoding: chunked request bodies. Off by default (→ 411): uWebSockets.js chunk parsing cannot be validated from JS, see docs/security.md.',
+    }),
+  },
+  {
+    additionalProperties: false,
+    default: {},
+    description: 'Request guards applied before routing.',
+  },
+);
 
-const timeouts = object({
-  connect_ms: ms('Connecting to an endpoint, in milliseconds; exceeded → 504.', 2000),
-  response_header_ms: ms('From sending the request to receiving the upstream\'s response headers, in milliseconds; exceeded → 504.', 15000),
-  idle_ms: ms('Longest silence while streaming the upstream response body, in milliseconds; exceeded → the response is cut.', 60000),
-  drain_ms: ms('On SIGTERM/SIGINT, how long in-flight requests may take to finish, in milliseconds.', 30000, 0),
-}, {
-  additionalProperties: false, default: {},
-  description: 'Upstream and lifecycle timeouts.',
-});
+const timeouts = object(
+  {
+    connect_ms: ms('Connecting to an endpoint, in milliseconds; exceeded → 504.', 2000),
+    response_header_ms: ms("From sending the request to receiving the upstream's response headers, in milliseconds; exceeded → 504.", 15000),
+    idle_ms: ms('Longest silence while streaming the upstream response body, in milliseconds; exceeded → the response is cut.', 60000),
+    drain_ms: ms('On SIGTERM/SIGINT, how long in-flight requests may take to finish, in milliseconds.', 30000, 0),
+  },
+  {
+    additionalProperties: false,
+    default: {},
+    description: 'Upstream and lifecycle timeouts.',
+  },
+);
 
-const log = object({
-  level: string({ enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', description: 'Minimum level. Env SLUICE_LOG_LEVEL.' }),
-  access: boolean({ default: true, description: 'One access-log line per request (at info).' }),
-  sample: number({ minimum: 0, maximum: 1, default: 1, description: 'Fraction of successful requests logged; 5xx answers are always logged.' }),
-}, {
-  additionalProperties: false, default: {},
-  description: 'Structured JSON logs (pino) on stdout.',
-});
+const log = object(
+  {
+    level: string({
+      enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+      default: 'info',
+      description: 'Minimum level. Env SLUICE_LOG_LEVEL.',
+    }),
+    access: boolean({ default: true, description: 'One access-log line per request (at info).' }),
+    sample: number({ minimum: 0, maximum: 1, default: 1, description: 'Fraction of successful requests logged; 5xx answers are always logged.' }),
+  },
+  {
+    additionalProperties: false,
+    default: {},
+    description: 'Structured JSON logs (pino) on stdout.',
+  },
+);
 
 const upstreams = record(upstreamSchema, {
   default: {},
@@ -271,11 +427,14 @@ const gatewayProperties = {
 const routesDescription = 'Routes; the most specific match wins (see README).';
 
 /** The gateway config as config/ knows it: no stage fields. Its type is GatewayConfig. */
-export const configSchema = object({
-  ...gatewayProperties,
-  upstreams,
-  routes: array(routeSchema, { default: [], description: routesDescription }),
-}, CONFIG);
+export const configSchema = object(
+  {
+    ...gatewayProperties,
+    upstreams,
+    routes: array(routeSchema, { default: [], description: routesDescription }),
+  },
+  CONFIG,
+);
 
 /**
  * The whole schema: the core above with each stage's route field and gateway-wide settings added

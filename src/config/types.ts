@@ -3,10 +3,18 @@
  * drift: a field added, made required or given a default there changes these types too. Stage
  * fields are typed in each stage's folder, from its own schema.
  */
-import type { Infer } from './schema-node.js';
+
 import type {
-  configSchema, dnsDiscoverySchema, endpointSchema, etcdDiscoverySchema, predicateSchema, retriesSchema, routeSchema, upstreamSchema,
+  configSchema,
+  dnsDiscoverySchema,
+  endpointSchema,
+  etcdDiscoverySchema,
+  predicateSchema,
+  retriesSchema,
+  routeSchema,
+  upstreamSchema,
 } from './schema.js';
+import type { Infer } from './schema-node.js';
 
 export type GatewayConfig = Infer<typeof configSchema>;
 export type UpstreamConfig = Infer<typeof upstreamSchema>;

@@ -10,8 +10,7 @@ export interface SchemaProblem {
   readonly atKey?: boolean;
 }
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function typeOf(v: unknown): string {
   if (v === null) return 'null';

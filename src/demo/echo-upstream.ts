@@ -7,17 +7,24 @@ import { createServer, type Server } from 'node:http';
 export function startEchoUpstream(host: string, port: number): Promise<Server> {
   const server = createServer((req, res) => {
     let bytes = 0;
-    req.on('data', (c: Buffer) => { bytes += c.length; });
+    req.on('data', (c: Buffer) => {
+      bytes += c.length;
+    });
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://echo.invalid');
-      const body = JSON.stringify({
-        upstream: `${host}:${port}`,
-        method: req.method,
-        path: url.pathname,
-        query: Object.fromEntries(url.searchParams),
-        headers: req.headers,
-        body_bytes: bytes,
-      }, null, 2) + '\n';
+      const body =
+        JSON.stringify(
+          {
+            upstream: `${host}:${port}`,
+            method: req.method,
+            path: url.pathname,
+            query: Object.fromEntries(url.searchParams),
+            headers: req.headers,
+            body_bytes: bytes,
+          },
+          null,
+          2,
+        ) + '\n';
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
       res.end(body);
     });

@@ -23,7 +23,10 @@ export class Discovery {
   changes = 0;
   private readonly running = new Map<string, Running>();
 
-  constructor(private readonly log: Logger, private readonly onChange: (upstream: string) => void) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly onChange: (upstream: string) => void,
+  ) {}
 
   /** Start sources new in `upstreams`, stop removed or changed ones; wait up to waitMs for new ones' first answer. */
   async reconcile(upstreams: readonly UpstreamPlan[], waitMs: number): Promise<void> {
@@ -47,7 +50,12 @@ export class Discovery {
     }
     if (fresh.length > 0) {
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([Promise.all(fresh), new Promise((r) => { timer = setTimeout(r, waitMs); })]);
+      await Promise.race([
+        Promise.all(fresh),
+        new Promise((r) => {
+          timer = setTimeout(r, waitMs);
+        }),
+      ]);
       clearTimeout(timer);
     }
   }
@@ -58,7 +66,9 @@ export class Discovery {
 
   private start(u: UpstreamPlan, key: string): Running {
     let answered!: () => void;
-    const first = new Promise<void>((r) => { answered = r; });
+    const first = new Promise<void>((r) => {
+      answered = r;
+    });
     // Endpoints found under the previous settings of this upstream, kept until this source answers.
     let inherited = this.endpoints.has(u.name);
     const events: SourceEvents = {
@@ -66,7 +76,11 @@ export class Discovery {
         answered();
         if (this.running.get(u.name)?.source !== source) return;
         if (list === null) {
-          if (inherited) this.log.warn({ upstream: u.name, code: 'SLUICE_ERR_DISCOVERY' }, 'the new discovery settings found nothing yet; the endpoints found under the previous ones stay in force');
+          if (inherited)
+            this.log.warn(
+              { upstream: u.name, code: 'SLUICE_ERR_DISCOVERY' },
+              'the new discovery settings found nothing yet; the endpoints found under the previous ones stay in force',
+            );
           return;
         }
         inherited = false;

@@ -23,14 +23,20 @@ export function startDnsSource(plan: DnsPlan, events: SourceEvents): { close(): 
       events.update(addresses.sort().map((ip) => toEndpoint(plan, ip)));
     } catch (err) {
       if (closed) return;
-      if (!failing) events.problem(`DNS lookup of ${plan.name} failed (${(err as { code?: string }).code ?? (err as Error).message}); keeping the last endpoints`);
+      if (!failing)
+        events.problem(`DNS lookup of ${plan.name} failed (${(err as { code?: string }).code ?? (err as Error).message}); keeping the last endpoints`);
       failing = true;
       events.update(null);
     }
     if (!closed) timer = setTimeout(() => void round(), plan.intervalMs);
   };
   void round();
-  return { close: () => { closed = true; if (timer !== null) clearTimeout(timer); } };
+  return {
+    close: () => {
+      closed = true;
+      if (timer !== null) clearTimeout(timer);
+    },
+  };
 }
 
 async function resolve(plan: DnsPlan, resolver: dns.Resolver | null): Promise<string[]> {
@@ -40,9 +46,16 @@ async function resolve(plan: DnsPlan, resolver: dns.Resolver | null): Promise<st
   }
   const out: string[] = [];
   const errors: unknown[] = [];
-  for (const [wanted, fn] of [['ipv4', 'resolve4'], ['ipv6', 'resolve6']] as const) {
+  for (const [wanted, fn] of [
+    ['ipv4', 'resolve4'],
+    ['ipv6', 'resolve6'],
+  ] as const) {
     if (plan.family !== 'any' && plan.family !== wanted) continue;
-    try { out.push(...await resolver[fn](plan.name)); } catch (err) { errors.push(err); }
+    try {
+      out.push(...(await resolver[fn](plan.name)));
+    } catch (err) {
+      errors.push(err);
+    }
   }
   if (out.length === 0 && errors.length > 0) throw errors[0];
   return out;

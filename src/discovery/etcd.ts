@@ -33,21 +33,31 @@ export function startEtcdSource(plan: EtcdPlan, events: SourceEvents): { close()
     events.update(list);
   };
 
-  const post = (path: string, body: unknown) => request(plan.endpoints[server % plan.endpoints.length] + path, {
-    method: 'POST', dispatcher: agent, signal: controller.signal, body: JSON.stringify(body),
-    headers: { 'content-type': 'application/json' },
-  });
+  const post = (path: string, body: unknown) =>
+    request(plan.endpoints[server % plan.endpoints.length] + path, {
+      method: 'POST',
+      dispatcher: agent,
+      signal: controller.signal,
+      body: JSON.stringify(body),
+      headers: { 'content-type': 'application/json' },
+    });
 
   const session = async () => {
     const range = { key: b64(plan.prefix), range_end: prefixEnd(plan.prefix).toString('base64') };
     const listed = await post('/v3/kv/range', range);
-    if (listed.statusCode !== 200) { await listed.body.dump(); throw new Error(`range answered ${listed.statusCode}`); }
-    const snapshot = await listed.body.json() as { header: { revision: string }; kvs?: { key: string; value?: string }[] };
+    if (listed.statusCode !== 200) {
+      await listed.body.dump();
+      throw new Error(`range answered ${listed.statusCode}`);
+    }
+    const snapshot = (await listed.body.json()) as { header: { revision: string }; kvs?: { key: string; value?: string }[] };
     kvs.clear();
     for (const kv of snapshot.kvs ?? []) kvs.set(unb64(kv.key), unb64(kv.value ?? ''));
     publish();
     const watch = await post('/v3/watch', { create_request: { ...range, start_revision: String(Number(snapshot.header.revision) + 1) } });
-    if (watch.statusCode !== 200) { await watch.body.dump(); throw new Error(`watch answered ${watch.statusCode}`); }
+    if (watch.statusCode !== 200) {
+      await watch.body.dump();
+      throw new Error(`watch answered ${watch.statusCode}`);
+    }
     delay = RETRY_MIN_MS;
     let buffered = '';
     for await (const chunk of watch.body) {
@@ -68,7 +78,9 @@ export function startEtcdSource(plan: EtcdPlan, events: SourceEvents): { close()
         await session();
       } catch (err) {
         if (closed) return;
-        events.problem(`etcd ${plan.endpoints[server % plan.endpoints.length]}: ${(err as { code?: string }).code ?? (err as Error).message}; retrying, the last endpoints stay in force`);
+        events.problem(
+          `etcd ${plan.endpoints[server % plan.endpoints.length]}: ${(err as { code?: string }).code ?? (err as Error).message}; retrying, the last endpoints stay in force`,
+        );
         events.update(null);
         server++;
         await new Promise((r) => setTimeout(r, delay));
@@ -77,12 +89,21 @@ export function startEtcdSource(plan: EtcdPlan, events: SourceEvents): { close()
     }
   };
   void loop();
-  return { close: () => { closed = true; controller.abort(); void agent.close().catch(() => {}); } };
+  return {
+    close: () => {
+      closed = true;
+      controller.abort();
+      void agent.close().catch(() => {});
+    },
+  };
 }
 
 /** Applies one watch message to `kvs`; true when something changed. Throws when the watch was cancelled. */
 function applyWatchMessage(line: string, kvs: Map<string, string>): boolean {
-  const msg = JSON.parse(line) as { result?: { canceled?: boolean; compact_revision?: string; events?: { type?: string; kv: { key: string; value?: string } }[] }; error?: unknown };
+  const msg = JSON.parse(line) as {
+    result?: { canceled?: boolean; compact_revision?: string; events?: { type?: string; kv: { key: string; value?: string } }[] };
+    error?: unknown;
+  };
   if (msg.error !== undefined || msg.result?.canceled) throw new Error(`watch cancelled${msg.result?.compact_revision ? ' (compacted)' : ''}`);
   const evs = msg.result?.events ?? [];
   for (const ev of evs) {
@@ -95,7 +116,11 @@ function applyWatchMessage(line: string, kvs: Map<string, string>): boolean {
 
 function parseValue(value: string): EndpointPlan | string {
   let v: { url?: unknown; weight?: unknown };
-  try { v = JSON.parse(value); } catch { return 'value is not JSON'; }
+  try {
+    v = JSON.parse(value);
+  } catch {
+    return 'value is not JSON';
+  }
   if (typeof v?.url !== 'string') return 'value needs "url": "http://host:port"';
   const weight = v.weight ?? 1;
   if (typeof weight !== 'number' || !Number.isInteger(weight) || weight < 0 || weight > 1000) return '"weight" must be an integer from 0 to 1000';

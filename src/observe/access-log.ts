@@ -66,8 +66,14 @@ export class AccessLog {
   private readonly timer: NodeJS.Timeout;
 
   /** `fd`: write synchronously to it; null: hand batches to `sink`. */
-  constructor(private readonly sink: LineSink, bindings: Record<string, string | number>, private readonly fd: number | null = syncFd(1)) {
-    this.base = Object.entries(bindings).map(([k, v]) => `,${JSON.stringify(k)}:${JSON.stringify(v)}`).join('');
+  constructor(
+    private readonly sink: LineSink,
+    bindings: Record<string, string | number>,
+    private readonly fd: number | null = syncFd(1),
+  ) {
+    this.base = Object.entries(bindings)
+      .map(([k, v]) => `,${JSON.stringify(k)}:${JSON.stringify(v)}`)
+      .join('');
     this.timer = setInterval(() => this.flush(), FLUSH_MS).unref();
   }
 
@@ -91,8 +97,15 @@ export class AccessLog {
     const query = r.query === '' ? '' : maskQuery(r.query);
     const prefix = this.prefix(notable ? this.warn : this.info);
     const where = this.where(r.logRoute, r.upstreamName, r.endpoint);
-    const bound = prefix.length + where.length + FIXED_BYTES + stringBound(r.id) + stringBound(r.method) +
-      stringBound(r.logPath) + stringBound(query) + stringBound(r.clientAddress);
+    const bound =
+      prefix.length +
+      where.length +
+      FIXED_BYTES +
+      stringBound(r.id) +
+      stringBound(r.method) +
+      stringBound(r.logPath) +
+      stringBound(query) +
+      stringBound(r.clientAddress);
     if (bound > this.buf.length - this.pos) this.flush();
     const own = bound > this.buf.length;
     const b = own ? Buffer.allocUnsafe(bound) : this.buf;
@@ -117,10 +130,15 @@ export class AccessLog {
   }
 
   private writeOut(b: Buffer, n: number): void {
-    if (this.fd === null) { this.sink.write(b.toString('utf8', 0, n)); return; }
+    if (this.fd === null) {
+      this.sink.write(b.toString('utf8', 0, n));
+      return;
+    }
     try {
-      for (let off = 0; off < n;) off += writeSync(this.fd, b, off, n - off);
-    } catch { /* fd 1 closed: the lines are lost, the gateway goes on */ }
+      for (let off = 0; off < n; ) off += writeSync(this.fd, b, off, n - off);
+    } catch {
+      /* fd 1 closed: the lines are lost, the gateway goes on */
+    }
   }
 
   /**
@@ -162,9 +180,12 @@ function syncFd(fd: number): number | null {
 
 export function maskQuery(query: string): string {
   if (!SECRET_PARAM.test(query)) return query;
-  return query.split('&').map((pair) => {
-    const eq = pair.indexOf('=');
-    if (eq === -1) return pair;
-    return SECRET_PARAM.test(pair.slice(0, eq)) ? `${pair.slice(0, eq)}=[redacted]` : pair;
-  }).join('&');
+  return query
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      if (eq === -1) return pair;
+      return SECRET_PARAM.test(pair.slice(0, eq)) ? `${pair.slice(0, eq)}=[redacted]` : pair;
+    })
+    .join('&');
 }

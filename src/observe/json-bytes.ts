@@ -66,7 +66,7 @@ export function putMillis(b: Uint8Array, at: number, ms: number): number {
   const rest = frac % 100;
   if (rest === 0) return at;
   b[at++] = 0x30 + Math.floor(rest / 10);
-  if (rest % 10 !== 0) b[at++] = 0x30 + rest % 10;
+  if (rest % 10 !== 0) b[at++] = 0x30 + (rest % 10);
   return at;
 }
 

@@ -5,9 +5,16 @@ import pino, { type DestinationStream, type Logger } from 'pino';
  * The access log itself never logs headers; this is the net under everything else.
  */
 export const REDACT_PATHS = [
-  'headers.authorization', 'headers.cookie', 'headers["set-cookie"]', 'headers["proxy-authorization"]',
-  'req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]',
-  'authorization', 'cookie', '["set-cookie"]',
+  'headers.authorization',
+  'headers.cookie',
+  'headers["set-cookie"]',
+  'headers["proxy-authorization"]',
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
+  'authorization',
+  'cookie',
+  '["set-cookie"]',
 ];
 
 export type LogDestination = DestinationStream & { flush(): void; flushSync(): void };
@@ -35,9 +42,17 @@ export function createLogger(level: string, bindings: Record<string, unknown>, d
 
 /** Flush synchronously before a thread or process ends, so the last lines are not lost. */
 export function flushLogger(log: Logger): void {
-  try { log.flush(); } catch { /* destination already closed */ }
+  try {
+    log.flush();
+  } catch {
+    /* destination already closed */
+  }
 }
 
 export function flushDestinationSync(dest: LogDestination): void {
-  try { dest.flushSync(); } catch { /* destination already closed or busy */ }
+  try {
+    dest.flushSync();
+  } catch {
+    /* destination already closed or busy */
+  }
 }

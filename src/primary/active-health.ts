@@ -24,7 +24,10 @@ export class ActiveHealthChecker {
   // One connection per endpoint, closed after each probe: a probe also proves new connections work.
   private readonly agent = new Agent({ connections: 1, pipelining: 0 });
 
-  constructor(private readonly health: EndpointHealth, private readonly log: Logger) {}
+  constructor(
+    private readonly health: EndpointHealth,
+    private readonly log: Logger,
+  ) {}
 
   /** Start checks for endpoints new in `plan`, stop those of endpoints it no longer has. */
   reconcile(plan: CompiledPlan): void {

@@ -1,4 +1,4 @@
-import { watch, type FSWatcher } from 'node:fs';
+import { type FSWatcher, watch } from 'node:fs';
 import { basename, dirname } from 'node:path';
 
 const DEBOUNCE_MS = 250;
@@ -13,7 +13,10 @@ export function watchConfigFile(file: string, onChange: () => void): FSWatcher {
   const watcher = watch(dirname(file), (_event, changed) => {
     if (changed !== null && changed !== name) return;
     if (timer !== null) clearTimeout(timer);
-    timer = setTimeout(() => { timer = null; onChange(); }, DEBOUNCE_MS);
+    timer = setTimeout(() => {
+      timer = null;
+      onChange();
+    }, DEBOUNCE_MS);
   });
   watcher.unref();
   return watcher;

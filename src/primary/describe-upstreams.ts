@@ -1,6 +1,6 @@
 import type { CompiledPlan } from '../compile/plan.js';
-import type { EndpointHealth } from '../shared/endpoint-health.js';
 import { nowMs } from '../shared/clock.js';
+import type { EndpointHealth } from '../shared/endpoint-health.js';
 import { BREAKER_STATES, type UpstreamTable } from '../shared/upstream-table.js';
 
 /** GET /upstreams: what every worker sees in the shared tables right now. */

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { CompiledPlan, EndpointPlan, UpstreamPlan } from '../compile/plan.js';
 import { GatewayError } from '../errors/gateway-error.js';
-import { ENDPOINT_ROWS, FIRST_ENDPOINT_ROW, type EndpointHealth } from '../shared/endpoint-health.js';
+import { ENDPOINT_ROWS, type EndpointHealth, FIRST_ENDPOINT_ROW } from '../shared/endpoint-health.js';
 import { UPSTREAM_ROWS, type UpstreamTable } from '../shared/upstream-table.js';
 
 /**
@@ -21,7 +21,11 @@ export class EndpointRows {
 
   private warnedFull = false;
 
-  constructor(private readonly health: EndpointHealth, private readonly table: UpstreamTable, private readonly log: Logger) {}
+  constructor(
+    private readonly health: EndpointHealth,
+    private readonly table: UpstreamTable,
+    private readonly log: Logger,
+  ) {}
 
   /** Clears expired ejections and open-until times of every row in `plan` (see the tables' sweep()). */
   sweep(plan: CompiledPlan, now: number): void {
@@ -41,14 +45,19 @@ export class EndpointRows {
     const usedUpstreams = new Set<string>();
     const upstreams = plan.upstreams.map((u): UpstreamPlan => {
       usedUpstreams.add(u.name);
-      const list = u.discovery.kind === 'static' ? u.endpoints : discovered.get(u.name) ?? [];
-      const endpoints = list.map((e) => {
-        const key = `${u.name}|${e.origin}`;
-        usedEndpoints.add(key);
-        return { ...e, row: this.endpointRows.rowOf(key, (row) => this.health.reset(row)) };
-      }).filter((e) => e.row !== FULL || this.tableFull(u.name, e.origin));
+      const list = u.discovery.kind === 'static' ? u.endpoints : (discovered.get(u.name) ?? []);
+      const endpoints = list
+        .map((e) => {
+          const key = `${u.name}|${e.origin}`;
+          usedEndpoints.add(key);
+          return { ...e, row: this.endpointRows.rowOf(key, (row) => this.health.reset(row)) };
+        })
+        .filter((e) => e.row !== FULL || this.tableFull(u.name, e.origin));
       // The upstream's claim word lives in the endpoint table's row of the same number.
-      const row = this.upstreamRows.rowOf(u.name, (r) => { this.table.reset(r); this.health.reset(r); });
+      const row = this.upstreamRows.rowOf(u.name, (r) => {
+        this.table.reset(r);
+        this.health.reset(r);
+      });
       return { ...u, endpoints, row };
     });
     this.endpointRows.releaseAllBut(usedEndpoints);
@@ -57,7 +66,8 @@ export class EndpointRows {
   }
 
   private tableFull(upstream: string, endpoint: string): false {
-    if (!this.warnedFull) this.log.error({ upstream, endpoint, rows: ENDPOINT_ROWS, code: 'SLUICE_ERR_DISCOVERY' }, 'endpoint table full: endpoints beyond it are left out');
+    if (!this.warnedFull)
+      this.log.error({ upstream, endpoint, rows: ENDPOINT_ROWS, code: 'SLUICE_ERR_DISCOVERY' }, 'endpoint table full: endpoints beyond it are left out');
     this.warnedFull = true;
     return false;
   }
@@ -71,7 +81,12 @@ class RowAllocator {
   private readonly freed = new Map<string, { row: number; at: number }>();
   private next: number;
 
-  constructor(private readonly first: number, private readonly capacity: number, private readonly what: string, private readonly whenFull: 'throw' | 'skip') {
+  constructor(
+    private readonly first: number,
+    private readonly capacity: number,
+    private readonly what: string,
+    private readonly whenFull: 'throw' | 'skip',
+  ) {
     this.next = first;
   }
 
@@ -85,8 +100,10 @@ class RowAllocator {
     }
     let row: number;
     const [oldestKey, oldest] = this.freed.entries().next().value ?? [];
-    if (oldest !== undefined && Date.now() - oldest.at >= QUARANTINE_MS) { row = oldest.row; this.freed.delete(oldestKey!); }
-    else if (this.next < this.first + this.capacity) row = this.next++;
+    if (oldest !== undefined && Date.now() - oldest.at >= QUARANTINE_MS) {
+      row = oldest.row;
+      this.freed.delete(oldestKey!);
+    } else if (this.next < this.first + this.capacity) row = this.next++;
     else if (this.whenFull === 'skip') return FULL;
     else throw new GatewayError('SLUICE_ERR_CONFIG_INVALID', `more than ${this.capacity} ${this.what} in use (shared table full)`);
     onNew(row);

@@ -3,23 +3,23 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { CompiledPlan } from '../compile/plan.js';
+import { Discovery } from '../discovery/discovery.js';
 import { ConfigError, formatConfigIssue, GatewayError } from '../errors/gateway-error.js';
 import { createLogger, flushLogger } from '../observe/log.js';
-import { loadUws } from '../worker/uws.js';
-import { Discovery } from '../discovery/discovery.js';
-import { EndpointHealth } from '../shared/endpoint-health.js';
 import { nowMs } from '../shared/clock.js';
+import { EndpointHealth } from '../shared/endpoint-health.js';
+import { createSharedState } from '../shared/shared-state.js';
 import { UpstreamTable } from '../shared/upstream-table.js';
+import { stageRegistry, stageTableBytes } from '../stages/registry.js';
+import { loadUws } from '../worker/uws.js';
 import { ActiveHealthChecker } from './active-health.js';
 import { startAdmin } from './admin.js';
+import { watchConfigFile } from './config-watch.js';
 import { describeUpstreams } from './describe-upstreams.js';
 import { EndpointRows } from './endpoint-rows.js';
-import { watchConfigFile } from './config-watch.js';
 import { loadPlanFile } from './load-plan.js';
 import { gcMode } from './node-flags.js';
 import { claimPort } from './port-check.js';
-import { createSharedState } from '../shared/shared-state.js';
-import { stageRegistry, stageTableBytes } from '../stages/registry.js';
 import { StageServices } from './stage-services.js';
 import { Supervisor } from './supervisor.js';
 
@@ -77,12 +77,15 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
   const republish = () => {
     if (republishQueued) return;
     republishQueued = true;
-    reloading = reloading.then(() => new Promise((r) => setTimeout(r, REPUBLISH_COALESCE_MS))).then(async () => {
-      republishQueued = false;
-      if (draining || !workersUp || discovery.changes === boundChanges) return;
-      generation++;
-      await supervisor.publish(bind({ ...configured, generation }));
-    }).catch((err) => log.error({ err, code: 'SLUICE_ERR_DISCOVERY' }, 'discovered endpoints not applied'));
+    reloading = reloading
+      .then(() => new Promise((r) => setTimeout(r, REPUBLISH_COALESCE_MS)))
+      .then(async () => {
+        republishQueued = false;
+        if (draining || !workersUp || discovery.changes === boundChanges) return;
+        generation++;
+        await supervisor.publish(bind({ ...configured, generation }));
+      })
+      .catch((err) => log.error({ err, code: 'SLUICE_ERR_DISCOVERY' }, 'discovered endpoints not applied'));
   };
   const discovery = new Discovery(log, republish);
   await discovery.reconcile(configured.upstreams, DISCOVERY_FIRST_WAIT_MS);
@@ -136,9 +139,15 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
   let admin: Server;
   try {
     admin = await startAdmin(first.plan.admin.host, first.plan.admin.port, {
-      get ready() { return supervisor.ready && !draining; },
-      get draining() { return draining; },
-      get generation() { return generation; },
+      get ready() {
+        return supervisor.ready && !draining;
+      },
+      get draining() {
+        return draining;
+      },
+      get generation() {
+        return generation;
+      },
       reload: () => reload('admin'),
       upstreams: () => describeUpstreams(published, health, upstreamTable),
     });
@@ -178,7 +187,11 @@ const REPUBLISH_COALESCE_MS = 50;
 const SWEEP_MS = 5000;
 
 function hashOf(file: string): string {
-  try { return createHash('sha256').update(readFileSync(file)).digest('hex'); } catch { return ''; }
+  try {
+    return createHash('sha256').update(readFileSync(file)).digest('hex');
+  } catch {
+    return '';
+  }
 }
 
 function warnFixedChanges(log: Logger, fixed: Pick<CompiledPlan, 'listen' | 'admin' | 'workers'>, plan: CompiledPlan): void {

@@ -1,6 +1,6 @@
 import { compile } from '../compile/compile.js';
 import type { CompiledPlan } from '../compile/plan.js';
-import { loadConfigFile, loadConfigText, type LoadedConfig } from '../config/load.js';
+import { type LoadedConfig, loadConfigFile, loadConfigText } from '../config/load.js';
 import type { GatewayConfig } from '../config/types.js';
 import { deepFreeze } from '../config/validate.js';
 import { ConfigError } from '../errors/gateway-error.js';

@@ -1,5 +1,5 @@
-import type { ErrorCode } from '../errors/catalog.js';
 import type { CompiledPlan } from '../compile/plan.js';
+import type { ErrorCode } from '../errors/catalog.js';
 import type { SharedState } from '../shared/shared-state.js';
 
 /** The primary ⇄ worker protocol. Plans are plain data; errors cross as code + message. */

@@ -10,9 +10,11 @@ export function claimPort(host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once('error', (err: NodeJS.ErrnoException) => {
-      reject(err.code === 'EADDRINUSE'
-        ? new GatewayError('SLUICE_ERR_PORT_IN_USE', `(${host}:${port})`)
-        : new GatewayError('SLUICE_ERR_PORT_IN_USE', `(${host}:${port}: ${err.code ?? err.message})`, { cause: err }));
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new GatewayError('SLUICE_ERR_PORT_IN_USE', `(${host}:${port})`)
+          : new GatewayError('SLUICE_ERR_PORT_IN_USE', `(${host}:${port}: ${err.code ?? err.message})`, { cause: err }),
+      );
     });
     probe.listen({ host, port, exclusive: true }, () => {
       const bound = (probe.address() as { port: number }).port;

@@ -1,9 +1,9 @@
-import { GatewayError } from '../errors/gateway-error.js';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { CompiledPlan } from '../compile/plan.js';
-import type { FromWorker, ToWorker, WorkerData } from './messages.js';
+import { GatewayError } from '../errors/gateway-error.js';
 import type { SharedState } from '../shared/shared-state.js';
+import type { FromWorker, ToWorker, WorkerData } from './messages.js';
 
 const WORKER_ENTRY = new URL('../worker/main.js', import.meta.url);
 /** Respawn delay after a crash, doubled for each crash within a minute, capped. */
@@ -65,7 +65,10 @@ export class Supervisor {
     this.plan = plan;
     for (const s of this.seats) this.post(s, { type: 'plan', plan });
     let expired = false;
-    const timer = setTimeout(() => { expired = true; this.wake(); }, timeoutMs);
+    const timer = setTimeout(() => {
+      expired = true;
+      this.wake();
+    }, timeoutMs);
     await this.until(() => expired || this.seats.every((s) => s.worker === null || s.generation >= plan.generation));
     clearTimeout(timer);
   }
@@ -74,15 +77,22 @@ export class Supervisor {
   async drain(timeoutMs: number): Promise<number> {
     this.stopping = true;
     let abandoned = 0;
-    const exits = this.seats.map((s) => new Promise<void>((resolve) => {
-      const w = s.worker;
-      if (w === null) return resolve();
-      w.on('message', (m: FromWorker) => { if (m.type === 'drained') abandoned += m.abandoned; });
-      w.once('exit', () => resolve());
-      this.post(s, { type: 'drain', timeoutMs });
-    }));
+    const exits = this.seats.map(
+      (s) =>
+        new Promise<void>((resolve) => {
+          const w = s.worker;
+          if (w === null) return resolve();
+          w.on('message', (m: FromWorker) => {
+            if (m.type === 'drained') abandoned += m.abandoned;
+          });
+          w.once('exit', () => resolve());
+          this.post(s, { type: 'drain', timeoutMs });
+        }),
+    );
     // A thread that does not end within the drain window plus a grace period is terminated.
-    const hardStop = setTimeout(() => { for (const s of this.seats) void s.worker?.terminate(); }, timeoutMs + 5000);
+    const hardStop = setTimeout(() => {
+      for (const s of this.seats) void s.worker?.terminate();
+    }, timeoutMs + 5000);
     await Promise.all(exits);
     clearTimeout(hardStop);
     return abandoned;
@@ -122,7 +132,9 @@ export class Supervisor {
     seat.lastCrash = now;
     const delay = Math.min(RESPAWN_MIN_MS * 2 ** seat.crashes, RESPAWN_MAX_MS);
     this.log.error({ worker: index, exit_code: code, respawn_in_ms: delay }, 'worker exited; replacing it');
-    setTimeout(() => { if (!this.stopping) this.spawn(index); }, delay).unref();
+    setTimeout(() => {
+      if (!this.stopping) this.spawn(index);
+    }, delay).unref();
   }
 
   private post(seat: Seat, m: ToWorker): void {
@@ -131,7 +143,10 @@ export class Supervisor {
 
   private until(cond: () => boolean): Promise<void> {
     return new Promise((resolve) => {
-      const check = () => { if (cond()) resolve(); else this.waiters.push(check); };
+      const check = () => {
+        if (cond()) resolve();
+        else this.waiters.push(check);
+      };
       check();
     });
   }

@@ -42,8 +42,7 @@ function isAlreadyNormal(p: string): boolean {
 }
 
 function isUnreserved(c: number): boolean {
-  return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) ||
-    c === 0x2d || c === 0x2e || c === 0x5f || c === 0x7e;
+  return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e || c === 0x5f || c === 0x7e;
 }
 
 function hexValue(c: number): number {

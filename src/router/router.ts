@@ -118,8 +118,12 @@ export class Router<R> {
    * Depth-first in static > param > wildcard order. `start` is the index just after a "/".
    * Params are pushed as they are bound and popped on backtrack.
    */
-  private walk(node: TrieNode<R>, req: RoutableRequest, start: number, params: string[]):
-    { kind: 'terminal'; c: Candidate<R> } | { kind: 'wildcard'; c: Candidate<R>; rest: string } | null {
+  private walk(
+    node: TrieNode<R>,
+    req: RoutableRequest,
+    start: number,
+    params: string[],
+  ): { kind: 'terminal'; c: Candidate<R> } | { kind: 'wildcard'; c: Candidate<R>; rest: string } | null {
     const path = req.path;
     if (start > path.length) {
       const c = node.terminal === null ? null : firstMatching(node.terminal, req);
@@ -153,8 +157,15 @@ export class Router<R> {
   }
 
   /** A static branch only found a wildcard: a full match through the :param branch still beats it. */
-  private preferTerminalAfter(node: TrieNode<R>, req: RoutableRequest, start: number, end: number, segment: string,
-    params: string[], wildcardHit: { kind: 'wildcard'; c: Candidate<R>; rest: string }) {
+  private preferTerminalAfter(
+    node: TrieNode<R>,
+    req: RoutableRequest,
+    start: number,
+    end: number,
+    segment: string,
+    params: string[],
+    wildcardHit: { kind: 'wildcard'; c: Candidate<R>; rest: string },
+  ) {
     const mark = params.length;
     const viaParam = this.walkParam(node, req, start, end, segment, params);
     if (viaParam !== null && viaParam.kind === 'terminal') return viaParam;
@@ -184,7 +195,10 @@ function firstMatching<R>(list: Candidate<R>[], req: RoutableRequest): Candidate
   for (const c of list) {
     if (!conditionsHold(c.plan, req)) continue;
     const rank = hostRank(c.plan.hosts, req.host);
-    if (rank > bestRank) { best = c; bestRank = rank; }
+    if (rank > bestRank) {
+      best = c;
+      bestRank = rank;
+    }
     if (rank === 2) break;
   }
   return best;
@@ -239,7 +253,11 @@ export function queryParam(query: string, name: string): string | undefined {
 
 function safeDecode(s: string): string {
   if (!s.includes('%') && !s.includes('+')) return s;
-  try { return decodeURIComponent(s.replace(/\+/g, ' ')); } catch { return s; }
+  try {
+    return decodeURIComponent(s.replace(/\+/g, ' '));
+  } catch {
+    return s;
+  }
 }
 
 /** Sort key for routes sharing a path: host condition, then methods, then predicates, then config order. */

@@ -91,8 +91,12 @@ export class EndpointHealth {
     const c = claimRow * WORDS + CLAIM;
     if (Atomics.compareExchange(w, c, 0, 1) !== 0) return 0;
     try {
-      if (this.isEjected(row, now) || Atomics.load(w, b + CONSECUTIVE_FAILURES) < passive.consecutiveFailures ||
-          !this.mayEject(peers, now, passive.maxEjectedPercent)) return 0;
+      if (
+        this.isEjected(row, now) ||
+        Atomics.load(w, b + CONSECUTIVE_FAILURES) < passive.consecutiveFailures ||
+        !this.mayEject(peers, now, passive.maxEjectedPercent)
+      )
+        return 0;
       Atomics.store(w, b + CONSECUTIVE_FAILURES, 0);
       const times = Atomics.add(w, b + EJECTIONS, 1);
       const ms = Math.min(passive.ejectMs * (times + 1), passive.maxEjectMs);

@@ -108,10 +108,25 @@ export class SlotTable {
         const at = (home + i) & this.mask;
         const f = Atomics.load(words, at << 1);
         v = Atomics.load(words, (at << 1) + 1);
-        if (f === fp) { this.claimedNew = false; if (v !== MOVING) return at; moving = true; break; }
-        if (f === EMPTY) { s = at; empty = true; break; }
-        if (v === MOVING) { moving = true; break; }
-        if (v <= reusableAtOrBelow) { s = at; break; }
+        if (f === fp) {
+          this.claimedNew = false;
+          if (v !== MOVING) return at;
+          moving = true;
+          break;
+        }
+        if (f === EMPTY) {
+          s = at;
+          empty = true;
+          break;
+        }
+        if (v === MOVING) {
+          moving = true;
+          break;
+        }
+        if (v <= reusableAtOrBelow) {
+          s = at;
+          break;
+        }
       }
       if (moving) continue;
       if (s === -1) return FULL;
@@ -121,7 +136,10 @@ export class SlotTable {
         // (then we retry elsewhere): both leave every request counted once.
         if (Atomics.compareExchange(words, s << 1, EMPTY, fp) !== EMPTY) continue;
         if (!this.swap(s, EMPTY, first)) continue;
-        if (!this.owns(s, fp)) { this.add(s, -first); continue; } // taken over while its value was 0
+        if (!this.owns(s, fp)) {
+          this.add(s, -first);
+          continue;
+        } // taken over while its value was 0
       } else {
         if (Atomics.compareExchange(words, (s << 1) + 1, v, MOVING) !== v) continue;
         Atomics.store(words, s << 1, fp);

@@ -1,5 +1,5 @@
-import { BUCKETS, WINDOW_WORDS, windowAdd, windowClear, windowSum } from './rolling-window.js';
 import { after } from './clock.js';
+import { BUCKETS, WINDOW_WORDS, windowAdd, windowClear, windowSum } from './rolling-window.js';
 
 /**
  * Per-upstream state every worker shares (one row of int32 words per upstream in a SharedArrayBuffer):

@@ -1,6 +1,6 @@
-import { assembleSchema } from '../config/schema.js';
-import type { ConfigShape } from '../config/load.js';
 import { GATEWAY_ENV } from '../config/env.js';
+import type { ConfigShape } from '../config/load.js';
+import { assembleSchema } from '../config/schema.js';
 import type { SchemaNode } from '../config/schema-node.js';
 import type { StageFactory } from '../pipeline/stage-factory.js';
 import { headers } from './headers/index.js';

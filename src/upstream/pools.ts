@@ -49,14 +49,17 @@ export function poolKey(u: UpstreamPlan, e: EndpointPlan, plan: CompiledPlan): s
 function createPool(u: UpstreamPlan, e: EndpointPlan, plan: CompiledPlan): Http1Pool {
   const url = new URL(e.origin);
   const tls = url.protocol === 'https:';
-  return new Http1Pool({
-    host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
-    port: url.port === '' ? (tls ? 443 : 80) : Number(url.port),
-    tls,
-    pipelining: u.pool.pipelining,
-    keepAliveMs: u.pool.keepAliveMs,
-    connectMs: plan.timeouts.connectMs,
-    headersMs: plan.timeouts.responseHeaderMs,
-    idleMs: plan.timeouts.idleMs,
-  }, u.pool.connections);
+  return new Http1Pool(
+    {
+      host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: url.port === '' ? (tls ? 443 : 80) : Number(url.port),
+      tls,
+      pipelining: u.pool.pipelining,
+      keepAliveMs: u.pool.keepAliveMs,
+      connectMs: plan.timeouts.connectMs,
+      headersMs: plan.timeouts.responseHeaderMs,
+      idleMs: plan.timeouts.idleMs,
+    },
+    u.pool.connections,
+  );
 }

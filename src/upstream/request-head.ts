@@ -1,6 +1,6 @@
 import type { EndpointPlan } from '../compile/plan.js';
-import type { UpstreamRequestHead } from '../pipeline/phase.js';
 import { connectionTokens, isHopByHop } from '../http/hop-by-hop.js';
+import type { UpstreamRequestHead } from '../pipeline/phase.js';
 
 /** Everything the head builder reads from the downstream request. */
 export interface DownstreamHead {
@@ -27,7 +27,11 @@ export function buildUpstreamHead(down: DownstreamHead, path: string, endpoint: 
     const name = src[i];
     if (isHopByHop(name) || (named !== null && named.includes(name))) continue;
     switch (name) {
-      case 'host': case 'x-forwarded-proto': case 'x-forwarded-host': case 'x-request-id': case 'via':
+      case 'host':
+      case 'x-forwarded-proto':
+      case 'x-forwarded-host':
+      case 'x-request-id':
+      case 'via':
         continue;
       case 'x-forwarded-for':
         forwardedFor = forwardedFor === undefined ? src[i + 1] : `${forwardedFor}, ${src[i + 1]}`;
@@ -37,12 +41,18 @@ export function buildUpstreamHead(down: DownstreamHead, path: string, endpoint: 
   }
   const via = down.header('via');
   headers.push(
-    'host', preserveHost ? (down.header('host') ?? down.host) : endpoint.hostHeader,
-    'x-forwarded-for', forwardedFor === undefined ? down.peerAddress : `${forwardedFor}, ${down.peerAddress}`,
-    'x-forwarded-proto', 'http',
-    'x-forwarded-host', down.host,
-    'x-request-id', down.id,
-    'via', via === undefined ? VIA : `${via}, ${VIA}`,
+    'host',
+    preserveHost ? (down.header('host') ?? down.host) : endpoint.hostHeader,
+    'x-forwarded-for',
+    forwardedFor === undefined ? down.peerAddress : `${forwardedFor}, ${down.peerAddress}`,
+    'x-forwarded-proto',
+    'http',
+    'x-forwarded-host',
+    down.host,
+    'x-request-id',
+    down.id,
+    'via',
+    via === undefined ? VIA : `${via}, ${VIA}`,
   );
   return { path, headers };
 }

@@ -12,7 +12,8 @@ export function classifyUpstreamError(err: unknown): { code: ErrorCode; conditio
   if (err instanceof UpstreamTryError) return { code: err.code, condition: err.condition };
   const code = (err as { code?: string } | null)?.code ?? '';
   if (CONNECT_FAILURES.has(code)) return { code: 'SLUICE_ERR_UPSTREAM_CONNECT', condition: 'connect_error' };
-  if (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || code.includes('CERT')) return { code: 'SLUICE_ERR_UPSTREAM_CONNECT', condition: 'connect_error' };
+  if (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || code.includes('CERT'))
+    return { code: 'SLUICE_ERR_UPSTREAM_CONNECT', condition: 'connect_error' };
   return { code: 'SLUICE_ERR_UPSTREAM_RESET', condition: 'reset' };
 }
 

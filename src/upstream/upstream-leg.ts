@@ -95,8 +95,16 @@ export class UpstreamLeg implements LegHandle {
     const perTry = this.route.retries.perTryTimeoutMs;
     const body = req.body;
     const t = new LegTry(
-      this, i, up.pool(i)!, ctx.method, ctx.query === '' ? head.path : `${head.path}?${ctx.query}`, head.headers,
-      body === null ? null : (body.kept ?? body.stream), body !== null && body.chunked, perTry > 0 ? perTry : 0, startedAt,
+      this,
+      i,
+      up.pool(i)!,
+      ctx.method,
+      ctx.query === '' ? head.path : `${head.path}?${ctx.query}`,
+      head.headers,
+      body === null ? null : (body.kept ?? body.stream),
+      body !== null && body.chunked,
+      perTry > 0 ? perTry : 0,
+      startedAt,
     );
     this.current = t;
     t.pool.dispatch(t);
@@ -154,10 +162,18 @@ export class UpstreamLeg implements LegHandle {
   }
 
   private logTry(msg: string, code: ErrorCode, cause: string | null): void {
-    this.up.log.warn({
-      request_id: this.req.ctx.id, route: this.req.ctx.routeName, upstream: this.upstreamName, endpoint: this.endpoint,
-      code, ...(cause === null ? {} : { cause }), t: this.tries,
-    }, msg);
+    this.up.log.warn(
+      {
+        request_id: this.req.ctx.id,
+        route: this.req.ctx.routeName,
+        upstream: this.upstreamName,
+        endpoint: this.endpoint,
+        code,
+        ...(cause === null ? {} : { cause }),
+        t: this.tries,
+      },
+      msg,
+    );
   }
 
   timedOut(): void {
@@ -178,11 +194,23 @@ export class UpstreamLeg implements LegHandle {
   release(clientGone: boolean): void {
     if (this.released) return;
     this.released = true;
-    if (this.deadline !== null) { clearTimeout(this.deadline); this.deadline = null; }
-    if (this.retryTimer !== null) { clearTimeout(this.retryTimer); this.retryTimer = null; }
+    if (this.deadline !== null) {
+      clearTimeout(this.deadline);
+      this.deadline = null;
+    }
+    if (this.retryTimer !== null) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = null;
+    }
     const up = this.up;
-    if (this.holdsPlace) { this.holdsPlace = false; up.table.release(up.plan.row); }
-    if (this.probe) { this.probe = false; up.table.returnProbe(up.plan.row); }
+    if (this.holdsPlace) {
+      this.holdsPlace = false;
+      up.table.release(up.plan.row);
+    }
+    if (this.probe) {
+      this.probe = false;
+      up.table.returnProbe(up.plan.row);
+    }
     // The gateway answered before the upstream did (413 mid-upload, a stage, a timeout...) or the
     // client went away: that try is of no use now, and a streamed body it waits for will never end.
     // A try whose answer is being relayed ends by itself; either way, from here on it only settles

@@ -1,15 +1,15 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import { OncePerSecond } from '../observe/once-per-second.js';
 import type { UpstreamPlan } from '../compile/plan.js';
+import { OncePerSecond } from '../observe/once-per-second.js';
 import type { RequestCtx } from '../pipeline/request-ctx.js';
+import { msAt } from '../shared/clock.js';
+import type { EndpointHealth } from '../shared/endpoint-health.js';
+import { BREAKER_STATES, CLOSED, OPEN, type UpstreamTable } from '../shared/upstream-table.js';
 import type { Balancer, Candidates } from './balancers/balancer.js';
 import { createBalancer } from './balancers/create.js';
-import type { EndpointHealth } from '../shared/endpoint-health.js';
 import type { Http1Pool } from './http1/pool.js';
 import type { PoolSet } from './pools.js';
-import { msAt } from '../shared/clock.js';
-import { BREAKER_STATES, CLOSED, OPEN, type UpstreamTable } from '../shared/upstream-table.js';
 
 /** select() found nothing: every endpoint is unhealthy (or drained), or the healthy ones are full (max_pending). */
 export const NONE_HEALTHY = -1;
@@ -53,9 +53,13 @@ export class UpstreamRuntime implements Candidates {
   }
 
   usable(i: number): boolean {
-    return (this.tried & (1 << (i & 31))) === 0 && this.plan.endpoints[i].weight > 0 &&
-      this.inFlightCount[i] < this.capacity && (this.panic || this.health.isHealthy(this.rows[i], this.now)) &&
-      this.pool(i) !== undefined;
+    return (
+      (this.tried & (1 << (i & 31))) === 0 &&
+      this.plan.endpoints[i].weight > 0 &&
+      this.inFlightCount[i] < this.capacity &&
+      (this.panic || this.health.isHealthy(this.rows[i], this.now)) &&
+      this.pool(i) !== undefined
+    );
   }
 
   /**
@@ -133,7 +137,10 @@ export class UpstreamRuntime implements Candidates {
     const ejectedFor = this.health.recordFailure(this.rows[i], now, this.plan.passive, this.inService, this.plan.row);
     if (ejectedFor === 0) return;
     const endpoint = this.plan.endpoints[i].origin;
-    this.log.warn({ upstream: this.plan.name, endpoint, eject_ms: ejectedFor, code: 'SLUICE_ERR_NO_HEALTHY_UPSTREAM' }, 'endpoint ejected after consecutive failures');
+    this.log.warn(
+      { upstream: this.plan.name, endpoint, eject_ms: ejectedFor, code: 'SLUICE_ERR_NO_HEALTHY_UPSTREAM' },
+      'endpoint ejected after consecutive failures',
+    );
   }
 
   /** Take a retry from the shared budget; refusals are logged at most once a second per worker. */
@@ -141,7 +148,8 @@ export class UpstreamRuntime implements Candidates {
     const b = this.plan.retryBudget;
     if (this.table.takeRetry(this.plan.row, now, b.ratio, b.minPerS)) return true;
     const refused = this.budgetRefusals.hit();
-    if (refused > 0) this.log.warn({ upstream: this.plan.name, refused, ratio: b.ratio, min_per_s: b.minPerS }, 'retry budget exhausted; failed tries answered without retry');
+    if (refused > 0)
+      this.log.warn({ upstream: this.plan.name, refused, ratio: b.ratio, min_per_s: b.minPerS }, 'retry budget exhausted; failed tries answered without retry');
     return false;
   }
 

@@ -31,22 +31,45 @@ export interface Refusal {
 // forEach's callback is a module-level function writing into module-level scratch state, so
 // copying headers creates no closure per request. Safe: forEach runs synchronously.
 let scratch: string[] = [];
-let hostCount = 0, clCount = 0, teCount = 0, headBytes = 0, badHeader = '';
-let host = '', cl = '', te = '';
+let hostCount = 0,
+  clCount = 0,
+  teCount = 0,
+  headBytes = 0,
+  badHeader = '';
+let host = '',
+  cl = '',
+  te = '';
 
 function copyHeader(name: string, value: string): void {
   scratch.push(name, value);
   headBytes += name.length + value.length + 4;
   if (badHeader === '' && (!isToken(name) || hasControlBytes(value))) badHeader = name;
   switch (name) {
-    case 'host': hostCount++; host = value; break;
-    case 'content-length': clCount++; cl = value; break;
-    case 'transfer-encoding': teCount++; te = value; break;
+    case 'host':
+      hostCount++;
+      host = value;
+      break;
+    case 'content-length':
+      clCount++;
+      cl = value;
+      break;
+    case 'transfer-encoding':
+      teCount++;
+      te = value;
+      break;
   }
 }
 
 export function acceptHead(req: HttpRequest, maxHeaderBytes: number, out: AcceptedHead): Refusal | null {
-  scratch = []; hostCount = 0; clCount = 0; teCount = 0; headBytes = 0; badHeader = ''; host = ''; cl = ''; te = '';
+  scratch = [];
+  hostCount = 0;
+  clCount = 0;
+  teCount = 0;
+  headBytes = 0;
+  badHeader = '';
+  host = '';
+  cl = '';
+  te = '';
   req.forEach(copyHeader);
   out.rawHeaders = scratch;
   out.method = req.getCaseSensitiveMethod();

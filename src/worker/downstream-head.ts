@@ -32,7 +32,10 @@ export function downstreamHead(p: ResponseHead, id: string): Uint8Array {
   // The upstream's head bytes bound its lines and its Via values; UTF-8 of a stage value at most 3 bytes a unit.
   let need = FIXED + id.length + (at.length === 0 ? 0 : 2 * (at[at.length - 1] - at[0]));
   if (set !== null) for (let i = 0; i < set.length; i++) need += textBound(set[i]) + 4;
-  if (need > out.length) { out = Buffer.allocUnsafe(need); view = out.subarray(0, 0); }
+  if (need > out.length) {
+    out = Buffer.allocUnsafe(need);
+    view = out.subarray(0, 0);
+  }
 
   const status = statusLine(p.status);
   let n = putBytes(out, 0, status, 0, status.length);
@@ -41,15 +44,22 @@ export function downstreamHead(p: ResponseHead, id: string): Uint8Array {
   for (let k = 0; k < at.length; k += 4) {
     const kind = classify(buf, at[k], at[k + 1]);
     if (kind === VIA && firstVia < 0) firstVia = k;
-    if (kind === PASS && !replaced(p, buf, at[k], at[k + 1])) { if (runAt < 0) runAt = k; continue; }
+    if (kind === PASS && !replaced(p, buf, at[k], at[k + 1])) {
+      if (runAt < 0) runAt = k;
+      continue;
+    }
     // A run of passing lines is copied whole: the lines between, CRLFs included, as received.
-    if (runAt >= 0) { n = putBytes(out, putCrlf(out, n), buf, at[runAt], at[k - 1]); runAt = -1; }
+    if (runAt >= 0) {
+      n = putBytes(out, putCrlf(out, n), buf, at[runAt], at[k - 1]);
+      runAt = -1;
+    }
   }
   if (runAt >= 0) n = putBytes(out, putCrlf(out, n), buf, at[runAt], at[at.length - 1]);
   if (set !== null) {
     for (let i = 0; i < set.length; i += 2) {
       n = putText(out, putCrlf(out, n), set[i]);
-      out[n++] = 0x3a; out[n++] = 0x20;
+      out[n++] = 0x3a;
+      out[n++] = 0x20;
       n = putText(out, n, set[i + 1]);
     }
   }
@@ -58,7 +68,8 @@ export function downstreamHead(p: ResponseHead, id: string): Uint8Array {
   for (let k = firstVia; k >= 0 && k < at.length; k += 4) {
     if (classify(buf, at[k], at[k + 1]) !== VIA) continue;
     n = putBytes(out, n, buf, at[k + 2], at[k + 3]);
-    out[n++] = 0x2c; out[n++] = 0x20;
+    out[n++] = 0x2c;
+    out[n++] = 0x20;
   }
   n = putBytes(out, n, OWN_HOP, 0, OWN_HOP.length);
   n = putBytes(out, n, ID_LINE, 0, ID_LINE.length);

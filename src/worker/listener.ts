@@ -1,7 +1,7 @@
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
-import { UwsDownstream } from './uws-downstream.js';
 import type { Runtime } from './runtime.js';
 import { loadUws } from './uws.js';
+import { UwsDownstream } from './uws-downstream.js';
 
 const uws = loadUws();
 

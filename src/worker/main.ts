@@ -5,13 +5,13 @@ import { AccessLog } from '../observe/access-log.js';
 import { createLogger, flushDestinationSync, logDestination } from '../observe/log.js';
 import type { FromWorker, ToWorker, WorkerData } from '../primary/messages.js';
 import { EndpointHealth } from '../shared/endpoint-health.js';
-import { PoolSet } from '../upstream/pools.js';
 import { UpstreamTable } from '../shared/upstream-table.js';
-import { inFlight } from './uws-downstream.js';
+import { PoolSet } from '../upstream/pools.js';
 import { KeptResources } from './kept-resources.js';
-import { ServiceViews } from './service-views.js';
-import { openListener, type Listener } from './listener.js';
+import { type Listener, openListener } from './listener.js';
 import { buildRuntime, type Runtime } from './runtime.js';
+import { ServiceViews } from './service-views.js';
+import { inFlight } from './uws-downstream.js';
 
 /**
  * A worker thread: one uWS listener on the shared port (SO_REUSEPORT), its own connection pools, and
@@ -53,12 +53,15 @@ function drain(timeoutMs: number): void {
     const abandoned = inFlight.count;
     listener?.closeAll();
     pools.closeAll();
-    void kept.closeAll().catch(() => {}).finally(() => {
-      send({ type: 'drained', abandoned });
-      access.close();
-      flushDestinationSync(dest);
-      port.close();
-    });
+    void kept
+      .closeAll()
+      .catch(() => {})
+      .finally(() => {
+        send({ type: 'drained', abandoned });
+        access.close();
+        flushDestinationSync(dest);
+        port.close();
+      });
   };
   const timer = setTimeout(finish, timeoutMs);
   if (inFlight.count === 0) finish();

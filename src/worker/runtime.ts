@@ -2,17 +2,17 @@ import type { Logger } from 'pino';
 import type { CompiledPlan, RoutePlan } from '../compile/plan.js';
 import type { AccessLog } from '../observe/access-log.js';
 import { RequestState } from '../pipeline/request-ctx.js';
-import { routeRuntime, type RouteRuntime } from '../pipeline/route-runtime.js';
-import type { SharedState } from '../shared/shared-state.js';
-import type { KeptResources } from './kept-resources.js';
-import type { ServiceViews } from './service-views.js';
+import { type RouteRuntime, routeRuntime } from '../pipeline/route-runtime.js';
 import { Router } from '../router/router.js';
-import { stageFactory } from '../stages/registry.js';
-import { poolKey, type PoolSet } from '../upstream/pools.js';
 import type { EndpointHealth } from '../shared/endpoint-health.js';
+import type { SharedState } from '../shared/shared-state.js';
+import type { UpstreamTable } from '../shared/upstream-table.js';
+import { stageFactory } from '../stages/registry.js';
+import { type PoolSet, poolKey } from '../upstream/pools.js';
 import { RouteUpstream } from '../upstream/route-upstream.js';
 import { UpstreamRuntime } from '../upstream/upstream-runtime.js';
-import type { UpstreamTable } from '../shared/upstream-table.js';
+import type { KeptResources } from './kept-resources.js';
+import type { ServiceViews } from './service-views.js';
 
 /** What a worker runs for one config generation; in-flight requests keep the one they started on. */
 export interface Runtime {
@@ -41,13 +41,24 @@ export interface WorkerServices {
 export function buildRuntime(plan: CompiledPlan, services: WorkerServices): Runtime {
   const { log, access } = services;
   const pools = services.pools.adopt(plan);
-  const upstreams = plan.upstreams.map((u) => new UpstreamRuntime(
-    u, u.endpoints.map((e) => pools.get(poolKey(u, e, plan))!), services.pools, services.health, services.upstreamTable, log,
-  ));
+  const upstreams = plan.upstreams.map(
+    (u) =>
+      new UpstreamRuntime(
+        u,
+        u.endpoints.map((e) => pools.get(poolKey(u, e, plan))!),
+        services.pools,
+        services.health,
+        services.upstreamTable,
+        log,
+      ),
+  );
   const routes = plan.routes.map((r) => ({ plan: r, route: buildRoute(r, plan, upstreams, services) }));
   const level = log.levels.values[plan.log.level] ?? 30;
   return {
-    plan, router: new Router(routes), log, access,
+    plan,
+    router: new Router(routes),
+    log,
+    access,
     accessInfo: plan.log.access && level <= log.levels.values.info,
     accessWarn: level <= log.levels.values.warn,
   };
@@ -58,15 +69,17 @@ function buildRoute(plan: RoutePlan, compiled: CompiledPlan, upstreams: Upstream
   let states = 0;
   const state = <T>() => new RequestState<T>(states++);
   const shared = services.shared;
-  const stages = plan.stages.map((s) => stageFactory(s.kind).instantiate(s.plan, {
-    log: services.log,
-    state,
-    settings: compiled.stageSettings[s.kind],
-    tables: shared.stageTables[s.kind] ?? {},
-    secret: shared.secret,
-    service: services.serviceViews.view(s.kind),
-    keep: (key, create) => services.kept.keep(key, create),
-  }));
+  const stages = plan.stages.map((s) =>
+    stageFactory(s.kind).instantiate(s.plan, {
+      log: services.log,
+      state,
+      settings: compiled.stageSettings[s.kind],
+      tables: shared.stageTables[s.kind] ?? {},
+      secret: shared.secret,
+      service: services.serviceViews.view(s.kind),
+      keep: (key, create) => services.kept.keep(key, create),
+    }),
+  );
   const forwarder = plan.upstream === -1 ? null : new RouteUpstream(upstreams[plan.upstream], plan);
   return routeRuntime(plan.name, forwarder, stages);
 }

@@ -1,6 +1,6 @@
+import type * as Uws from 'uWebSockets.js';
 import { createRequire } from 'node:module';
 import { GatewayError } from '../errors/gateway-error.js';
-import type * as Uws from 'uWebSockets.js';
 
 /**
  * Load uWebSockets.js and refuse the package's silent pure-JS fallback (it loads when the native
@@ -14,6 +14,9 @@ export function loadUws(): typeof Uws {
 }
 
 function isNative(uws: typeof Uws): boolean {
-  return typeof uws.App === 'function' && Function.prototype.toString.call(uws.App).includes('[native code]') &&
-    typeof (uws as unknown as Record<string, unknown>).SHARED_COMPRESSOR === 'number';
+  return (
+    typeof uws.App === 'function' &&
+    Function.prototype.toString.call(uws.App).includes('[native code]') &&
+    typeof (uws as unknown as Record<string, unknown>).SHARED_COMPRESSOR === 'number'
+  );
 }

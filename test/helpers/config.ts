@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { ConfigError, formatConfigIssue } from '../../src/errors/gateway-error.js';
-import { loadPlanText, type LoadedPlan } from '../../src/primary/load-plan.js';
+import { type LoadedPlan, loadPlanText } from '../../src/primary/load-plan.js';
 
 /** Every problem of a config that must be refused, as `sluice validate` prints them (gw.yaml:LINE:COL field: message). */
 export function configProblems(yaml: string, env: Record<string, string> = {}): string[] {

@@ -18,23 +18,26 @@ export async function startDns(): Promise<TestDns> {
     // Header (12 bytes), then one question: labels, type (2), class (2).
     let at = 12;
     const labels: string[] = [];
-    while (q[at] !== 0) { labels.push(q.subarray(at + 1, at + 1 + q[at]).toString('ascii')); at += q[at] + 1; }
+    while (q[at] !== 0) {
+      labels.push(q.subarray(at + 1, at + 1 + q[at]).toString('ascii'));
+      at += q[at] + 1;
+    }
     const qEnd = at + 5;
     const type = q.readUInt16BE(at + 1);
     const name = labels.join('.').toLowerCase();
     const ips = records.get(name);
     const answers = type === 1 && ips !== undefined ? ips : [];
     const head = Buffer.alloc(12);
-    head.writeUInt16BE(q.readUInt16BE(0), 0);              // id
+    head.writeUInt16BE(q.readUInt16BE(0), 0); // id
     head.writeUInt16BE(ips === undefined ? 0x8183 : 0x8180, 2); // response, RD+RA, NXDOMAIN or NOERROR
-    head.writeUInt16BE(1, 4);                                // one question
+    head.writeUInt16BE(1, 4); // one question
     head.writeUInt16BE(answers.length, 6);
     const rrs = answers.map((ip) => {
       const rr = Buffer.alloc(16);
       rr.writeUInt16BE(0xc00c, 0); // pointer to the question's name
-      rr.writeUInt16BE(1, 2);      // A
-      rr.writeUInt16BE(1, 4);      // IN
-      rr.writeUInt32BE(1, 6);      // TTL 1 s
+      rr.writeUInt16BE(1, 2); // A
+      rr.writeUInt16BE(1, 4); // IN
+      rr.writeUInt32BE(1, 6); // TTL 1 s
       rr.writeUInt16BE(4, 10);
       ip.split('.').forEach((o, i) => rr.writeUInt8(Number(o), 12 + i));
       return rr;

@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,14 +17,30 @@ export async function startEtcd(): Promise<TestEtcd> {
   const [client, peer] = [await refusedPort(), await refusedPort()];
   const url = `http://127.0.0.1:${client}`;
   const dir = mkdtempSync(join(tmpdir(), 'sluice-etcd-'));
-  const proc: ChildProcess = spawn('etcd', [
-    '--data-dir', dir, '--name', 'test',
-    '--listen-client-urls', url, '--advertise-client-urls', url,
-    '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`,
-    '--initial-cluster', `test=http://127.0.0.1:${peer}`,
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc: ChildProcess = spawn(
+    'etcd',
+    [
+      '--data-dir',
+      dir,
+      '--name',
+      'test',
+      '--listen-client-urls',
+      url,
+      '--advertise-client-urls',
+      url,
+      '--listen-peer-urls',
+      `http://127.0.0.1:${peer}`,
+      '--initial-advertise-peer-urls',
+      `http://127.0.0.1:${peer}`,
+      '--initial-cluster',
+      `test=http://127.0.0.1:${peer}`,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let log = '';
-  proc.stderr!.on('data', (c: Buffer) => { log += c.toString(); });
+  proc.stderr!.on('data', (c: Buffer) => {
+    log += c.toString();
+  });
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
   const b64 = (s: string) => Buffer.from(s).toString('base64');
   const post = async (path: string, body: unknown) => {
@@ -35,14 +51,22 @@ export async function startEtcd(): Promise<TestEtcd> {
   for (;;) {
     try {
       if ((await fetch(`${url}/health`)).status === 200) break;
-    } catch { /* not up yet */ }
-    if (Date.now() > end || proc.exitCode !== null) { proc.kill('SIGKILL'); throw new Error(`etcd did not start: ${log.slice(-2000)}`); }
+    } catch {
+      /* not up yet */
+    }
+    if (Date.now() > end || proc.exitCode !== null) {
+      proc.kill('SIGKILL');
+      throw new Error(`etcd did not start: ${log.slice(-2000)}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
     url,
     put: (key, value) => post('/v3/kv/put', { key: b64(key), value: b64(value) }),
     del: (key) => post('/v3/kv/deleterange', { key: b64(key) }),
-    stop: async () => { if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM'); await exited; },
+    stop: async () => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+      await exited;
+    },
   };
 }

@@ -33,43 +33,62 @@ export async function startEndpoint(name: string, host = '127.0.0.1', port = 0):
   const sockets = new Set<Socket>();
   let server: Server;
   const ep = {
-    name, hits: 0, healthHits: 0, bodies: [] as string[], mode: 'ok' as Mode, healthStatus: 200,
-    origin: '', port: 0,
-    get connections() { return sockets.size; },
-    stop: () => new Promise<void>((r) => { for (const s of sockets) s.destroy(); server.close(() => r()); }),
+    name,
+    hits: 0,
+    healthHits: 0,
+    bodies: [] as string[],
+    mode: 'ok' as Mode,
+    healthStatus: 200,
+    origin: '',
+    port: 0,
+    get connections() {
+      return sockets.size;
+    },
+    stop: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
     reopen: () => listen(ep.port),
   };
-  const listen = (p: number) => new Promise<void>((resolve, reject) => {
-    server = createServer((req, res) => {
-      if (req.url === '/healthz') {
-        ep.healthHits++;
-        res.writeHead(ep.healthStatus).end();
-        return;
-      }
-      ep.hits++;
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        ep.bodies.push(Buffer.concat(chunks).toString());
-        answer(ep.mode, name, req.socket, res);
+  const listen = (p: number) =>
+    new Promise<void>((resolve, reject) => {
+      server = createServer((req, res) => {
+        if (req.url === '/healthz') {
+          ep.healthHits++;
+          res.writeHead(ep.healthStatus).end();
+          return;
+        }
+        ep.hits++;
+        const chunks: Buffer[] = [];
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.on('end', () => {
+          ep.bodies.push(Buffer.concat(chunks).toString());
+          answer(ep.mode, name, req.socket, res);
+        });
+      });
+      server.keepAliveTimeout = 30_000;
+      server.on('connection', (s) => {
+        sockets.add(s);
+        s.on('close', () => sockets.delete(s));
+      });
+      server.once('error', reject);
+      server.listen(p, host, () => {
+        ep.port = (server.address() as AddressInfo).port;
+        ep.origin = `http://${host}:${ep.port}`;
+        resolve();
       });
     });
-    server.keepAliveTimeout = 30_000;
-    server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
-    server.once('error', reject);
-    server.listen(p, host, () => {
-      ep.port = (server.address() as AddressInfo).port;
-      ep.origin = `http://${host}:${ep.port}`;
-      resolve();
-    });
-  });
   await listen(port);
   return ep;
 }
 
 function answer(mode: Mode, name: string, socket: Socket, res: import('node:http').ServerResponse): void {
   if (mode === 'hang') return;
-  if (mode === 'reset') { socket.resetAndDestroy(); return; }
+  if (mode === 'reset') {
+    socket.resetAndDestroy();
+    return;
+  }
   if (mode === 'cut-mid-body') {
     res.writeHead(200, { 'content-length': '1000', 'x-endpoint': name });
     res.write('partial');
@@ -95,7 +114,13 @@ export interface LoadResult {
  * `total` GETs over `concurrency` keep-alive connections (undici), bounded and loopback-only.
  * `headers(i)` may vary headers per request; `until.stop` ends it early.
  */
-export async function load(url: string, total: number, concurrency: number, headers?: (i: number) => Record<string, string>, until?: { stop: boolean }): Promise<LoadResult> {
+export async function load(
+  url: string,
+  total: number,
+  concurrency: number,
+  headers?: (i: number) => Record<string, string>,
+  until?: { stop: boolean },
+): Promise<LoadResult> {
   const agent = new Agent({ connections: concurrency, keepAliveTimeout: 10_000 });
   const statuses = new Map<number, number>();
   const byEndpoint = new Map<string, number>();

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,25 +45,42 @@ export function startGatewayFile(configFile: string, env: Record<string, string>
     while ((nl = buffered.indexOf('\n')) !== -1) {
       const line = buffered.slice(0, nl);
       buffered = buffered.slice(nl + 1);
-      try { logs.push(JSON.parse(line)); } catch { stderr.push(`stdout: ${line}`); }
+      try {
+        logs.push(JSON.parse(line));
+      } catch {
+        stderr.push(`stdout: ${line}`);
+      }
     }
     for (const w of waiters.splice(0)) w();
   });
-  proc.stderr!.on('data', (c: Buffer) => { stderr.push(c.toString()); for (const w of waiters.splice(0)) w(); });
-  let exitCode: number | null | undefined;
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => {
-    exitCode = code;
+  proc.stderr!.on('data', (c: Buffer) => {
+    stderr.push(c.toString());
     for (const w of waiters.splice(0)) w();
-    resolve(code);
-  }));
+  });
+  let exitCode: number | null | undefined;
+  const exited = new Promise<number | null>((resolve) =>
+    proc.once('exit', (code) => {
+      exitCode = code;
+      for (const w of waiters.splice(0)) w();
+      resolve(code);
+    }),
+  );
 
   const waitForLog = (pred: (l: Record<string, any>) => boolean, timeoutMs = 10_000) =>
     new Promise<Record<string, any>>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`log line not seen in ${timeoutMs} ms; stderr: ${stderr.join('')}`)), timeoutMs);
       const check = () => {
         const hit = logs.find(pred);
-        if (hit) { clearTimeout(timer); resolve(hit); return; }
-        if (exitCode !== undefined) { clearTimeout(timer); reject(new Error(`gateway exited (${exitCode}); stderr: ${stderr.join('')}`)); return; }
+        if (hit) {
+          clearTimeout(timer);
+          resolve(hit);
+          return;
+        }
+        if (exitCode !== undefined) {
+          clearTimeout(timer);
+          reject(new Error(`gateway exited (${exitCode}); stderr: ${stderr.join('')}`));
+          return;
+        }
         waiters.push(check);
       };
       check();
@@ -92,8 +109,12 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
     const proc = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    proc.stdout.on('data', (c) => { stdout += c; });
-    proc.stderr.on('data', (c) => { stderr += c; });
+    proc.stdout.on('data', (c) => {
+      stdout += c;
+    });
+    proc.stderr.on('data', (c) => {
+      stderr += c;
+    });
     proc.on('exit', (code) => resolve({ code, stdout, stderr }));
   });
 }

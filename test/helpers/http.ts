@@ -8,7 +8,10 @@ export interface Reply {
 }
 
 /** One request over a fresh TCP connection (no pooling, so tests never share sockets by accident). */
-export function request(url: string, opts: { method?: string; headers?: Record<string, string | string[]>; body?: string | Buffer; timeoutMs?: number } = {}): Promise<Reply> {
+export function request(
+  url: string,
+  opts: { method?: string; headers?: Record<string, string | string[]>; body?: string | Buffer; timeoutMs?: number } = {},
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(url, { method: opts.method ?? 'GET', headers: opts.headers, agent: false, timeout: opts.timeoutMs ?? 10_000 }, (res) => {
       const chunks: Buffer[] = [];
@@ -34,9 +37,20 @@ export function rawExchange(port: number, bytes: string | Buffer, idleMs = 1500)
     let text = '';
     let timer = setTimeout(done, idleMs);
     let closed = false;
-    function done() { socket.destroy(); resolve({ text, closed }); }
-    socket.on('data', (c) => { text += c.toString('latin1'); clearTimeout(timer); timer = setTimeout(done, idleMs); });
-    socket.on('close', () => { closed = true; clearTimeout(timer); resolve({ text, closed }); });
+    function done() {
+      socket.destroy();
+      resolve({ text, closed });
+    }
+    socket.on('data', (c) => {
+      text += c.toString('latin1');
+      clearTimeout(timer);
+      timer = setTimeout(done, idleMs);
+    });
+    socket.on('close', () => {
+      closed = true;
+      clearTimeout(timer);
+      resolve({ text, closed });
+    });
     socket.on('error', () => {});
     socket.write(bytes);
   });

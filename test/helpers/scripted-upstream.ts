@@ -55,4 +55,3 @@ export async function scripted(answer: (r: RawRequest, s: Socket) => void): Prom
   });
   return { origin: up.origin, requests, connections: () => connections, close: () => up.close() };
 }
-

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
+import { type AddressInfo, createServer as createTcpServer, type Socket } from 'node:net';
 
 export interface SeenRequest {
   readonly method: string;
@@ -25,22 +25,33 @@ export function startUpstream(handler: Handler = echo): Promise<TestUpstream> {
     seen.push({ method: req.method!, url: req.url!, headers: req.headers, rawHeaders: req.rawHeaders });
     handler(req, res);
   });
-  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
-    const port = (server.address() as AddressInfo).port;
-    resolve({
-      port,
-      origin: `http://127.0.0.1:${port}`,
-      seen,
-      close: () => new Promise<void>((r) => { for (const s of sockets) s.destroy(); server.close(() => r()); }),
-    });
-  }));
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as AddressInfo).port;
+      resolve({
+        port,
+        origin: `http://127.0.0.1:${port}`,
+        seen,
+        close: () =>
+          new Promise<void>((r) => {
+            for (const s of sockets) s.destroy();
+            server.close(() => r());
+          }),
+      });
+    }),
+  );
 }
 
 /** Answers with JSON describing the request it received (body drained and counted). */
 export const echo: Handler = (req, res) => {
   let bytes = 0;
-  req.on('data', (c: Buffer) => { bytes += c.length; });
+  req.on('data', (c: Buffer) => {
+    bytes += c.length;
+  });
   req.on('end', () => {
     const body = JSON.stringify({ method: req.method, url: req.url, headers: req.headers, bytes });
     res.writeHead(200, { 'content-type': 'application/json', 'x-upstream': 'echo' });
@@ -51,14 +62,27 @@ export const echo: Handler = (req, res) => {
 /** A raw TCP server: `onConnection` decides what bytes (if any) to send back. */
 export function startRawUpstream(onConnection: (s: Socket) => void): Promise<TestUpstream> {
   const sockets = new Set<Socket>();
-  const server = createTcpServer((s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); s.on('error', () => {}); onConnection(s); });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
-    const port = (server.address() as AddressInfo).port;
-    resolve({
-      port, origin: `http://127.0.0.1:${port}`, seen: [],
-      close: () => new Promise<void>((r) => { for (const s of sockets) s.destroy(); server.close(() => r()); }),
-    });
-  }));
+  const server = createTcpServer((s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.on('error', () => {});
+    onConnection(s);
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as AddressInfo).port;
+      resolve({
+        port,
+        origin: `http://127.0.0.1:${port}`,
+        seen: [],
+        close: () =>
+          new Promise<void>((r) => {
+            for (const s of sockets) s.destroy();
+            server.close(() => r());
+          }),
+      });
+    }),
+  );
 }
 
 /** A loopback port with nothing listening (connections are refused). */

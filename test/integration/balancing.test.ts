@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { load, startEndpoint, type FleetEndpoint } from '../helpers/fleet.js';
+import { type FleetEndpoint, load, startEndpoint } from '../helpers/fleet.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { request } from '../helpers/http.js';
 

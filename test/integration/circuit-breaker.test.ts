@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { eventually, load, startEndpoint, type FleetEndpoint } from '../helpers/fleet.js';
+import { eventually, type FleetEndpoint, load, startEndpoint } from '../helpers/fleet.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { json, request } from '../helpers/http.js';
 
@@ -38,7 +38,8 @@ after(async () => {
   await slow.stop();
 });
 
-const circuit = async () => ((await (await fetch(`http://127.0.0.1:${gw.adminPort}/upstreams`)).json()) as any).upstreams.find((u: any) => u.name === 'app').circuit;
+const circuit = async () =>
+  ((await (await fetch(`http://127.0.0.1:${gw.adminPort}/upstreams`)).json()) as any).upstreams.find((u: any) => u.name === 'app').circuit;
 
 test('closed → open after the failure ratio over min_requests; open answers at once with no upstream traffic', async () => {
   a.mode = { status: 500 };

@@ -8,7 +8,9 @@ import { startGateway } from '../helpers/gateway.js';
 // Service discovery through the real data plane: a real DNS server (UDP, answers we change) and a
 // real etcd. Endpoint changes apply without a reload and without failing a request.
 const started: { stop(): Promise<unknown> }[] = [];
-after(async () => { for (const s of started.reverse()) await s.stop(); });
+after(async () => {
+  for (const s of started.reverse()) await s.stop();
+});
 
 test('dns: endpoints follow the A records; a failed lookup keeps the last ones', async () => {
   const one = await startEndpoint('one', '127.0.0.1');
@@ -90,6 +92,9 @@ log: { access: false }
   await etcd.put('/services/users/broken', 'not json');
   const warn = await gw.waitForLog((l) => l.code === 'SLUICE_ERR_DISCOVERY');
   assert.match(warn.msg, /etcd key \/services\/users\/broken: value is not JSON; ignored/);
-  const admin = await (await fetch(`http://127.0.0.1:${gw.adminPort}/upstreams`)).json() as any;
-  assert.deepEqual(admin.upstreams[0].endpoints.map((e: any) => e.url), [b.origin]);
+  const admin = (await (await fetch(`http://127.0.0.1:${gw.adminPort}/upstreams`)).json()) as any;
+  assert.deepEqual(
+    admin.upstreams[0].endpoints.map((e: any) => e.url),
+    [b.origin],
+  );
 });

@@ -41,7 +41,10 @@ function assertRefused(r: { text: string; closed: boolean }, status = 400) {
  */
 function assertNotServed(r: { text: string; closed: boolean }) {
   const got = statuses(r.text);
-  assert.ok(got.every((s) => s === 400), `unexpected answer ${JSON.stringify(r.text.slice(0, 200))}`);
+  assert.ok(
+    got.every((s) => s === 400),
+    `unexpected answer ${JSON.stringify(r.text.slice(0, 200))}`,
+  );
 }
 
 test('Content-Length with Transfer-Encoding → 400, connection closed, nothing forwarded', async () => {
@@ -57,13 +60,23 @@ test('duplicate Content-Length (CL.CL smuggling) → 400 and the smuggled reques
   const smuggled = 'GET /admin HTTP/1.1\r\nHost: a\r\n\r\n';
   const r = await rawExchange(gw.port, head(['POST /api/x HTTP/1.1', 'Host: a', 'Content-Length: 0', `Content-Length: ${smuggled.length}`]) + smuggled);
   assertRefused(r);
-  assert.deepEqual(statuses(r.text).filter((s) => s === 403), [], 'the body must not be parsed as a request');
+  assert.deepEqual(
+    statuses(r.text).filter((s) => s === 403),
+    [],
+    'the body must not be parsed as a request',
+  );
   assert.equal(up.seen.length, n);
 });
 
 test('bad Content-Length values and Transfer-Encoding variants → 400', async () => {
-  for (const h of ['Content-Length: +5', 'Content-Length: 0x5', 'Content-Length: 1234567890123456', 'Transfer-Encoding: xchunked',
-    'Transfer-Encoding: gzip, chunked', 'Transfer-Encoding: identity']) {
+  for (const h of [
+    'Content-Length: +5',
+    'Content-Length: 0x5',
+    'Content-Length: 1234567890123456',
+    'Transfer-Encoding: xchunked',
+    'Transfer-Encoding: gzip, chunked',
+    'Transfer-Encoding: identity',
+  ]) {
     const r = await rawExchange(gw.port, head(['POST /api/x HTTP/1.1', 'Host: a', h]) + '0\r\n\r\n', 800);
     assertRefused(r);
   }
@@ -150,15 +163,21 @@ routes:
   - { name: api, match: { prefix: /api/ }, upstream: u }
 `);
   try {
-    const ok = await rawExchange(chunkedGw.port, head(['POST /api/x HTTP/1.1', 'Host: a', 'Transfer-Encoding: chunked']) +
-      '5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n', 800);
+    const ok = await rawExchange(
+      chunkedGw.port,
+      head(['POST /api/x HTTP/1.1', 'Host: a', 'Transfer-Encoding: chunked']) + '5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n',
+      800,
+    );
     assert.deepEqual(statuses(ok.text), [200]);
     assert.match(ok.text, /"bytes":11\}/, 'the upstream received the 11 decoded bytes');
     const framing = chunkedUp.seen[0].rawHeaders.filter((h) => /^(content-length|transfer-encoding)$/i.test(h));
     assert.equal(framing.length, 1, `the forwarded body is framed one way only: ${framing}`);
 
-    const big = await rawExchange(chunkedGw.port, head(['POST /api/x HTTP/1.1', 'Host: a', 'Transfer-Encoding: chunked']) +
-      '3e8\r\n' + 'x'.repeat(1000) + '\r\n1\r\ny\r\n0\r\n\r\n', 800);
+    const big = await rawExchange(
+      chunkedGw.port,
+      head(['POST /api/x HTTP/1.1', 'Host: a', 'Transfer-Encoding: chunked']) + '3e8\r\n' + 'x'.repeat(1000) + '\r\n1\r\ny\r\n0\r\n\r\n',
+      800,
+    );
     assert.deepEqual(statuses(big.text), [413]);
   } finally {
     assert.equal(await chunkedGw.stop(), 0);

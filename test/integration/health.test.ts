@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { eventually, load, startEndpoint, type FleetEndpoint } from '../helpers/fleet.js';
+import { eventually, type FleetEndpoint, load, startEndpoint } from '../helpers/fleet.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { json, request } from '../helpers/http.js';
 
 // Endpoint health through the real data plane: passive ejection shared by 2 workers, active checks
 // run by the primary, and what a client sees when nothing is healthy.
 const started: { stop(): Promise<unknown> }[] = [];
-after(async () => { for (const s of started.reverse()) await s.stop(); });
+after(async () => {
+  for (const s of started.reverse()) await s.stop();
+});
 
 async function fleet(...names: string[]): Promise<FleetEndpoint[]> {
   const eps = await Promise.all(names.map((n) => startEndpoint(n)));
@@ -20,7 +22,7 @@ async function gateway(yaml: string): Promise<TestGateway> {
   return gw;
 }
 async function upstreamState(gw: TestGateway, name: string): Promise<any> {
-  const body = await (await fetch(`http://127.0.0.1:${gw.adminPort}/upstreams`)).json() as any;
+  const body = (await (await fetch(`http://127.0.0.1:${gw.adminPort}/upstreams`)).json()) as any;
   return body.upstreams.find((u: any) => u.name === name);
 }
 
@@ -106,7 +108,10 @@ routes: [ { name: app, match: { prefix: / }, upstream: app } ]
   await new Promise((r) => setTimeout(r, 1000));
   const probes = a.healthHits - h0;
   const expected = (Date.now() - t0) / 100;
-  assert.ok(probes >= expected * 0.5 && probes <= expected * 1.3, `${probes} probes in ${Date.now() - t0} ms at a 100 ms interval (2 workers must not double them)`);
+  assert.ok(
+    probes >= expected * 0.5 && probes <= expected * 1.3,
+    `${probes} probes in ${Date.now() - t0} ms at a 100 ms interval (2 workers must not double them)`,
+  );
 
   a.healthStatus = 503;
   const down = await gw.waitForLog((l) => l.msg === 'endpoint unhealthy (active check)');
@@ -141,8 +146,12 @@ routes:
 `);
   a.healthStatus = 500;
   b.healthStatus = 500;
-  await eventually(async () => (await upstreamState(gw, 'strict')).endpoints.every((e: any) => e.active_down) &&
-    (await upstreamState(gw, 'panics')).endpoints.every((e: any) => e.active_down), 'all endpoints marked down');
+  await eventually(
+    async () =>
+      (await upstreamState(gw, 'strict')).endpoints.every((e: any) => e.active_down) &&
+      (await upstreamState(gw, 'panics')).endpoints.every((e: any) => e.active_down),
+    'all endpoints marked down',
+  );
   const strict = await request(gw.url('/strict'));
   assert.equal(strict.status, 503);
   assert.equal(json(strict).error.code, 'SLUICE_ERR_NO_HEALTHY_UPSTREAM');

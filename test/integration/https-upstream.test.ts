@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { after, before, test } from 'node:test';
 import type { TLSSocket } from 'node:tls';
 import { fileURLToPath } from 'node:url';
-import { after, before, test } from 'node:test';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { json, request } from '../helpers/http.js';
 
@@ -27,7 +27,9 @@ before(async () => {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ sni, path: req.url, alpn: (req.socket as TLSSocket).alpnProtocol || 'none' }));
   });
-  server.on('secureConnection', () => { handshakes++; });
+  server.on('secureConnection', () => {
+    handshakes++;
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as AddressInfo).port;
   const yaml = `
@@ -58,7 +60,7 @@ test('an https endpoint by host name gets SNI and ALPN http/1.1, and its keep-al
   assert.equal(handshakes - before, 1, 'five sequential requests share one TLS connection');
 });
 
-test('an https endpoint by IP address is verified against the certificate\'s IP SAN (no SNI is sent)', async () => {
+test("an https endpoint by IP address is verified against the certificate's IP SAN (no SNI is sent)", async () => {
   const r = await request(trusting.url('/ip/x'));
   assert.equal(r.status, 200, r.body);
   assert.equal(json(r).sni, 'none');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { request } from '../helpers/http.js';
-import { scripted, type ScriptedUpstream } from '../helpers/scripted-upstream.js';
+import { type ScriptedUpstream, scripted } from '../helpers/scripted-upstream.js';
 
 // Found in review of the response-head rewrite (issue 3), older than it: a header named by the
 // upstream's Connection field was still forwarded when its name held '_' or '^' (the case fold turned
@@ -13,10 +13,18 @@ let gw: TestGateway;
 
 before(async () => {
   up = await scripted((_r, s) => {
-    s.write([
-      'HTTP/1.1 200 OK', 'Connection: X_Private', 'X_Private: secret', 'Connection: x-b, X^Caret', 'X-B: hop',
-      'x^caret: hop', 'X-Keep: yes', 'Content-Length: 2',
-    ].join('\r\n') + '\r\n\r\nok');
+    s.write(
+      [
+        'HTTP/1.1 200 OK',
+        'Connection: X_Private',
+        'X_Private: secret',
+        'Connection: x-b, X^Caret',
+        'X-B: hop',
+        'x^caret: hop',
+        'X-Keep: yes',
+        'Content-Length: 2',
+      ].join('\r\n') + '\r\n\r\nok',
+    );
   });
   gw = await startGateway(`
 upstreams:

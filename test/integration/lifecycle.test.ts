@@ -22,14 +22,19 @@ routes:
 async function load(url: string, until: () => boolean, concurrency = 8): Promise<{ ok: number; failed: string[] }> {
   let ok = 0;
   const failed: string[] = [];
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (!until()) {
-      try {
-        const r = await request(url);
-        if (r.status === 200) ok++; else failed.push(`${r.status} ${r.body}`);
-      } catch (err) { failed.push(String(err)); }
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (!until()) {
+        try {
+          const r = await request(url);
+          if (r.status === 200) ok++;
+          else failed.push(`${r.status} ${r.body}`);
+        } catch (err) {
+          failed.push(String(err));
+        }
+      }
+    }),
+  );
   return { ok, failed };
 }
 
@@ -39,32 +44,32 @@ test('reload under steady load (POST /reload, file change, SIGHUP) drops no requ
   let done = false;
   const traffic = load(gw.url('/api/x'), () => done);
   try {
-  const admin = (path: string, method = 'GET') => request(`http://127.0.0.1:${gw.adminPort}${path}`, { method });
+    const admin = (path: string, method = 'GET') => request(`http://127.0.0.1:${gw.adminPort}${path}`, { method });
 
-  assert.equal((await request(gw.url('/version'))).body, 'v1');
-  writeFileSync(gw.configFile, config(up.origin, 'v2'));
-  const viaAdmin = await admin('/reload', 'POST');
-  assert.equal(viaAdmin.status, 200);
-  assert.equal((await request(gw.url('/version'))).body, 'v2');
+    assert.equal((await request(gw.url('/version'))).body, 'v1');
+    writeFileSync(gw.configFile, config(up.origin, 'v2'));
+    const viaAdmin = await admin('/reload', 'POST');
+    assert.equal(viaAdmin.status, 200);
+    assert.equal((await request(gw.url('/version'))).body, 'v2');
 
-  writeFileSync(gw.configFile, config(up.origin, 'v3'));
-  await gw.waitForLog((l) => l.msg === 'config reloaded' && l.source === 'file');
-  assert.equal((await request(gw.url('/version'))).body, 'v3');
+    writeFileSync(gw.configFile, config(up.origin, 'v3'));
+    await gw.waitForLog((l) => l.msg === 'config reloaded' && l.source === 'file');
+    assert.equal((await request(gw.url('/version'))).body, 'v3');
 
-  writeFileSync(gw.configFile, config(up.origin, 'v4') + 'bogus: 1\n');
-  const rejected = await admin('/reload', 'POST');
-  assert.equal(rejected.status, 400);
-  const err = json(rejected).error;
-  assert.equal(err.code, 'SLUICE_ERR_CONFIG_INVALID');
-  assert.ok(err.issues[0].startsWith(`${gw.configFile}:`), err.issues[0]);
-  assert.match(err.issues[0], /:7:1 bogus: unknown field "bogus"/);
-  assert.equal((await request(gw.url('/version'))).body, 'v3', 'the running config stays');
+    writeFileSync(gw.configFile, config(up.origin, 'v4') + 'bogus: 1\n');
+    const rejected = await admin('/reload', 'POST');
+    assert.equal(rejected.status, 400);
+    const err = json(rejected).error;
+    assert.equal(err.code, 'SLUICE_ERR_CONFIG_INVALID');
+    assert.ok(err.issues[0].startsWith(`${gw.configFile}:`), err.issues[0]);
+    assert.match(err.issues[0], /:7:1 bogus: unknown field "bogus"/);
+    assert.equal((await request(gw.url('/version'))).body, 'v3', 'the running config stays');
 
-  writeFileSync(gw.configFile, config(up.origin, 'v5'));
-  await sleep(400); // let the file watcher's reload (if any) settle first
-  gw.proc.kill('SIGHUP');
-  await gw.waitForLog((l) => l.msg === 'config reloaded' && l.source === 'SIGHUP');
-  assert.equal((await request(gw.url('/version'))).body, 'v5');
+    writeFileSync(gw.configFile, config(up.origin, 'v5'));
+    await sleep(400); // let the file watcher's reload (if any) settle first
+    gw.proc.kill('SIGHUP');
+    await gw.waitForLog((l) => l.msg === 'config reloaded' && l.source === 'SIGHUP');
+    assert.equal((await request(gw.url('/version'))).body, 'v5');
   } finally {
     done = true;
   }
@@ -87,7 +92,10 @@ test('SIGTERM drains: /readyz turns 503, in-flight requests finish, the process 
   await gw.waitForLog((l) => l.msg === 'draining');
   assert.equal((await readyz()).status, 503);
   const answers = await Promise.all(inFlight);
-  assert.deepEqual(answers.map((a) => a.body), ['slow done', 'slow done', 'slow done', 'slow done']);
+  assert.deepEqual(
+    answers.map((a) => a.body),
+    ['slow done', 'slow done', 'slow done', 'slow done'],
+  );
   assert.equal(await gw.exited, 0);
   assert.doesNotMatch(gw.stderr.join(''), /uv_loop_close|Assertion|Aborted/);
   const stopped = gw.logs.find((l) => l.msg === 'stopped');
@@ -107,7 +115,7 @@ test('a port already in use is detected instead of silently sharing it (SO_REUSE
   await up.close();
 });
 
-test('a restart on the same port works at once, even with the old listener\'s connections in TIME_WAIT', async () => {
+test("a restart on the same port works at once, even with the old listener's connections in TIME_WAIT", async () => {
   const up = await startUpstream();
   const first = await startGateway(config(up.origin, 'v1'));
   // Idle keep-alive connections are closed by the gateway itself when it stops: that leaves
@@ -123,13 +131,15 @@ test('a restart on the same port works at once, even with the old listener\'s co
 
 test('the pure-JS uWS fallback is refused at start', async () => {
   const r = await runCli(['start', '--config', new URL('../../../config/sluice.yaml', import.meta.url).pathname], {
-    UWS_USE_FALLBACK: '1', SLUICE_PORT: '0', SLUICE_ADMIN_PORT: '0',
+    UWS_USE_FALLBACK: '1',
+    SLUICE_PORT: '0',
+    SLUICE_ADMIN_PORT: '0',
   });
   assert.equal(r.code, 1);
   assert.match(r.stderr, /SLUICE_ERR_UWS_FALLBACK/);
 });
 
-test('npm start\'s demo config proxies to the echo upstream', async () => {
+test("npm start's demo config proxies to the echo upstream", async () => {
   const file = new URL('../../../config/sluice.yaml', import.meta.url).pathname;
   assert.equal((await runCli(['validate', '--config', file])).code, 0);
   const gw = await startGatewayFile(file, {}, 'demo');
@@ -148,13 +158,17 @@ test('the sluice command starts node with --single-threaded-gc, and its ready li
   const bin = new URL('../../../bin/sluice.js', import.meta.url).pathname;
   const file = new URL('../../../config/sluice.yaml', import.meta.url).pathname;
   const proc = spawn(bin, ['start', '--config', file], {
-    env: { ...process.env, SLUICE_PORT: '0', SLUICE_ADMIN_PORT: '0', SLUICE_WORKERS: '1' }, stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, SLUICE_PORT: '0', SLUICE_ADMIN_PORT: '0', SLUICE_WORKERS: '1' },
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = once(proc, 'exit');
   let ready: Record<string, unknown> | null = null;
   try {
     for await (const line of createInterface({ input: proc.stdout! })) {
-      if (line.includes('"sluice ready"')) { ready = JSON.parse(line); break; }
+      if (line.includes('"sluice ready"')) {
+        ready = JSON.parse(line);
+        break;
+      }
     }
   } finally {
     proc.kill('SIGTERM');

@@ -18,12 +18,26 @@ const held: ServerResponse[] = [];
 before(async () => {
   up = await startUpstream((req, res) => {
     switch (req.url) {
-      case '/w/hold': held.push(res); return;
-      case '/w/hang': return;
-      case '/w/reset': req.socket.destroy(); return;
-      case '/w/cut': res.writeHead(200, { 'content-length': '100' }); res.write('0123456789'); setTimeout(() => req.socket.destroy(), 20); return;
-      case '/w/slow': res.writeHead(200, { 'content-length': '100' }); res.write('0123456789'); held.push(res); return;
-      default: res.end('ok');
+      case '/w/hold':
+        held.push(res);
+        return;
+      case '/w/hang':
+        return;
+      case '/w/reset':
+        req.socket.destroy();
+        return;
+      case '/w/cut':
+        res.writeHead(200, { 'content-length': '100' });
+        res.write('0123456789');
+        setTimeout(() => req.socket.destroy(), 20);
+        return;
+      case '/w/slow':
+        res.writeHead(200, { 'content-length': '100' });
+        res.write('0123456789');
+        held.push(res);
+        return;
+      default:
+        res.end('ok');
     }
   });
   gw = await startGateway(`
@@ -94,7 +108,9 @@ test('answered, upstream reset, route timeout, response cut, client gone before 
 /** A request left open: `status` resolves when it completes, `firstBytes` when the body starts. */
 function open(path: string, headers: Record<string, string> = {}) {
   let firstBytes!: () => void;
-  const started = new Promise<void>((r) => { firstBytes = r; });
+  const started = new Promise<void>((r) => {
+    firstBytes = r;
+  });
   let req!: ReturnType<typeof httpRequest>;
   const status = new Promise<number>((resolve) => {
     req = httpRequest(gw.url(path), { agent: false, headers }, (res) => {

@@ -14,9 +14,16 @@ before(async () => {
     // Mixed case on purpose: the proxy matches response header names byte by byte, ignoring case.
     res.writeHead(200, {
       // Passing lines next to each other reach uWS as one run: a colon in a value must stay a value.
-      'Content-Type': 'text/plain', 'Set-Cookie': ['a=1', 'b=2'], 'X-Colon': 'a: b', Connection: 'close, X-Hop', 'X-Hop': 'secret',
-      'Keep-Alive': 'timeout=5', 'X-Request-ID': 'upstream-made-this', Date: 'Mon, 01 Jan 2001 00:00:00 GMT',
-      Via: '1.0 origin', 'X-Kept-Ali': 'same length as Keep-Alive',
+      'Content-Type': 'text/plain',
+      'Set-Cookie': ['a=1', 'b=2'],
+      'X-Colon': 'a: b',
+      Connection: 'close, X-Hop',
+      'X-Hop': 'secret',
+      'Keep-Alive': 'timeout=5',
+      'X-Request-ID': 'upstream-made-this',
+      Date: 'Mon, 01 Jan 2001 00:00:00 GMT',
+      Via: '1.0 origin',
+      'X-Kept-Ali': 'same length as Keep-Alive',
     });
     res.end(`b:${req.url}`);
   });
@@ -79,9 +86,16 @@ test('request header hygiene: hop-by-hop dropped, X-Forwarded-*, Via, request id
   const before = a.seen.length;
   const r = await request(gw.url('/api/users/7'), {
     headers: {
-      host: 'api.example.com', connection: 'keep-alive, x-private', 'x-private': 'drop me', 'keep-alive': 'timeout=1',
-      te: 'trailers', 'proxy-authorization': 'Basic abc', 'x-forwarded-for': '203.0.113.9', 'x-forwarded-proto': 'https',
-      'x-kept': 'yes', via: '1.0 edge',
+      host: 'api.example.com',
+      connection: 'keep-alive, x-private',
+      'x-private': 'drop me',
+      'keep-alive': 'timeout=1',
+      te: 'trailers',
+      'proxy-authorization': 'Basic abc',
+      'x-forwarded-for': '203.0.113.9',
+      'x-forwarded-proto': 'https',
+      'x-kept': 'yes',
+      via: '1.0 edge',
     },
   });
   assert.equal(r.status, 200);

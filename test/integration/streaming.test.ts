@@ -28,7 +28,9 @@ before(async () => {
     const size = Number(new URL(req.url!, 'http://x').searchParams.get('size') ?? 0);
     if (req.method === 'POST') {
       uploaded = 0;
-      req.on('data', (c: Buffer) => { uploaded += c.length; });
+      req.on('data', (c: Buffer) => {
+        uploaded += c.length;
+      });
       req.on('end', () => res.end(String(uploaded)));
       return;
     }
@@ -36,13 +38,16 @@ before(async () => {
     res.writeHead(200, chunked ? {} : { 'content-length': String(size) });
     void pump(res, size);
   });
-  gw = await startGateway(`
+  gw = await startGateway(
+    `
 limits: { max_body_bytes: ${2 * GiB} }
 upstreams:
   u: { endpoints: [ { url: "${up.origin}" } ] }
 routes:
   - { name: all, match: { prefix: / }, upstream: u }
-`, { SLUICE_WORKERS: '1' });
+`,
+    { SLUICE_WORKERS: '1' },
+  );
 });
 
 after(async () => {
@@ -54,12 +59,22 @@ after(async () => {
 function download(path: string, pauseMs = 0): Promise<{ bytes: number; peakRss: number }> {
   return new Promise((resolve, reject) => {
     let peakRss = rssOf(gw.proc.pid!);
-    const sampler = setInterval(() => { peakRss = Math.max(peakRss, rssOf(gw.proc.pid!)); }, 100);
+    const sampler = setInterval(() => {
+      peakRss = Math.max(peakRss, rssOf(gw.proc.pid!));
+    }, 100);
     const req = httpRequest(gw.url(path), { agent: false }, (res) => {
       let bytes = 0;
-      if (pauseMs > 0) { res.pause(); setTimeout(() => res.resume(), pauseMs); }
-      res.on('data', (c: Buffer) => { bytes += c.length; });
-      res.on('end', () => { clearInterval(sampler); resolve({ bytes, peakRss }); });
+      if (pauseMs > 0) {
+        res.pause();
+        setTimeout(() => res.resume(), pauseMs);
+      }
+      res.on('data', (c: Buffer) => {
+        bytes += c.length;
+      });
+      res.on('end', () => {
+        clearInterval(sampler);
+        resolve({ bytes, peakRss });
+      });
       res.on('error', reject);
     });
     req.on('error', reject);
@@ -92,11 +107,15 @@ const MAX_UPLOAD = Math.min(999_999_999, GiB);
 test('a ~1 GB upload (the largest uWS accepts) streams to the upstream with bounded memory', async () => {
   const base = rssOf(gw.proc.pid!);
   let peakRss = base;
-  const sampler = setInterval(() => { peakRss = Math.max(peakRss, rssOf(gw.proc.pid!)); }, 100);
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, rssOf(gw.proc.pid!));
+  }, 100);
   const answer = await new Promise<string>((resolve, reject) => {
     const req = httpRequest(gw.url('/upload'), { method: 'POST', agent: false, headers: { 'content-length': String(MAX_UPLOAD) } }, (res) => {
       let text = '';
-      res.on('data', (c) => { text += c; });
+      res.on('data', (c) => {
+        text += c;
+      });
       res.on('end', () => resolve(text));
     });
     req.on('error', reject);

@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { rawExchange, request, statuses } from '../helpers/http.js';
-import { scripted, type ScriptedUpstream } from '../helpers/scripted-upstream.js';
+import { type ScriptedUpstream, scripted } from '../helpers/scripted-upstream.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 
 // Regressions in sluice's own HTTP/1.1 upstream client (src/upstream/http1/) found in review, each
@@ -50,12 +50,19 @@ before(async () => {
   smuggle = await scripted((r, s) => {
     const admin = r.path.startsWith('/smuggle/admin');
     const prior = smuggleQueues.get(s) ?? Promise.resolve();
-    smuggleQueues.set(s, prior.then(() => (admin ? sleep(400) : undefined)).then(() => {
-      if (!s.destroyed) s.write(answer(admin ? 'SECRET admin answer' : r.path));
-    }));
+    smuggleQueues.set(
+      s,
+      prior
+        .then(() => (admin ? sleep(400) : undefined))
+        .then(() => {
+          if (!s.destroyed) s.write(answer(admin ? 'SECRET admin answer' : r.path));
+        }),
+    );
   });
 
-  query = await scripted((_r, s) => { s.write(answer('query ok')); });
+  query = await scripted((_r, s) => {
+    s.write(answer('query ok'));
+  });
 
   // (3): answers in request order, 30 ms each; the first connection's first answer says
   // Connection: close and the connection ends, so the tries behind it need a new connection.
@@ -63,14 +70,21 @@ before(async () => {
   pipe = await scripted((r, s) => {
     if (r.conn === 1 && r.nth > 1) return; // after its Connection: close, conn 1 reads nothing more
     const prior = pipeQueues.get(s) ?? Promise.resolve();
-    pipeQueues.set(s, prior.then(() => sleep(30)).then(() => {
-      if (s.destroyed) return;
-      if (r.conn === 1) s.end(answer(r.path, 'Connection: close'));
-      else s.write(answer(r.path));
-    }));
+    pipeQueues.set(
+      s,
+      prior
+        .then(() => sleep(30))
+        .then(() => {
+          if (s.destroyed) return;
+          if (r.conn === 1) s.end(answer(r.path, 'Connection: close'));
+          else s.write(answer(r.path));
+        }),
+    );
   });
 
-  upload = await scripted((r, s) => { s.write(answer(`${r.method} ${r.path} ${r.body.toString('latin1')}`)); });
+  upload = await scripted((r, s) => {
+    s.write(answer(`${r.method} ${r.path} ${r.body.toString('latin1')}`));
+  });
 
   // (5): drains the body; /single/slow is answered after 300 ms so a second request has to queue.
   single = await startUpstream((req, res) => {
@@ -80,7 +94,8 @@ before(async () => {
 
   const upstream = (name: string, origin: string, pool = '') =>
     `  ${name}:\n    endpoints: [ { url: "${origin}" } ]\n    health: { passive: { consecutive_failures: 0 } }\n${pool ? `    pool: ${pool}\n` : ''}`;
-  gw = await startGateway(`
+  gw = await startGateway(
+    `
 limits: { allow_chunked_requests: true, max_body_bytes: 16 }
 timeouts: { connect_ms: 1000, response_header_ms: 3000, idle_ms: 3000, drain_ms: 1000 }
 upstreams:
@@ -95,13 +110,18 @@ routes:
   - { name: pipe, match: { prefix: /pipe/ }, upstream: pipe }
   - { name: upload, match: { prefix: /upload/ }, upstream: upload }
   - { name: single, match: { prefix: /single/ }, upstream: single }
-`, { SLUICE_WORKERS: '1' });
+`,
+    { SLUICE_WORKERS: '1' },
+  );
 });
 
 after(async () => {
   // Bounded: a gateway stuck on a hung connection (the old behaviour of (5)) is killed.
   const code = await Promise.race([gw.stop(), sleep(5000).then(() => 'timeout' as const)]);
-  if (code === 'timeout') { gw.proc.kill('SIGKILL'); await gw.exited; }
+  if (code === 'timeout') {
+    gw.proc.kill('SIGKILL');
+    await gw.exited;
+  }
   for (const u of [smuggle, query, pipe, upload, single]) await u.close();
   assert.equal(code, 0, 'the gateway stopped cleanly');
 });
@@ -126,12 +146,15 @@ test('a header value with U+010D U+010A (UTF-8 bytes from the client) reaches th
   // A second client through the same (single) pooled connection gets its own answer.
   const victim = await request(gw.url('/smuggle/victim'), { timeoutMs: 5000 });
   assert.equal(victim.status, 200);
-  assert.equal(victim.body, '/smuggle/victim', 'the next client on the pooled connection got another request\'s answer');
+  assert.equal(victim.body, '/smuggle/victim', "the next client on the pooled connection got another request's answer");
   await sleep(300);
 
   const seen = since(smuggle, from);
-  assert.deepEqual(seen.map((r) => r.path), ['/smuggle/public', '/smuggle/victim'],
-    `the upstream must see exactly the two requests that were sent, saw ${JSON.stringify(seen.map((r) => r.line.toString('latin1')))}`);
+  assert.deepEqual(
+    seen.map((r) => r.path),
+    ['/smuggle/public', '/smuggle/victim'],
+    `the upstream must see exactly the two requests that were sent, saw ${JSON.stringify(seen.map((r) => r.line.toString('latin1')))}`,
+  );
   const got = headerBytes(seen[0].head, 'x-a');
   assert.ok(got !== null, `no x-a header in ${JSON.stringify(seen[0].head.toString('latin1'))}`);
   assert.equal(got.toString('hex'), Buffer.from(value, 'utf8').toString('hex'), 'the value arrives as the UTF-8 bytes the client sent');
@@ -152,11 +175,16 @@ test('a query with DEL → 400 SLUICE_ERR_BAD_PATH; nothing reaches the upstream
   const ok = await request(gw.url('/q/encoded?a=%7Fb'), { timeoutMs: 5000 });
   assert.equal(ok.status, 200, ok.body);
   await sleep(100);
-  assert.deepEqual(since(query, from).map((s) => s.line.toString('latin1')), ['GET /q/encoded?a=%7Fb HTTP/1.1'], 'only the valid request reached the upstream');
+  assert.deepEqual(
+    since(query, from).map((s) => s.line.toString('latin1')),
+    ['GET /q/encoded?a=%7Fb HTTP/1.1'],
+    'only the valid request reached the upstream',
+  );
 });
 
 test('a query with non-ASCII UTF-8 (é € 😀, and U+0120 U+010D U+010A that latin1 folds into SP CR LF) reaches the upstream as one request with the same bytes', async () => {
-  const X = '\u010d\u010a', S = '\u0120';
+  const X = '\u010d\u010a',
+    S = '\u0120';
   const cases: Array<[string, Buffer]> = [
     ['utf8', Buffer.from('/q/utf8?name=\u00e9\u20ac\u{1F600}&x=1', 'utf8')],
     // The reviewer's request-line injection: with latin1 the upstream saw "GET /q/inject?a=1" and
@@ -171,8 +199,11 @@ test('a query with non-ASCII UTF-8 (é € 😀, and U+0120 U+010D U+010A that l
     await sleep(100);
     const seen = since(query, from);
     assert.equal(seen.length, 1, `${name}: the upstream saw ${JSON.stringify(seen.map((s) => s.line.toString('latin1')))}`);
-    assert.equal(seen[0].line.toString('hex'), Buffer.concat([Buffer.from('GET ', 'latin1'), target, Buffer.from(' HTTP/1.1', 'latin1')]).toString('hex'),
-      `${name}: the request line carries the client's bytes unchanged`);
+    assert.equal(
+      seen[0].line.toString('hex'),
+      Buffer.concat([Buffer.from('GET ', 'latin1'), target, Buffer.from(' HTTP/1.1', 'latin1')]).toString('hex'),
+      `${name}: the request line carries the client's bytes unchanged`,
+    );
   }
 });
 
@@ -207,7 +238,9 @@ test('a slow streamed POST (over longer than keepalive_ms) on a warm keep-alive 
     const req = httpRequest(gw.url('/upload/slow'), { method: 'POST', agent: false, headers: { 'content-length': '4' } }, (res) => {
       let body = '';
       res.setEncoding('latin1');
-      res.on('data', (c: string) => { body += c; });
+      res.on('data', (c: string) => {
+        body += c;
+      });
       res.on('end', () => resolve({ status: res.statusCode!, body }));
       res.on('error', reject);
     });
@@ -217,7 +250,8 @@ test('a slow streamed POST (over longer than keepalive_ms) on a warm keep-alive 
       for (const ch of 'abcd') {
         await sleep(350);
         if (req.destroyed) return;
-        if (ch === 'd') req.end(ch); else req.write(ch);
+        if (ch === 'd') req.end(ch);
+        else req.write(ch);
       }
     })();
   });
@@ -226,7 +260,10 @@ test('a slow streamed POST (over longer than keepalive_ms) on a warm keep-alive 
   assert.equal(r.body, 'POST /upload/slow abcd');
   assert.ok(ms >= 1000, `the upload took ${ms} ms, meant to outlast keepalive_ms (500)`);
   const seen = since(upload, from);
-  assert.deepEqual(seen.map((s) => `${s.method} ${s.path}`), ['GET /upload/warm', 'POST /upload/slow']);
+  assert.deepEqual(
+    seen.map((s) => `${s.method} ${s.path}`),
+    ['GET /upload/warm', 'POST /upload/slow'],
+  );
   assert.equal(seen[1].conn, seen[0].conn, 'the POST went out on the warm (reused) connection');
   assert.equal(seen[1].nth, 2);
 });
@@ -241,7 +278,9 @@ test('a chunked upload answered 413 while queued for the single connection does 
   let big = '';
   const c = connect(gw.port, '127.0.0.1');
   c.on('error', () => {});
-  c.on('data', (d: Buffer) => { big += d.toString('latin1'); });
+  c.on('data', (d: Buffer) => {
+    big += d.toString('latin1');
+  });
   try {
     c.write('POST /single/big HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n');
     await sleep(20);

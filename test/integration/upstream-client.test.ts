@@ -4,14 +4,13 @@ import type { Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
-import { json, rawExchange, request, statuses, type Reply } from '../helpers/http.js';
-import { scripted, type ScriptedUpstream } from '../helpers/scripted-upstream.js';
+import { json, type Reply, rawExchange, request, statuses } from '../helpers/http.js';
+import { type ScriptedUpstream, scripted } from '../helpers/scripted-upstream.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 
 // sluice's own HTTP/1.1 upstream client (src/upstream/http1/), seen from a client of the gateway,
 // against upstreams that write exact bytes: framing is relayed intact, broken framing is a 502 and
 // the connection is never reused, stale keep-alive connections are survived, pipelining keeps order.
-
 
 /** Write `pieces` one TCP write at a time, `gapMs` apart. */
 async function writeSlowly(s: Socket, pieces: string[], gapMs: number, end = false): Promise<void> {
@@ -30,9 +29,21 @@ const ALPHABET = 'abcdefghijklmnopqrstuvwxyz';
 
 // Chunked answers written in awkward pieces: mid-head, mid-size line, between CR and LF, mid-data.
 const CHUNKED_PIECES = [
-  'HTTP/1.1 200 OK\r\nContent-Ty', 'pe: text/plain\r\nTransfer-Encoding: chun', 'ked\r\n\r', '\n',
-  '5;ext=1\r', '\nhel', 'lo\r\n', '6\r\n world', '\r', '\n1', 'A\r\n', ALPHABET.slice(0, 10), ALPHABET.slice(10) + '\r\n',
-  '0\r\nX-Trailer: t\r', '\n\r\n',
+  'HTTP/1.1 200 OK\r\nContent-Ty',
+  'pe: text/plain\r\nTransfer-Encoding: chun',
+  'ked\r\n\r',
+  '\n',
+  '5;ext=1\r',
+  '\nhel',
+  'lo\r\n',
+  '6\r\n world',
+  '\r',
+  '\n1',
+  'A\r\n',
+  ALPHABET.slice(0, 10),
+  ALPHABET.slice(10) + '\r\n',
+  '0\r\nX-Trailer: t\r',
+  '\n\r\n',
 ];
 const CHUNKED_DATA = 'hello world' + ALPHABET;
 
@@ -79,10 +90,14 @@ before(async () => {
 
   interim = await scripted((r, s) => {
     if (r.path === '/interim/1xx') {
-      void writeSlowly(s, [
-        'HTTP/1.1 100 Continue\r\n\r\n',
-        'HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Final: yes\r\n\r\nfinal',
-      ], 20);
+      void writeSlowly(
+        s,
+        [
+          'HTTP/1.1 100 Continue\r\n\r\n',
+          'HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Final: yes\r\n\r\nfinal',
+        ],
+        20,
+      );
     } else if (r.path === '/interim/one-write') {
       s.write('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.js>; rel=preload\r\n\r\n' + answer('done'));
     } else {
@@ -94,9 +109,21 @@ before(async () => {
   // request on it finds the connection closed: what a reused keep-alive connection looks like when
   // the upstream closed it as idle just as the gateway sent on it.
   stale = await scripted((r, s) => {
-    if (r.nth > 1) { if (r.path.includes('rst')) s.resetAndDestroy(); else s.destroy(); return; }
-    if (r.path.includes('close-after')) { s.end(answer(`${r.method} ${r.path}`)); return; }
-    if (r.path.includes('slow-first')) { setTimeout(() => { if (!s.destroyed) s.write(answer(`${r.method} ${r.path}`)); }, 100); return; }
+    if (r.nth > 1) {
+      if (r.path.includes('rst')) s.resetAndDestroy();
+      else s.destroy();
+      return;
+    }
+    if (r.path.includes('close-after')) {
+      s.end(answer(`${r.method} ${r.path}`));
+      return;
+    }
+    if (r.path.includes('slow-first')) {
+      setTimeout(() => {
+        if (!s.destroyed) s.write(answer(`${r.method} ${r.path}`));
+      }, 100);
+      return;
+    }
     s.write(answer(`${r.method} ${r.path}`));
   });
 
@@ -108,18 +135,37 @@ before(async () => {
   extra = await scripted((r, s) => {
     const smuggled = 'HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nsmuggled';
     if (r.path === '/extra/same-write') s.write(answer('ok') + smuggled);
-    else if (r.path === '/extra-one/slow-same-write') setTimeout(() => { if (!s.destroyed) s.write(answer('ok') + smuggled); }, 150);
-    else if (r.path === '/extra/late') { s.write(answer('ok')); setTimeout(() => { if (!s.destroyed) s.write(smuggled); }, 30); }
-    else s.write(answer(`clean ${r.path}`));
+    else if (r.path === '/extra-one/slow-same-write')
+      setTimeout(() => {
+        if (!s.destroyed) s.write(answer('ok') + smuggled);
+      }, 150);
+    else if (r.path === '/extra/late') {
+      s.write(answer('ok'));
+      setTimeout(() => {
+        if (!s.destroyed) s.write(smuggled);
+      }, 30);
+    } else s.write(answer(`clean ${r.path}`));
   });
 
   slow = await scripted((r, s) => {
     if (r.path === '/slow/no-head') return; // never answers
-    if (r.path === '/slow/part-head') { s.write('HTTP/1.1 200 OK\r\nContent-'); return; }
-    if (r.path === '/slow/stall-body') { s.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n' + 'x'.repeat(10)); return; }
-    if (r.path === '/slow/stall-chunked') { s.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n8\r\nefg'); return; }
+    if (r.path === '/slow/part-head') {
+      s.write('HTTP/1.1 200 OK\r\nContent-');
+      return;
+    }
+    if (r.path === '/slow/stall-body') {
+      s.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n' + 'x'.repeat(10));
+      return;
+    }
+    if (r.path === '/slow/stall-chunked') {
+      s.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n8\r\nefg');
+      return;
+    }
     // A slow but steady body: each gap is shorter than idle_ms, the whole is longer.
-    if (r.path === '/slow/trickle') { void writeSlowly(s, ['HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\n', 'ab', 'cd', 'ef', 'gh'], 250); return; }
+    if (r.path === '/slow/trickle') {
+      void writeSlowly(s, ['HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\n', 'ab', 'cd', 'ef', 'gh'], 250);
+      return;
+    }
     s.write(answer('fast'));
   });
 
@@ -128,21 +174,33 @@ before(async () => {
   pipelinedRaw = await scripted((r, s) => {
     const delay = Number(/delay=(\d+)/.exec(r.path)?.[1] ?? 0);
     const prior = queues.get(s) ?? Promise.resolve();
-    queues.set(s, prior.then(() => sleep(delay)).then(() => { if (!s.destroyed) s.write(answer(r.path)); }));
+    queues.set(
+      s,
+      prior
+        .then(() => sleep(delay))
+        .then(() => {
+          if (!s.destroyed) s.write(answer(r.path));
+        }),
+    );
   });
 
   pipelined = await startUpstream((req, res) => {
     pipelinedInFlight++;
     pipelinedMaxInFlight = Math.max(pipelinedMaxInFlight, pipelinedInFlight);
-    setTimeout(() => {
-      pipelinedInFlight--;
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      res.end(req.url);
-    }, Math.floor(Math.random() * 15));
+    setTimeout(
+      () => {
+        pipelinedInFlight--;
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end(req.url);
+      },
+      Math.floor(Math.random() * 15),
+    );
   });
 
-  const upstream = (name: string, origin: string, more = '') => `  ${name}:\n    endpoints: [ { url: "${origin}" } ]\n    health: { passive: { consecutive_failures: 0 } }\n${more}`;
-  gw = await startGateway(`
+  const upstream = (name: string, origin: string, more = '') =>
+    `  ${name}:\n    endpoints: [ { url: "${origin}" } ]\n    health: { passive: { consecutive_failures: 0 } }\n${more}`;
+  gw = await startGateway(
+    `
 timeouts: { connect_ms: 1000, response_header_ms: 700, idle_ms: 600 }
 upstreams:
 ${upstream('chunked', chunked.origin)}
@@ -170,7 +228,9 @@ routes:
   - { name: slow, match: { prefix: /slow/ }, upstream: slow }
   - { name: pipelined, match: { prefix: /pipelined/ }, upstream: pipelined }
   - { name: pipelined-raw, match: { prefix: /pipelined-raw/ }, upstream: pipelined-raw }
-`, { SLUICE_WORKERS: '1' });
+`,
+    { SLUICE_WORKERS: '1' },
+  );
 });
 
 after(async () => {
@@ -194,7 +254,9 @@ function download(path: string, timeoutMs = 5000): Promise<{ status: number; hea
     const req = httpRequest(gw.url(path), { agent: false }, (res) => {
       let body = '';
       res.setEncoding('latin1');
-      res.on('data', (c: string) => { body += c; });
+      res.on('data', (c: string) => {
+        body += c;
+      });
       const done = () => resolve({ status: res.statusCode!, headers: res.headers, body, complete: res.complete, ms: Date.now() - started });
       res.on('end', done);
       res.on('error', done);
@@ -265,7 +327,7 @@ test('100 Continue and 103 Early Hints before the 200 are not relayed; the 200 i
   const raw = await rawExchange(gw.port, 'GET /interim/1xx HTTP/1.1\r\nHost: a\r\n\r\n', 400);
   assert.deepEqual(statuses(raw.text), [200], raw.text);
   assert.match(raw.text, /\r\nx-final: yes\r\n/i);
-  assert.doesNotMatch(raw.text, /link:|style\.css/i, 'the 103\'s headers are not the 200\'s');
+  assert.doesNotMatch(raw.text, /link:|style\.css/i, "the 103's headers are not the 200's");
   assert.ok(raw.text.endsWith('final') || raw.text.includes('\r\n\r\n5\r\nfinal\r\n'), raw.text);
 
   const one = await request(gw.url('/interim/one-write'), { timeoutMs: 5000 });
@@ -298,7 +360,12 @@ test('a GET on a reused connection the upstream closed is sent again once on a n
   const rst = await request(gw.url('/stale/rst'), { timeoutMs: 5000 });
   assert.equal(rst.status, 200, rst.body);
   assert.equal(rst.body, 'GET /stale/rst');
-  assert.deepEqual(since(stale, from).filter((s) => s.path === '/stale/rst').map((s) => s.nth), [2, 1]);
+  assert.deepEqual(
+    since(stale, from)
+      .filter((s) => s.path === '/stale/rst')
+      .map((s) => s.nth),
+    [2, 1],
+  );
 });
 
 test('a POST on a reused connection the upstream closed is not sent again → 502', async () => {
@@ -308,14 +375,21 @@ test('a POST on a reused connection the upstream closed is not sent again → 50
   const r = await request(gw.url('/stale/post'), { method: 'POST', body: 'payload', timeoutMs: 5000 });
   assertError(r, 502, 'SLUICE_ERR_UPSTREAM_RESET');
   await sleep(100);
-  assert.deepEqual(since(stale, from).map((s) => `${s.method} ${s.path}`), ['POST /stale/post'], 'a POST is never repeated by the client');
+  assert.deepEqual(
+    since(stale, from).map((s) => `${s.method} ${s.path}`),
+    ['POST /stale/post'],
+    'a POST is never repeated by the client',
+  );
 });
 
 test('a GET resent after a stale connection goes to a new connection, not to another idle one closed as well', async () => {
   // Two requests at once leave two idle connections; the upstream has closed both (say it restarted,
   // or its keep-alive timeout ended both) and the gateway has not seen either close yet.
   const warm = await Promise.all([request(gw.url('/stale-two/slow-first/a')), request(gw.url('/stale-two/slow-first/b'))]);
-  assert.deepEqual(warm.map((r) => r.status), [200, 200]);
+  assert.deepEqual(
+    warm.map((r) => r.status),
+    [200, 200],
+  );
   const from = stale.requests.length;
   assert.equal(stale.connections() >= 2, true);
   const r = await request(gw.url('/stale-two/after-restart'), { timeoutMs: 5000 });
@@ -349,8 +423,11 @@ test('a HEAD answered with Content-Length and no body does not hang, and the con
   assert.equal(next.status, 200);
   assert.equal(next.body, 'after GET');
   const seen = since(head, from);
-  assert.deepEqual(seen.map((s) => s.method), ['HEAD', 'GET']);
-  assert.equal(seen[1].conn, seen[0].conn, 'the GET reused the HEAD\'s connection: no body bytes were expected after the HEAD');
+  assert.deepEqual(
+    seen.map((s) => s.method),
+    ['HEAD', 'GET'],
+  );
+  assert.equal(seen[1].conn, seen[0].conn, "the GET reused the HEAD's connection: no body bytes were expected after the HEAD");
 });
 
 // ── (g) bytes after a complete answer ─────────────────────────────────────────────────────
@@ -380,9 +457,12 @@ test('extra bytes after an answer, with a request queued for that connection: th
   const [a, b] = await Promise.all([first, queued]);
   assert.equal(a.body, 'ok');
   assert.equal(b.status, 200);
-  assert.equal(b.body, 'clean /extra-one/queued', 'the stray bytes were not taken for the queued request\'s answer');
+  assert.equal(b.body, 'clean /extra-one/queued', "the stray bytes were not taken for the queued request's answer");
   const seen = since(extra, from);
-  assert.deepEqual(seen.map((s) => s.path), ['/extra-one/slow-same-write', '/extra-one/queued']);
+  assert.deepEqual(
+    seen.map((s) => s.path),
+    ['/extra-one/slow-same-write', '/extra-one/queued'],
+  );
   assert.notEqual(seen[1].conn, seen[0].conn);
 });
 
@@ -394,7 +474,7 @@ test('pipelining (1 connection, 4 in flight): 20 concurrent GETs each get their 
   const replies = await Promise.all(paths.map((p) => request(gw.url(p), { timeoutMs: 10_000 })));
   replies.forEach((r, i) => {
     assert.equal(r.status, 200, paths[i]);
-    assert.equal(r.body, paths[i], 'no answer went to another request\'s client');
+    assert.equal(r.body, paths[i], "no answer went to another request's client");
   });
   assert.ok(pipelinedMaxInFlight > 1, `the upstream saw at most ${pipelinedMaxInFlight} request(s) at once: nothing was pipelined`);
   assert.ok(pipelinedMaxInFlight <= 4, `the upstream saw ${pipelinedMaxInFlight} requests at once, more than pipelining: 4`);
@@ -410,8 +490,11 @@ test('pipelining: a client that goes away does not fail the request pipelined ah
   leaving.end();
   await sleep(150);
   const seen = since(pipelinedRaw, from);
-  assert.deepEqual(seen.map((s) => `${s.path}@${s.conn}`), [`/pipelined-raw/first?delay=400@${seen[0].conn}`, `/pipelined-raw/leaving@${seen[0].conn}`],
-    'both requests went out on the one connection');
+  assert.deepEqual(
+    seen.map((s) => `${s.path}@${s.conn}`),
+    [`/pipelined-raw/first?delay=400@${seen[0].conn}`, `/pipelined-raw/leaving@${seen[0].conn}`],
+    'both requests went out on the one connection',
+  );
   leaving.destroy();
   const r = await first;
   assert.equal(r.status, 200, `the first client got ${r.status} ${r.body} because another client left`);

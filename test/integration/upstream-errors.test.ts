@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
-import { json, request, type Reply } from '../helpers/http.js';
+import { json, type Reply, request } from '../helpers/http.js';
 import { refusedPort, startRawUpstream, startUpstream, type TestUpstream } from '../helpers/upstream.js';
 
 let healthy: TestUpstream;
@@ -18,20 +18,37 @@ let deadPort: number;
 before(async () => {
   deadPort = await refusedPort();
   healthy = await startUpstream((req, res) => {
-    if (req.url === '/204') { res.writeHead(204); res.end(); return; }
-    if (req.url === '/304') { res.writeHead(304, { etag: '"x"' }); res.end(); return; }
+    if (req.url === '/204') {
+      res.writeHead(204);
+      res.end();
+      return;
+    }
+    if (req.url === '/304') {
+      res.writeHead(304, { etag: '"x"' });
+      res.end();
+      return;
+    }
     res.writeHead(200, { 'content-type': 'text/plain' });
     res.end('healthy');
   });
-  resetMid = await startRawUpstream((s) => s.once('data', () => {
-    s.write('HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n' + 'x'.repeat(1000));
-    setTimeout(() => s.resetAndDestroy(), 50);
-  }));
+  resetMid = await startRawUpstream((s) =>
+    s.once('data', () => {
+      s.write('HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n' + 'x'.repeat(1000));
+      setTimeout(() => s.resetAndDestroy(), 50);
+    }),
+  );
   resetBefore = await startRawUpstream((s) => s.once('data', () => s.resetAndDestroy()));
-  slow = await startRawUpstream(() => { /* accepts, never answers */ });
+  slow = await startRawUpstream(() => {
+    /* accepts, never answers */
+  });
   malformed = await startRawUpstream((s) => s.once('data', () => s.end('HTTP/1.1 2000 What\r\nbroken\r\n\r\n')));
-  abortWatch = await startUpstream((req) => { req.socket.once('close', () => { upstreamSawClose = true; }); });
-  gw = await startGateway(`
+  abortWatch = await startUpstream((req) => {
+    req.socket.once('close', () => {
+      upstreamSawClose = true;
+    });
+  });
+  gw = await startGateway(
+    `
 timeouts: { connect_ms: 500, response_header_ms: 700, idle_ms: 2000 }
 upstreams:
   healthy: { endpoints: [ { url: "${healthy.origin}" } ] }
@@ -53,7 +70,9 @@ routes:
   - { name: slow, match: { prefix: /slow }, upstream: slow }
   - { name: malformed, match: { prefix: /malformed }, upstream: malformed }
   - { name: abort-watch, match: { prefix: /abort-watch }, upstream: abort-watch }
-`, { SLUICE_WORKERS: '1' });
+`,
+    { SLUICE_WORKERS: '1' },
+  );
 });
 
 after(async () => {
@@ -91,7 +110,10 @@ test('reset before the response → 502', async () => {
 });
 
 test('reset mid-response → the client connection is cut (truncated body, never a hang)', async () => {
-  await assert.rejects(request(gw.url('/reset-mid')), (err: NodeJS.ErrnoException) => ['ECONNRESET', 'ERR_STREAM_PREMATURE_CLOSE'].includes(err.code!) || /aborted|socket hang up/.test(err.message));
+  await assert.rejects(
+    request(gw.url('/reset-mid')),
+    (err: NodeJS.ErrnoException) => ['ECONNRESET', 'ERR_STREAM_PREMATURE_CLOSE'].includes(err.code!) || /aborted|socket hang up/.test(err.message),
+  );
 });
 
 test('no response headers within response_header_ms → 504', async () => {

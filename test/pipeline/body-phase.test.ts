@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { gunzipSync, createGzip } from 'node:zlib';
+import { createGzip, gunzipSync } from 'node:zlib';
 import { NO_LINES } from '../../src/http/head-lines.js';
 import type { BodySink, BodyTransform } from '../../src/pipeline/body-chain.js';
 import type { Forwarder, LegHandle, LegRequest } from '../../src/pipeline/downstream.js';
-import { setHeader, type ResponseHead, type Stage, type UpstreamRequestHead } from '../../src/pipeline/phase.js';
+import { type ResponseHead, type Stage, setHeader, type UpstreamRequestHead } from '../../src/pipeline/phase.js';
 import { routeRuntime } from '../../src/pipeline/route-runtime.js';
 import { FakeFrontDoor } from '../helpers/fake-front-door.js';
 
@@ -50,7 +50,9 @@ function upperCase(sink: BodySink): BodyTransform {
 /** gzip through node:zlib: output comes later than input, with backpressure both ways. */
 function gzip(sink: BodySink): BodyTransform {
   const z = createGzip();
-  z.on('data', (d: Buffer) => { if (!sink.push(d)) z.pause(); });
+  z.on('data', (d: Buffer) => {
+    if (!sink.push(d)) z.pause();
+  });
   z.on('drain', () => sink.ready());
   z.on('end', () => sink.end());
   return {
@@ -91,7 +93,12 @@ test('a response body stage transforms every chunk in order; its head edits (len
 test('a stage may decline a response (null): its body passes untouched, and so does a HEAD/204/304 answer', () => {
   const seen: number[] = [];
   const stage: Stage = { name: 'picky', onResponseBody: (_c, h, sink) => (seen.push(h.status), h.status === 201 ? upperCase(sink) : null) };
-  for (const [method, status] of [['GET', 200], ['HEAD', 201], ['GET', 204], ['GET', 304]] as const) {
+  for (const [method, status] of [
+    ['GET', 200],
+    ['HEAD', 201],
+    ['GET', 204],
+    ['GET', 304],
+  ] as const) {
     const { leg, front, ex } = setup([stage], { method });
     ex.start();
     leg.req.writeHead(head(status, 2), true);
@@ -114,14 +121,16 @@ test('backpressure: a slow client pauses the transform, which pauses the upstrea
 });
 
 test('gzip as a body stage: 1 MiB through a client that keeps refusing, the client gets exactly the input compressed', async () => {
-  const { leg, front, ex } = setup([{
-    name: 'gzip',
-    onResponseBody(_c, h, sink) {
-      h.length = -1;
-      setHeader(h, 'content-encoding', 'gzip');
-      return gzip(sink);
+  const { leg, front, ex } = setup([
+    {
+      name: 'gzip',
+      onResponseBody(_c, h, sink) {
+        h.length = -1;
+        setHeader(h, 'content-encoding', 'gzip');
+        return gzip(sink);
+      },
     },
-  }]);
+  ]);
   // Incompressible, so the compressed output is as large as the input and meets the slow client often.
   const input = randomBytes(1024 * 1024);
   ex.start();
@@ -138,7 +147,10 @@ test('gzip as a body stage: 1 MiB through a client that keeps refusing, the clie
       return false;
     };
     const origEnd = front.end.bind(front);
-    front.end = () => { origEnd(); resolve(); };
+    front.end = () => {
+      origEnd();
+      resolve();
+    };
   });
   let at = 0;
   const pump = () => {
@@ -150,7 +162,10 @@ test('gzip as a body stage: 1 MiB through a client that keeps refusing, the clie
     leg.req.end();
   };
   const resume = leg.resume.bind(leg);
-  leg.resume = () => { resume(); setImmediate(pump); };
+  leg.resume = () => {
+    resume();
+    setImmediate(pump);
+  };
   pump();
   await done;
   assert.ok(refusals > 0, 'the client did push back');
@@ -159,7 +174,7 @@ test('gzip as a body stage: 1 MiB through a client that keeps refusing, the clie
   assert.deepEqual(front.head!.set, ['content-encoding', 'gzip']);
 });
 
-test('a request body stage transforms the upload; it goes upstream chunked, without the client\'s Content-Length', async () => {
+test("a request body stage transforms the upload; it goes upstream chunked, without the client's Content-Length", async () => {
   const stage: Stage = { name: 'upper', onRequestBody: (_c, sink) => upperCase(sink) };
   const { leg, front, ex } = setup([stage], { method: 'POST', contentLength: 10, headers: ['content-length', '10', 'x-a', '1'] });
   ex.openBody();
@@ -191,15 +206,55 @@ test('routes without body stages keep the direct path: the body is kept for retr
 
 test('onLog runs exactly once, whatever ends the exchange: answer, stage reply, failure, cut, client gone, repeated ends', async () => {
   const ends: Array<[string, (s: ReturnType<typeof setup>) => void]> = [
-    ['answered', ({ leg }) => { leg.req.writeHead(head(), true); leg.req.end(); leg.req.end(); }],
-    ['failed before the head', ({ leg }) => { leg.req.fail('SLUICE_ERR_UPSTREAM_RESET'); leg.req.fail('SLUICE_ERR_UPSTREAM_RESET'); }],
-    ['cut after the head', ({ leg }) => { leg.req.writeHead(head(), false); leg.req.writeChunk(Buffer.from('x')); leg.req.fail('SLUICE_ERR_UPSTREAM_RESET'); }],
-    ['client gone mid-body', ({ leg, front }) => { leg.req.writeHead(head(), false); front.abort(); leg.req.end(); }],
-    ['client gone before anything', ({ front }) => { front.abort(); front.abort(); }],
+    [
+      'answered',
+      ({ leg }) => {
+        leg.req.writeHead(head(), true);
+        leg.req.end();
+        leg.req.end();
+      },
+    ],
+    [
+      'failed before the head',
+      ({ leg }) => {
+        leg.req.fail('SLUICE_ERR_UPSTREAM_RESET');
+        leg.req.fail('SLUICE_ERR_UPSTREAM_RESET');
+      },
+    ],
+    [
+      'cut after the head',
+      ({ leg }) => {
+        leg.req.writeHead(head(), false);
+        leg.req.writeChunk(Buffer.from('x'));
+        leg.req.fail('SLUICE_ERR_UPSTREAM_RESET');
+      },
+    ],
+    [
+      'client gone mid-body',
+      ({ leg, front }) => {
+        leg.req.writeHead(head(), false);
+        front.abort();
+        leg.req.end();
+      },
+    ],
+    [
+      'client gone before anything',
+      ({ front }) => {
+        front.abort();
+        front.abort();
+      },
+    ],
   ];
   for (const [name, end] of ends) {
     const logged: number[] = [];
-    const s = setup([{ name: 'count', onLog: (_c, o) => { logged.push(o.status); } }]);
+    const s = setup([
+      {
+        name: 'count',
+        onLog: (_c, o) => {
+          logged.push(o.status);
+        },
+      },
+    ]);
     s.ex.start();
     end(s);
     s.ex.finish(false);
@@ -210,7 +265,12 @@ test('onLog runs exactly once, whatever ends the exchange: answer, stage reply, 
   const logged: number[] = [];
   const s = setup([
     { name: 'deny', onRequest: async () => ({ status: 403, code: null, body: 'no' }) },
-    { name: 'count', onLog: (_c, o) => { logged.push(o.status); } },
+    {
+      name: 'count',
+      onLog: (_c, o) => {
+        logged.push(o.status);
+      },
+    },
   ]);
   s.ex.start();
   await new Promise((r) => setImmediate(r));

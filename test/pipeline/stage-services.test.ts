@@ -28,7 +28,14 @@ const keys = defineStage({
 });
 
 function plan(issuers: string[]): CompiledPlan {
-  const routes = issuers.map((issuer, index) => ({ index, name: `r${index}`, stages: [{ kind: 'keys', plan: { issuer } }, { kind: 'other', plan: {} }] }));
+  const routes = issuers.map((issuer, index) => ({
+    index,
+    name: `r${index}`,
+    stages: [
+      { kind: 'keys', plan: { issuer } },
+      { kind: 'other', plan: {} },
+    ],
+  }));
   return { stageSettings: { keys: { refreshMs: 1000 } }, routes } as unknown as CompiledPlan;
 }
 
@@ -41,7 +48,10 @@ test('a stage service is told of each config (its settings, the plans of the rou
   assert.deepEqual(early.view('keys').current, { settings: { refreshMs: 1000 }, issuers: ['a', 'b'] });
 
   // Later values go to running workers as messages; a view keeps its identity, so instances see them.
-  services.onPublish = (kind, value) => { delivered.push(value); early.update(kind, value); };
+  services.onPublish = (kind, value) => {
+    delivered.push(value);
+    early.update(kind, value);
+  };
   const view = early.view('keys');
   services.configure(plan(['c']));
   assert.deepEqual(delivered, [{ settings: { refreshMs: 1000 }, issuers: ['c'] }]);

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
+import { createSlotTable, SlotTable } from '../../src/shared/slot-table.js';
 import { InFlight } from '../../src/stages/rate-limit/in-flight.js';
 import { fingerprint, fingerprintWord } from '../../src/stages/rate-limit/limit-key.js';
 import { LocalGcra, STORE_FULL } from '../../src/stages/rate-limit/local-gcra.js';
-import { createSlotTable, SlotTable } from '../../src/shared/slot-table.js';
 
 /**
  * The shared table under real contention: several worker threads take from the same keys at the
@@ -41,7 +41,13 @@ async function hammer(opts: { slots: number; keys: number; tries: number; burst:
   const interval = 1_000_000_000n; // 1 per second: nothing refills at a frozen instant
   const workerData = { sab, go, keys: opts.keys, tries: opts.tries, interval, tolerance: BigInt(opts.burst - 1) * interval, now: 10n ** 15n };
   const workers = Array.from({ length: opts.threads }, () => new Worker(WORKER, { eval: true, workerData }));
-  const results = workers.map((w) => new Promise<number[]>((resolve, reject) => { w.once('message', resolve); w.once('error', reject); }));
+  const results = workers.map(
+    (w) =>
+      new Promise<number[]>((resolve, reject) => {
+        w.once('message', resolve);
+        w.once('error', reject);
+      }),
+  );
   await new Promise((r) => setTimeout(r, 200));
   Atomics.store(new Int32Array(go), 0, 1);
   Atomics.notify(new Int32Array(go), 0);
@@ -58,14 +64,21 @@ test('4 threads on one key at one instant allow exactly burst requests in all', 
 test('300 keys crowded into a 512-slot table: every key gets exactly its own burst', async () => {
   const allowed = await hammer({ slots: 512, keys: 300, tries: 8, burst: 3, threads: 4 });
   assert.equal(allowed.length, 300);
-  assert.deepEqual(allowed.filter((n) => n !== 3), [], 'a key got more or less than its burst: keys shared a budget');
+  assert.deepEqual(
+    allowed.filter((n) => n !== 3),
+    [],
+    'a key got more or less than its burst: keys shared a budget',
+  );
 });
 
 test('a full window refuses new keys (never fails open), then reuses a slot once its bucket refilled', () => {
   const table = new SlotTable(createSlotTable(16));
   const gcra = new LocalGcra(table, { interval: 100n, tolerance: 0n });
   const h = { hi: 0, lo: 0 };
-  const take = (key: string, now: bigint) => { fingerprint(1, key, h); return gcra.take(fingerprintWord(h.hi, h.lo), h.lo, now); };
+  const take = (key: string, now: bigint) => {
+    fingerprint(1, key, h);
+    return gcra.take(fingerprintWord(h.hi, h.lo), h.lo, now);
+  };
   for (let k = 0; k < 16; k++) assert.ok(take(`k${k}`, 1000n) > 0);
   assert.equal(take('newcomer', 1000n), STORE_FULL);
   assert.ok(take('k3', 1000n) < 0, 'k3 is still limited');
@@ -78,7 +91,11 @@ test('in-flight counts: the limit holds, release frees, and a slot at 0 can go t
   const table = new SlotTable(createSlotTable(16));
   const limit = new InFlight(table, 2);
   const h = { hi: 0, lo: 0 };
-  const acquire = (key: string) => { fingerprint(1, key, h); const r = limit.acquire(fingerprintWord(h.hi, h.lo), h.lo); return { r, slot: limit.slot }; };
+  const acquire = (key: string) => {
+    fingerprint(1, key, h);
+    const r = limit.acquire(fingerprintWord(h.hi, h.lo), h.lo);
+    return { r, slot: limit.slot };
+  };
   const a = acquire('a');
   const b = acquire('a');
   assert.equal(a.r, 1);

@@ -40,7 +40,13 @@ test('4 threads failing at once: one ejection, one breaker transition, max_eject
   const go = new SharedArrayBuffer(4);
   const workerData = { endpoints, upstreams, go, passive: PASSIVE, breaker: BREAKER, now: 5000 };
   const workers = Array.from({ length: 4 }, () => new Worker(WORKER, { eval: true, workerData }));
-  const results = workers.map((w) => new Promise<any>((resolve, reject) => { w.once('message', resolve); w.once('error', reject); }));
+  const results = workers.map(
+    (w) =>
+      new Promise<any>((resolve, reject) => {
+        w.once('message', resolve);
+        w.once('error', reject);
+      }),
+  );
   await new Promise((r) => setTimeout(r, 200));
   Atomics.store(new Int32Array(go), 0, 1);
   Atomics.notify(new Int32Array(go), 0);

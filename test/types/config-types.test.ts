@@ -1,15 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { object, string } from '../../src/config/schema-node.js';
-import type {
-  GatewayConfig, Predicate, RetriesConfig, RetryCondition, RouteConfig, UpstreamConfig,
-} from '../../src/config/types.js';
+import type { GatewayConfig, Predicate, RetriesConfig, RetryCondition, RouteConfig, UpstreamConfig } from '../../src/config/types.js';
 import { loadPlanText } from '../../src/primary/load-plan.js';
 import type { LimitConfig as RateLimitConfig } from '../../src/stages/rate-limit/schema.js';
 
 // These checks run in tsc, not in node: a schema change that alters the derived config types in
 // one of these ways fails the build, which `npm test` runs first.
-type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 type Expect<T extends true> = T;
 type IsOptional<T, K extends keyof T> = {} extends Pick<T, K> ? true : false;
 type IsReadonly<T, K extends keyof T> = Equal<Pick<T, K>, { -readonly [P in K]: T[P] }> extends true ? false : true;

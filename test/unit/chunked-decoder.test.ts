@@ -48,7 +48,8 @@ const whole = (body: string) => decode([body]);
 const byteByByte = (body: string) => decode([...body]);
 
 /** A body exercising sizes in both cases, an extension, an empty-looking chunk of CRLFs, and trailers. */
-const BODY = '5\r\nhello\r\n1;name=value\r\n \r\nA\r\n0123456789\r\n1a;x;y="q"\r\nabcdefghijklmnopqrstuvwxyz\r\n4\r\n\r\n\r\n\r\n0\r\nX-Trailer: t\r\nX-Other: u\r\n\r\n';
+const BODY =
+  '5\r\nhello\r\n1;name=value\r\n \r\nA\r\n0123456789\r\n1a;x;y="q"\r\nabcdefghijklmnopqrstuvwxyz\r\n4\r\n\r\n\r\n\r\n0\r\nX-Trailer: t\r\nX-Other: u\r\n\r\n';
 const BODY_DATA = 'hello 0123456789abcdefghijklmnopqrstuvwxyz\r\n\r\n';
 
 /** Assert a body is refused, whole, byte by byte and split at every index. */

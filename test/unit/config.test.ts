@@ -12,7 +12,10 @@ test('the issue example config is accepted and defaulted', () => {
   const { config, plan } = loadPlanText(text, 'contract.yaml');
   assert.equal(config.timeouts.drain_ms, 30000);
   assert.equal(plan.routes.length, 3);
-  assert.deepEqual(plan.upstreams[0].endpoints.map((e) => e.origin), ['http://127.0.0.1:9001', 'http://127.0.0.1:9002']);
+  assert.deepEqual(
+    plan.upstreams[0].endpoints.map((e) => e.origin),
+    ['http://127.0.0.1:9001', 'http://127.0.0.1:9002'],
+  );
   assert.ok(Object.isFrozen(config.routes[0].match));
 });
 
@@ -66,7 +69,12 @@ test('YAML syntax errors and duplicate keys are located', () => {
 
 test('env overrides are validated and applied', () => {
   const { plan } = loadPlanText('upstreams: { u: { endpoints: [ { url: "http://127.0.0.1:1" } ] } }\n', 'gw.yaml', {
-    SLUICE_PORT: '9999', SLUICE_ADMIN_PORT: '0', SLUICE_WORKERS: '3', SLUICE_LOG_LEVEL: 'warn', SLUICE_POOL_CONNECTIONS: '7', SLUICE_PIPELINING: '4',
+    SLUICE_PORT: '9999',
+    SLUICE_ADMIN_PORT: '0',
+    SLUICE_WORKERS: '3',
+    SLUICE_LOG_LEVEL: 'warn',
+    SLUICE_POOL_CONNECTIONS: '7',
+    SLUICE_PIPELINING: '4',
   });
   assert.equal(plan.listen.port, 9999);
   assert.equal(plan.admin.port, 0);

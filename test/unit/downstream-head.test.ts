@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { NO_LINES } from '../../src/http/head-lines.js';
-import { parseHead, type ParsedHead } from '../../src/upstream/http1/response-head.js';
 import type { ResponseHead } from '../../src/pipeline/phase.js';
+import { type ParsedHead, parseHead } from '../../src/upstream/http1/response-head.js';
 import { downstreamHead } from '../../src/worker/downstream-head.js';
 
 // downstreamHead() turns an upstream head into the bytes uWS writes after "HTTP/1.1 " (it adds the
@@ -22,9 +22,22 @@ function written(parts: Partial<ResponseHead> & Pick<ResponseHead, 'upstream'> &
 }
 
 test('passing lines keep their bytes and order; hop-by-hop, framing and Date are dropped, even between runs', () => {
-  const lines = upstream('Content-Type: text/plain', 'Date: x', 'X-A: a:b:c', 'Content-Length: 5', 'Keep-Alive: timeout=5', 'x-b:  spaced  ', 'Connection: keep-alive');
+  const lines = upstream(
+    'Content-Type: text/plain',
+    'Date: x',
+    'X-A: a:b:c',
+    'Content-Length: 5',
+    'Keep-Alive: timeout=5',
+    'x-b:  spaced  ',
+    'Connection: keep-alive',
+  );
   assert.deepEqual(written({ upstream: lines }), [
-    '200 OK', 'Content-Type: text/plain', 'X-A: a:b:c', 'x-b:  spaced', 'via: 1.1 sluice', 'x-request-id: req-1',
+    '200 OK',
+    'Content-Type: text/plain',
+    'X-A: a:b:c',
+    'x-b:  spaced',
+    'via: 1.1 sluice',
+    'x-request-id: req-1',
   ]);
 });
 
@@ -35,7 +48,11 @@ test('headers named by Connection and headers a stage sets are replaced; stage v
   // Names with '_' and '^' (token bytes that are not letters) compare exactly, ignoring only letter case.
   const odd = upstream('X_Under: 1', 'X^Caret: 2', 'X-Under: 3');
   assert.deepEqual(written({ upstream: odd, connectionNamed: ['x^caret'], set: ['x_under', 'stage'] }), [
-    '200 OK', 'X-Under: 3', 'x_under: stage', 'via: 1.1 sluice', 'x-request-id: req-1',
+    '200 OK',
+    'X-Under: 3',
+    'x_under: stage',
+    'via: 1.1 sluice',
+    'x-request-id: req-1',
   ]);
 });
 

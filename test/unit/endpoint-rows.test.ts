@@ -9,9 +9,10 @@ import { createUpstreamTable, UpstreamTable } from '../../src/shared/upstream-ta
 // Rows of the shared tables as discovery churns: history kept for endpoints that come back, and a
 // full table leaves endpoints out instead of rejecting the plan.
 const ep = (port: number): EndpointPlan => ({ origin: `http://10.0.0.1:${port}`, hostHeader: '', weight: 1, row: -1 });
-const plan = (endpoints: EndpointPlan[]): CompiledPlan => ({
-  upstreams: [{ name: 'api', endpoints, discovery: { kind: 'static' } } as unknown as UpstreamPlan],
-} as unknown as CompiledPlan);
+const plan = (endpoints: EndpointPlan[]): CompiledPlan =>
+  ({
+    upstreams: [{ name: 'api', endpoints, discovery: { kind: 'static' } } as unknown as UpstreamPlan],
+  }) as unknown as CompiledPlan;
 
 test('an endpoint that leaves and comes back gets its row (and its ejection history) back', () => {
   const health = new EndpointHealth(createEndpointTable());

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { lineName, lineValue, NO_LINES } from '../../src/http/head-lines.js';
-import { parseHead, type ParsedHead } from '../../src/upstream/http1/response-head.js';
+import { type ParsedHead, parseHead } from '../../src/upstream/http1/response-head.js';
 
 // parseHead() is what stands between an upstream's bytes and a pooled connection's framing: every
 // head RFC 9112 does not allow must be refused (an error string), never guessed at.
@@ -51,7 +51,11 @@ test('a plain HTTP/1.1 head: status, Content-Length, headers as sent, keep-alive
   assert.equal(h.chunked, false);
   assert.equal(h.keepAlive, true);
   assert.equal(h.keepAliveHintMs, -1);
-  assert.deepEqual(pairs(h), [['Content-Type', 'text/plain'], ['Content-Length', '5'], ['X-Mixed-Case', 'Value']]);
+  assert.deepEqual(pairs(h), [
+    ['Content-Type', 'text/plain'],
+    ['Content-Length', '5'],
+    ['X-Mixed-Case', 'Value'],
+  ]);
 });
 
 test('the status line may have no reason phrase, an empty one, or one with spaces and obs-text', () => {
@@ -91,7 +95,11 @@ test('Connection: close in one of several Connection fields still ends the conne
 });
 
 test('the names every Connection field lists are gathered, lower-cased; close and keep-alive alone list none', () => {
-  assert.deepEqual(ok(head('HTTP/1.1 200 OK', 'Connection: X_Private', 'X_Private: 1', 'Connection: x-b, X^Caret')).connectionNamed, ['x_private', 'x-b', 'x^caret']);
+  assert.deepEqual(ok(head('HTTP/1.1 200 OK', 'Connection: X_Private', 'X_Private: 1', 'Connection: x-b, X^Caret')).connectionNamed, [
+    'x_private',
+    'x-b',
+    'x^caret',
+  ]);
   assert.equal(ok(head('HTTP/1.1 200 OK', 'Connection: keep-alive')).connectionNamed, null);
   assert.equal(ok(head('HTTP/1.1 200 OK', 'Content-Length: 0')).connectionNamed, null);
 });
@@ -106,7 +114,13 @@ test('Keep-Alive: timeout=N is read as a hint in milliseconds', () => {
 
 test('header values lose their surrounding spaces and tabs (OWS), never inner ones', () => {
   const h = ok(head('HTTP/1.1 200 OK', 'X-A: \t  spaced  out \t ', 'X-B:tight', 'X-Empty:', 'X-Blank:   \t', 'Content-Length:  12  '));
-  assert.deepEqual(pairs(h), [['X-A', 'spaced  out'], ['X-B', 'tight'], ['X-Empty', ''], ['X-Blank', ''], ['Content-Length', '12']]);
+  assert.deepEqual(pairs(h), [
+    ['X-A', 'spaced  out'],
+    ['X-B', 'tight'],
+    ['X-Empty', ''],
+    ['X-Blank', ''],
+    ['Content-Length', '12'],
+  ]);
   assert.equal(h.contentLength, 12);
 });
 
@@ -136,7 +150,10 @@ test('a head in the middle of a buffer is parsed in place (pipelined answers)', 
   assert.equal(parseHead(buf, before.length, before.length + text.length, h), null);
   assert.equal(h.status, 201);
   assert.equal(h.contentLength, 3);
-  assert.deepEqual(pairs(h), [['Content-Length', '3'], ['Location', '/x']]);
+  assert.deepEqual(pairs(h), [
+    ['Content-Length', '3'],
+    ['Location', '/x'],
+  ]);
 });
 
 test('a reused result object is reset by each parse', () => {
@@ -155,15 +172,36 @@ test('a reused result object is reset by each parse', () => {
 // ── refused ───────────────────────────────────────────────────────────────────────────────
 
 test('anything but HTTP/1.0 or HTTP/1.1 in the status line is refused', () => {
-  for (const line of ['HTTP/2.0 200 OK', 'HTTP/1.2 200 OK', 'HTTP/1.x 200 OK', 'http/1.1 200 OK', 'HTTPS/1.1 200 OK', 'ICY 200 OK',
-    'HTTP/1.1  200 OK', 'HTTP/1.1\t200 OK', ' HTTP/1.1 200 OK', 'HTTP/11 200 OK']) {
+  for (const line of [
+    'HTTP/2.0 200 OK',
+    'HTTP/1.2 200 OK',
+    'HTTP/1.x 200 OK',
+    'http/1.1 200 OK',
+    'HTTPS/1.1 200 OK',
+    'ICY 200 OK',
+    'HTTP/1.1  200 OK',
+    'HTTP/1.1\t200 OK',
+    ' HTTP/1.1 200 OK',
+    'HTTP/11 200 OK',
+  ]) {
     refused(head(line, 'Content-Length: 0'));
   }
 });
 
 test('a status code that is not three digits from 100 to 599 is refused', () => {
-  for (const line of ['HTTP/1.1 2x0 OK', 'HTTP/1.1 20 OK', 'HTTP/1.1 2000 OK', 'HTTP/1.1 000 OK', 'HTTP/1.1 099 OK', 'HTTP/1.1 600 OK',
-    'HTTP/1.1 999 OK', 'HTTP/1.1 -20 OK', 'HTTP/1.1 +20 OK', 'HTTP/1.1 20', 'HTTP/1.1 OK']) {
+  for (const line of [
+    'HTTP/1.1 2x0 OK',
+    'HTTP/1.1 20 OK',
+    'HTTP/1.1 2000 OK',
+    'HTTP/1.1 000 OK',
+    'HTTP/1.1 099 OK',
+    'HTTP/1.1 600 OK',
+    'HTTP/1.1 999 OK',
+    'HTTP/1.1 -20 OK',
+    'HTTP/1.1 +20 OK',
+    'HTTP/1.1 20',
+    'HTTP/1.1 OK',
+  ]) {
     refused(head(line));
   }
 });

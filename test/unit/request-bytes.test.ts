@@ -13,7 +13,10 @@ function attempt(path: string, headers: string[]): UpstreamTry {
 test('request line, headers in order, the empty line; chunked adds its framing line', () => {
   const t = attempt('/a?b=1', ['host', 'example.com', 'x-forwarded-for', '10.0.0.1']);
   assert.equal(requestHead(t, false).toString('latin1'), 'GET /a?b=1 HTTP/1.1\r\nhost: example.com\r\nx-forwarded-for: 10.0.0.1\r\n\r\n');
-  assert.equal(requestHead(t, true).toString('latin1'), 'GET /a?b=1 HTTP/1.1\r\nhost: example.com\r\nx-forwarded-for: 10.0.0.1\r\ntransfer-encoding: chunked\r\n\r\n');
+  assert.equal(
+    requestHead(t, true).toString('latin1'),
+    'GET /a?b=1 HTTP/1.1\r\nhost: example.com\r\nx-forwarded-for: 10.0.0.1\r\ntransfer-encoding: chunked\r\n\r\n',
+  );
 });
 
 test('text beyond ASCII goes out as UTF-8: U+010A is C4 8A, never a line feed', () => {

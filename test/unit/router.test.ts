@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadPlanText } from '../../src/primary/load-plan.js';
-import { Router, type RoutableRequest } from '../../src/router/router.js';
+import { type RoutableRequest, Router } from '../../src/router/router.js';
 
-function routerFor(routesYaml: string): (method: string, path: string, extra?: { host?: string; headers?: Record<string, string>; query?: string }) => string | null {
+function routerFor(
+  routesYaml: string,
+): (method: string, path: string, extra?: { host?: string; headers?: Record<string, string>; query?: string }) => string | null {
   const { plan } = loadPlanText(`upstreams:\n  u: { endpoints: [ { url: "http://127.0.0.1:1" } ] }\nroutes:\n${routesYaml}`, 'routes.yaml');
   const router = new Router(plan.routes.map((p) => ({ plan: p, route: p.name })));
   return (method, path, extra = {}) => {

@@ -25,7 +25,8 @@ export function compileHeaders(c: HeadersConfig, route: RouteContext, problems: 
   // A gateway-made answer meets neither phase: no request goes upstream, no upstream head comes back.
   if (!route.hasUpstream) problems.report(['headers'], 'has no effect on a route without an upstream; put headers in respond: instead');
   const request = c.request === undefined ? null : compileEdits(c.request, 'request', FRAMING, [...FRAMING, ...REQUEST_KEEPS], problems);
-  const response = c.response === undefined ? null : compileEdits(c.response, 'response', [...FRAMING, ...RESPONSE_OWN], [...FRAMING, ...RESPONSE_OWN], problems);
+  const response =
+    c.response === undefined ? null : compileEdits(c.response, 'response', [...FRAMING, ...RESPONSE_OWN], [...FRAMING, ...RESPONSE_OWN], problems);
   return request === null && response === null ? null : { request, response };
 }
 
@@ -39,7 +40,8 @@ function compileEdits(e: HeaderEdits, direction: string, cannotSet: string[], ca
   }
   const remove = (e.remove ?? []).map((name, i) => {
     const lower = name.toLowerCase();
-    if (cannotRemove.includes(lower)) problems.report(['headers', direction, 'remove', i], `${lower} is needed or written by sluice itself; it cannot be removed`);
+    if (cannotRemove.includes(lower))
+      problems.report(['headers', direction, 'remove', i], `${lower} is needed or written by sluice itself; it cannot be removed`);
     for (let k = 0; k < set.length; k += 2) {
       if (set[k] === lower) problems.report(['headers', direction, 'remove', i], `${lower} is also under set; keep one of the two`);
     }

@@ -1,4 +1,4 @@
-import { removeHeader, type ResponseHead, setHeader, type Stage } from '../../pipeline/phase.js';
+import { type ResponseHead, removeHeader, type Stage, setHeader } from '../../pipeline/phase.js';
 import type { EditsPlan, HeadersPlan } from './compile.js';
 
 /**

@@ -46,7 +46,12 @@ export function compileSettings(c: RateLimitsConfig): RateLimitSettings {
   };
 }
 
-export function compileRateLimit(list: readonly LimitConfig[], route: RouteContext, settings: RateLimitSettings, problems: StageProblems): RateLimitPlan | null {
+export function compileRateLimit(
+  list: readonly LimitConfig[],
+  route: RouteContext,
+  settings: RateLimitSettings,
+  problems: StageProblems,
+): RateLimitPlan | null {
   if (list.length === 0) return null;
   const names = new Set<string>();
   const limits = list.map((l, i) => {
@@ -60,8 +65,15 @@ export function compileRateLimit(list: readonly LimitConfig[], route: RouteConte
 function compileLimit(route: string, l: LimitConfig, report: (field: string, message: string) => void, haveRedis: boolean): LimitPlan {
   const keyParts = (typeof l.key === 'string' ? [l.key] : l.key).map((k) => parseKeyPart(k)!);
   const base = {
-    name: l.name, id: `${route}\0${l.name}`, key: keyParts, denyOnStoreError: l.on_store_error === 'deny',
-    intervalNs: 0, toleranceNs: 0, burst: 0, maxInFlight: 0, policy: null,
+    name: l.name,
+    id: `${route}\0${l.name}`,
+    key: keyParts,
+    denyOnStoreError: l.on_store_error === 'deny',
+    intervalNs: 0,
+    toleranceNs: 0,
+    burst: 0,
+    maxInFlight: 0,
+    policy: null,
   };
   if ((l.rate === undefined) === (l.max_in_flight === undefined)) {
     report('rate', 'set exactly one of rate (a rate limit) or max_in_flight (a concurrency limit)');
@@ -89,4 +101,3 @@ function compileLimit(route: string, l: LimitConfig, report: (field: string, mes
     policy: l.headers ? `"${l.name}";q=${Math.round((rate * window * 1000) / perMs)};w=${window}` : null,
   };
 }
-

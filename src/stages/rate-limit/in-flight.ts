@@ -9,7 +9,10 @@ import { STORE_BUSY, STORE_FULL } from './local-gcra.js';
 export class InFlight {
   slot = -1;
 
-  constructor(private readonly table: SlotTable, readonly max: number) {}
+  constructor(
+    private readonly table: SlotTable,
+    readonly max: number,
+  ) {}
 
   /** 1 when admitted (call release(slot) once, when the exchange ends), 0 when at the limit, or a STORE_ result. */
   acquire(fp: bigint, home: number): number {
@@ -22,7 +25,10 @@ export class InFlight {
         s = table.claim(fp, home, 1n, 0n);
         if (s === FULL) return STORE_FULL;
         if (s === BUSY) return STORE_BUSY;
-        if (table.claimedNew) { this.slot = s; return 1; }
+        if (table.claimedNew) {
+          this.slot = s;
+          return 1;
+        }
       }
       const v = table.value(s);
       if (v === MOVING) continue;
@@ -31,7 +37,10 @@ export class InFlight {
         return 0;
       }
       if (!table.swap(s, v, v + 1n)) continue;
-      if (!table.owns(s, fp)) { table.add(s, -1n); continue; }
+      if (!table.owns(s, fp)) {
+        table.add(s, -1n);
+        continue;
+      }
       this.slot = s;
       return 1;
     }

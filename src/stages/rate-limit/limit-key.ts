@@ -19,9 +19,12 @@ export function parseKeyPart(text: string): KeyPart | null {
 
 function partValue(ctx: RequestCtx, part: KeyPart): string {
   switch (part.kind) {
-    case 'ip': return ctx.clientAddress;
-    case 'route': return '';
-    case 'header': return ctx.header(part.name) ?? '';
+    case 'ip':
+      return ctx.clientAddress;
+    case 'route':
+      return '';
+    case 'header':
+      return ctx.header(part.name) ?? '';
   }
 }
 

@@ -21,7 +21,10 @@ export class LocalGcra {
   /** The slot of the last allowed take(), for giveBack(). */
   slot = -1;
 
-  constructor(private readonly table: SlotTable, readonly params: GcraParams) {}
+  constructor(
+    private readonly table: SlotTable,
+    readonly params: GcraParams,
+  ) {}
 
   /**
    * One request for key `fp`. Returns > 0 when allowed: the key's debt afterwards, in ns (how far its
@@ -37,7 +40,10 @@ export class LocalGcra {
         s = table.claim(fp, home, now + interval, now);
         if (s === FULL) return STORE_FULL;
         if (s === BUSY) return STORE_BUSY;
-        if (table.claimedNew) { this.slot = s; return Number(interval); }
+        if (table.claimedNew) {
+          this.slot = s;
+          return Number(interval);
+        }
       }
       const v = table.value(s);
       if (v === MOVING) continue;
@@ -48,7 +54,10 @@ export class LocalGcra {
       }
       const next = tat + interval;
       if (!table.swap(s, v, next)) continue;
-      if (!table.owns(s, fp)) { table.add(s, -interval); continue; }
+      if (!table.owns(s, fp)) {
+        table.add(s, -interval);
+        continue;
+      }
       this.slot = s;
       return Number(next - now);
     }

@@ -57,7 +57,12 @@ export class RedisGcra {
   private readonly redis: Redis & GcraCommands;
   private readonly errors = new OncePerSecond();
 
-  constructor(url: string, private readonly timeoutMs: number, private readonly prefix: string, private readonly log: Logger) {
+  constructor(
+    url: string,
+    private readonly timeoutMs: number,
+    private readonly prefix: string,
+    private readonly log: Logger,
+  ) {
     const RedisClient = loadRedis();
     this.redis = new RedisClient(url, {
       enableOfflineQueue: true,

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { OncePerSecond } from '../../observe/once-per-second.js';
 import { errorReply } from '../../pipeline/local-reply.js';
-import { type LocalReply, type ResponseHead, setHeader, type Stage } from '../../pipeline/phase.js';
+import { type LocalReply, type ResponseHead, type Stage, setHeader } from '../../pipeline/phase.js';
 import type { RequestCtx, RequestState } from '../../pipeline/request-ctx.js';
 import type { StageEnv } from '../../pipeline/stage-factory.js';
 import { SlotTable } from '../../shared/slot-table.js';
@@ -43,7 +43,10 @@ export class RateLimitStage implements Stage {
   private readonly denials = new OncePerSecond();
   private readonly storeFailures = new OncePerSecond();
 
-  constructor(private readonly plan: RateLimitPlan, env: StageEnv<RateLimitSettings>) {
+  constructor(
+    private readonly plan: RateLimitPlan,
+    env: StageEnv<RateLimitSettings>,
+  ) {
     this.log = env.log;
     this.taken = env.state<Taken>();
     const rateTable = new SlotTable(env.tables.rate);
@@ -54,8 +57,10 @@ export class RateLimitStage implements Stage {
     }
     const redis = env.settings.redis;
     if (redis !== null && plan.limits.some((l) => l.kind === 'cluster')) {
-      this.redis = env.keep(`redis ${redis.url} ${redis.timeoutMs} ${redis.keyPrefix}`,
-        () => new RedisGcra(redis.url, redis.timeoutMs, redis.keyPrefix, env.log));
+      this.redis = env.keep(
+        `redis ${redis.url} ${redis.timeoutMs} ${redis.keyPrefix}`,
+        () => new RedisGcra(redis.url, redis.timeoutMs, redis.keyPrefix, env.log),
+      );
     }
     this.seeds = plan.limits.map((l) => limitSeed(env.secret, plan.route, l.name));
     this.policyHeader = plan.limits.flatMap((l) => (l.policy === null ? [] : [l.policy])).join(', ');
@@ -74,11 +79,18 @@ export class RateLimitStage implements Stage {
       const fp = fingerprintWord(this.hash.hi, this.hash.lo);
       if (l.kind === 'local') {
         const r = this.local[i].take(fp, this.hash.lo, now);
-        if (r > 0) { taken.slots[i] = this.local[i].slot; this.addHeader(taken, l, r); continue; }
+        if (r > 0) {
+          taken.slots[i] = this.local[i].slot;
+          this.addHeader(taken, l, r);
+          continue;
+        }
         if (r < 0 && Number.isFinite(r)) return this.deny(ctx, taken, i, -r);
       } else {
         const r = this.inFlight[i].acquire(fp, this.hash.lo);
-        if (r === 1) { taken.slots[i] = this.inFlight[i].slot; continue; }
+        if (r === 1) {
+          taken.slots[i] = this.inFlight[i].slot;
+          continue;
+        }
         if (r === 0) return this.deny(ctx, taken, i, 0);
       }
       // The table could not answer (full, or contended beyond reason): never silently.
@@ -145,7 +157,8 @@ export class RateLimitStage implements Stage {
       const l = limits[i];
       if (l.kind === 'local' && taken.slots[i] !== -1) this.local[i].giveBack(taken.slots[i]);
       else if (l.kind === 'in_flight' && taken.slots[i] !== -1) this.inFlight[i].release(taken.slots[i]);
-      else if (l.kind === 'cluster' && taken.redisKeys !== null && r < taken.redisKeys.length) this.redis!.giveBack(taken.redisKeys[r++], Math.round(l.intervalNs / 1000));
+      else if (l.kind === 'cluster' && taken.redisKeys !== null && r < taken.redisKeys.length)
+        this.redis!.giveBack(taken.redisKeys[r++], Math.round(l.intervalNs / 1000));
       taken.slots[i] = -1;
     }
   }
@@ -170,8 +183,10 @@ export class RateLimitStage implements Stage {
   private storeFailed(l: LimitPlan, message: string): void {
     const failures = this.storeFailures.hit();
     if (failures === 0) return;
-    this.log.warn({ code: 'SLUICE_ERR_RATE_LIMIT_STORE', route: this.plan.route, limit: l.name, failures,
-      then: l.denyOnStoreError ? 'deny' : 'allow' }, message);
+    this.log.warn(
+      { code: 'SLUICE_ERR_RATE_LIMIT_STORE', route: this.plan.route, limit: l.name, failures, then: l.denyOnStoreError ? 'deny' : 'allow' },
+      message,
+    );
   }
 }
 

@@ -19,7 +19,10 @@ export class ConsistentHash implements Balancer {
   private readonly owners: Uint16Array;
   private readonly fallback = new RoundRobin();
 
-  constructor(endpoints: readonly EndpointPlan[], private readonly on: HashOnPlan) {
+  constructor(
+    endpoints: readonly EndpointPlan[],
+    private readonly on: HashOnPlan,
+  ) {
     const ring: [number, number][] = [];
     const totalWeight = endpoints.reduce((sum, e) => sum + e.weight, 0);
     const perWeight = Math.min(POINTS_PER_WEIGHT, MAX_RING / Math.max(1, totalWeight));
@@ -55,10 +58,14 @@ export class ConsistentHash implements Balancer {
 /** The request's hash key, or undefined when it has none. */
 export function hashKey(ctx: RequestCtx, on: HashOnPlan): string | undefined {
   switch (on.kind) {
-    case 'ip': return ctx.clientAddress;
-    case 'header': return ctx.header(on.name);
-    case 'cookie': return findPair(ctx.header('cookie'), on.name, ';');
-    case 'query': return findPair(ctx.query, on.name, '&');
+    case 'ip':
+      return ctx.clientAddress;
+    case 'header':
+      return ctx.header(on.name);
+    case 'cookie':
+      return findPair(ctx.header('cookie'), on.name, ';');
+    case 'query':
+      return findPair(ctx.query, on.name, '&');
   }
 }
 

@@ -1,4 +1,4 @@
-import { powerOfTwo, type Balancer, type Candidates } from './balancer.js';
+import { type Balancer, type Candidates, powerOfTwo } from './balancer.js';
 
 /**
  * Fewest requests in flight (relative to weight), between two endpoints chosen at random: nearly as

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { powerOfTwo, type Balancer, type Candidates } from './balancer.js';
+import { type Balancer, type Candidates, powerOfTwo } from './balancer.js';
 
 /** How fast old latency is forgotten (ms): after DECAY_MS a sample weighs 1/e as much. */
 const DECAY_MS = 10_000;
@@ -20,7 +20,7 @@ export class PeakEwma implements Balancer {
   private readonly stamp: Float64Array;
   private c: Candidates | null = null;
   private now = 0;
-  private readonly score = (i: number): number => (this.decayed(i, this.now) + 1e-3) * (this.c!.inFlight(i) + 1) / this.c!.weight(i);
+  private readonly score = (i: number): number => ((this.decayed(i, this.now) + 1e-3) * (this.c!.inFlight(i) + 1)) / this.c!.weight(i);
 
   constructor(count: number) {
     this.ewma = new Float64Array(count);

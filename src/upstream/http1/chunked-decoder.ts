@@ -5,10 +5,23 @@
  */
 import { fieldByte } from './response-head.js';
 
-const CR = 0x0d, LF = 0x0a, SP = 0x20, HTAB = 0x09, SEMICOLON = 0x3b;
+const CR = 0x0d,
+  LF = 0x0a,
+  SP = 0x20,
+  HTAB = 0x09,
+  SEMICOLON = 0x3b;
 
-const SIZE = 0, SIZE_TAIL = 1, EXTENSION = 2, SIZE_LF = 3, DATA = 4, DATA_CR = 5, DATA_LF = 6,
-  TRAILER_START = 7, TRAILER_LINE = 8, TRAILER_LF = 9, END_LF = 10;
+const SIZE = 0,
+  SIZE_TAIL = 1,
+  EXTENSION = 2,
+  SIZE_LF = 3,
+  DATA = 4,
+  DATA_CR = 5,
+  DATA_LF = 6,
+  TRAILER_START = 7,
+  TRAILER_LINE = 8,
+  TRAILER_LF = 9,
+  END_LF = 10;
 
 export const CHUNKED_DONE = -1;
 export const CHUNKED_ERROR = -2;
@@ -72,7 +85,10 @@ export class ChunkedDecoder {
           break;
         case SIZE_LF:
           if (c !== LF) return this.fail('bare CR in the chunk size line');
-          if (this.size === 0) { this.state = TRAILER_START; break; }
+          if (this.size === 0) {
+            this.state = TRAILER_START;
+            break;
+          }
           this.remaining = this.size;
           this.size = 0;
           this.digits = 0;

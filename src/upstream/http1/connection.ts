@@ -2,12 +2,12 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import tls from 'node:tls';
+import { NO_LINES } from '../../http/head-lines.js';
 import { isIdempotent } from '../../http/idempotent.js';
 import { CHUNKED_DONE, CHUNKED_ERROR, ChunkedDecoder } from './chunked-decoder.js';
-import { NO_LINES } from '../../http/head-lines.js';
-import { parseHead, type ParsedHead } from './response-head.js';
 import { requestHead } from './request-bytes.js';
-import { bodyTimeout, closedEarly, connectFailed, connectTimeout, headersTimeout, protocolError, uploadTimeout, type UpstreamTry } from './upstream-try.js';
+import { type ParsedHead, parseHead } from './response-head.js';
+import { bodyTimeout, closedEarly, connectFailed, connectTimeout, headersTimeout, protocolError, type UpstreamTry, uploadTimeout } from './upstream-try.js';
 
 /** What one endpoint's connections are opened and timed with (from the compiled plan). */
 export interface ConnectionSettings {
@@ -40,9 +40,17 @@ const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 const NO_BYTES = Buffer.alloc(0);
 
 // Where the answer being read is.
-const HEAD = 0, LENGTH = 1, CHUNKED = 2, UNTIL_CLOSE = 3;
+const HEAD = 0,
+  LENGTH = 1,
+  CHUNKED = 2,
+  UNTIL_CLOSE = 3;
 // What the connection's one deadline is for.
-const NONE = 0, CONNECT = 1, HEADERS = 2, BODY = 3, KEEP_ALIVE = 4, UPLOAD = 5;
+const NONE = 0,
+  CONNECT = 1,
+  HEADERS = 2,
+  BODY = 3,
+  KEEP_ALIVE = 4,
+  UPLOAD = 5;
 
 /**
  * One keep-alive HTTP/1.1 connection to an endpoint: writes each try's request head (and body), reads
@@ -74,7 +82,15 @@ export class Connection {
   private partialHead: Buffer | null = null;
   private remaining = 0;
   private decoder: ChunkedDecoder | null = null;
-  private readonly parsed: ParsedHead = { status: 0, lines: NO_LINES, contentLength: -1, chunked: false, keepAlive: true, keepAliveHintMs: -1, connectionNamed: null };
+  private readonly parsed: ParsedHead = {
+    status: 0,
+    lines: NO_LINES,
+    contentLength: -1,
+    chunked: false,
+    keepAlive: true,
+    keepAliveHintMs: -1,
+    connectionNamed: null,
+  };
   private keepAlive = true;
   private keepAliveMs: number;
   private paused = false;
@@ -87,7 +103,10 @@ export class Connection {
   private timer: NodeJS.Timeout | null = null;
   private timerAt = 0;
 
-  constructor(private readonly owner: ConnectionOwner, private readonly s: ConnectionSettings) {
+  constructor(
+    private readonly owner: ConnectionOwner,
+    private readonly s: ConnectionSettings,
+  ) {
     this.keepAliveMs = s.keepAliveMs;
     if (s.tls) {
       this.socket = tls.connect({ host: s.host, port: s.port, servername: net.isIP(s.host) === 0 ? s.host : undefined, ALPNProtocols: ['http/1.1'] });
@@ -286,10 +305,16 @@ export class Connection {
     const end = idx + 4;
     const p = this.parsed;
     const problem = parseHead(buf, at, end, p);
-    if (problem !== null) { this.teardown(protocolError(problem), null); return -1; }
+    if (problem !== null) {
+      this.teardown(protocolError(problem), null);
+      return -1;
+    }
     if (p.status < 200) {
       // 100 Continue, 102, 103 Early Hints: not relayed. 101 would switch protocols: never asked for.
-      if (p.status === 101) { this.teardown(protocolError('unexpected 101 Switching Protocols'), null); return -1; }
+      if (p.status === 101) {
+        this.teardown(protocolError('unexpected 101 Switching Protocols'), null);
+        return -1;
+      }
       return end;
     }
     if (!p.keepAlive) this.keepAlive = false;
@@ -351,7 +376,10 @@ export class Connection {
     // The upstream is not idle while the client is slow: no body timeout until resume.
     this.disarm();
     this.socket.pause();
-    if (at < buf.length) { this.held = buf; this.heldAt = at; }
+    if (at < buf.length) {
+      this.held = buf;
+      this.heldAt = at;
+    }
   }
 
   private readonly onEnd = (): void => {
@@ -378,7 +406,10 @@ export class Connection {
     if (this.isClosed) return;
     this.isClosed = true;
     this.disarm();
-    if (this.timer !== null) { clearTimeout(this.timer); this.timer = null; }
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
     this.pipe?.stop();
     this.pipe = null;
     this.socket.destroy();
@@ -391,10 +422,14 @@ export class Connection {
       const answering = k === 0 && this.answering;
       try {
         if (t === only) t.onError(cause!);
-        else if (!answering && (k > 0 || stale) && mayResend(t)) { t.resent = true; this.owner.resend(t); }
-        else if (k === 0 && cause !== null && only === null) t.onError(cause);
+        else if (!answering && (k > 0 || stale) && mayResend(t)) {
+          t.resent = true;
+          this.owner.resend(t);
+        } else if (k === 0 && cause !== null && only === null) t.onError(cause);
         else t.onError(closedEarly(answering ? 'connection closed during the response' : 'connection closed before the response'));
-      } catch { /* a try's callback threw: the others still hear of the end */ }
+      } catch {
+        /* a try's callback threw: the others still hear of the end */
+      }
     }
     this.owner.gone(this);
   }
@@ -430,11 +465,16 @@ export class Connection {
     }
     const ms = this.deadlineMs;
     switch (this.deadlineKind) {
-      case CONNECT: return this.teardown(connectTimeout(ms), null);
-      case HEADERS: return this.teardown(headersTimeout(ms), null);
-      case BODY: return this.teardown(bodyTimeout(ms), null);
-      case UPLOAD: return this.teardown(uploadTimeout(ms), null);
-      default: return this.teardown(null, null); // idle for keep-alive: closed quietly
+      case CONNECT:
+        return this.teardown(connectTimeout(ms), null);
+      case HEADERS:
+        return this.teardown(headersTimeout(ms), null);
+      case BODY:
+        return this.teardown(bodyTimeout(ms), null);
+      case UPLOAD:
+        return this.teardown(uploadTimeout(ms), null);
+      default:
+        return this.teardown(null, null); // idle for keep-alive: closed quietly
     }
   }
 }
@@ -475,7 +515,12 @@ function repeatable(t: UpstreamTry): boolean {
 class BodyPipe {
   private stopped = false;
 
-  constructor(private readonly c: Connection, readonly t: UpstreamTry, private readonly body: Readable, private readonly socket: net.Socket) {
+  constructor(
+    private readonly c: Connection,
+    readonly t: UpstreamTry,
+    private readonly body: Readable,
+    private readonly socket: net.Socket,
+  ) {
     body.on('data', this.onData);
     body.once('end', this.onEnd);
     body.once('close', this.onClose);

@@ -21,7 +21,10 @@ export class Http1Pool implements ConnectionOwner {
   private readonly queue: UpstreamTry[] = [];
   private onEmpty: (() => void) | null = null;
 
-  constructor(private readonly settings: ConnectionSettings, private readonly connections: number) {}
+  constructor(
+    private readonly settings: ConnectionSettings,
+    private readonly connections: number,
+  ) {}
 
   dispatch(t: UpstreamTry): void {
     t.resent = false;
@@ -103,7 +106,9 @@ export class Http1Pool implements ConnectionOwner {
     this.closed = true;
     for (const c of this.idleStack.splice(0)) c.closeWhenIdle();
     if (this.all.size === 0) return Promise.resolve();
-    return new Promise((resolve) => { this.onEmpty = resolve; });
+    return new Promise((resolve) => {
+      this.onEmpty = resolve;
+    });
   }
 
   destroy(): void {
@@ -111,7 +116,10 @@ export class Http1Pool implements ConnectionOwner {
     this.destroyed = true;
     const queued = this.queue.splice(0);
     for (const c of [...this.all]) c.destroy(closedEarly('the gateway is shutting down'));
-    for (const t of queued) { t.link = null; t.onError(closedEarly('the gateway is shutting down')); }
+    for (const t of queued) {
+      t.link = null;
+      t.onError(closedEarly('the gateway is shutting down'));
+    }
     this.onEmpty?.();
   }
 }

@@ -32,7 +32,11 @@ export interface ParsedHead {
 /** Some Connection field of the head being parsed said close (parsing is synchronous). */
 let closeSeen = false;
 
-const CR = 0x0d, LF = 0x0a, SP = 0x20, HTAB = 0x09, COLON = 0x3a;
+const CR = 0x0d,
+  LF = 0x0a,
+  SP = 0x20,
+  HTAB = 0x09,
+  COLON = 0x3a;
 
 // RFC 9110 tchar.
 const TCHAR = new Uint8Array(256);
@@ -55,7 +59,9 @@ export function parseHead(buf: Buffer, start: number, end: number, out: ParsedHe
   if (end - start < 14 || !startsHttp1(buf, start)) return 'not an HTTP/1.x status line';
   const minor = buf[start + 7];
   if ((minor !== 0x31 && minor !== 0x30) || buf[start + 8] !== SP) return 'not an HTTP/1.x status line';
-  const d0 = buf[start + 9] - 0x30, d1 = buf[start + 10] - 0x30, d2 = buf[start + 11] - 0x30;
+  const d0 = buf[start + 9] - 0x30,
+    d1 = buf[start + 10] - 0x30,
+    d2 = buf[start + 11] - 0x30;
   if (d0 < 1 || d0 > 5 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9) return 'invalid status code';
   out.status = d0 * 100 + d1 * 10 + d2;
   let i = start + 12;

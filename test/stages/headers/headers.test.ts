@@ -18,7 +18,7 @@ routes:
 
 const stage = (headersYaml: string) => headers.instantiate(stagePlan<HeadersPlan>(config(headersYaml), 'headers', 'r')!, undefined as never);
 
-test('request edits: set replaces every header of its name (the client\'s too), remove drops them, names case-insensitive', () => {
+test("request edits: set replaces every header of its name (the client's too), remove drops them, names case-insensitive", () => {
   const s = stage('{ request: { set: { X-User: svc, X-Forwarded-Proto: https }, remove: [Cookie, x-forwarded-for] } }');
   const head: UpstreamRequestHead = {
     path: '/',
@@ -28,7 +28,7 @@ test('request edits: set replaces every header of its name (the client\'s too), 
   assert.deepEqual(head.headers, ['accept', '*/*', 'x-user', 'svc', 'x-forwarded-proto', 'https']);
 });
 
-test('response edits: set replaces the upstream\'s header and an earlier stage\'s; remove drops both', () => {
+test("response edits: set replaces the upstream's header and an earlier stage's; remove drops both", () => {
   const s = stage('{ response: { set: { Cache-Control: no-store, RateLimit: hidden }, remove: [Server] } }');
   const head: ResponseHead = { status: 200, upstream: NO_LINES, connectionNamed: null, length: 2, set: null, remove: null };
   setHeader(head, 'ratelimit', '"a";r=1;t=0'); // set by rate_limit, which runs before headers
@@ -38,13 +38,16 @@ test('response edits: set replaces the upstream\'s header and an earlier stage\'
   assert.equal(s.onUpstreamRequest, undefined, 'a direction without edits adds no phase');
 });
 
-test('framing and sluice\'s own headers, Host removal, set+remove of one name, CR/LF and upstream-less routes are refused with their place', () => {
-  assert.deepEqual(configProblems(config('{ request: { set: { Content-Length: "5" }, remove: [host] }, response: { set: { via: x }, remove: [Transfer-Encoding] } }')), [
-    'gw.yaml:6:50 routes[0].headers.request.set.Content-Length: content-length is written by sluice itself; it cannot be set',
-    'gw.yaml:6:66 routes[0].headers.request.remove[0]: host is needed or written by sluice itself; it cannot be removed',
-    'gw.yaml:6:99 routes[0].headers.response.set.via: via is written by sluice itself; it cannot be set',
-    'gw.yaml:6:113 routes[0].headers.response.remove[0]: transfer-encoding is needed or written by sluice itself; it cannot be removed',
-  ]);
+test("framing and sluice's own headers, Host removal, set+remove of one name, CR/LF and upstream-less routes are refused with their place", () => {
+  assert.deepEqual(
+    configProblems(config('{ request: { set: { Content-Length: "5" }, remove: [host] }, response: { set: { via: x }, remove: [Transfer-Encoding] } }')),
+    [
+      'gw.yaml:6:50 routes[0].headers.request.set.Content-Length: content-length is written by sluice itself; it cannot be set',
+      'gw.yaml:6:66 routes[0].headers.request.remove[0]: host is needed or written by sluice itself; it cannot be removed',
+      'gw.yaml:6:99 routes[0].headers.response.set.via: via is written by sluice itself; it cannot be set',
+      'gw.yaml:6:113 routes[0].headers.response.remove[0]: transfer-encoding is needed or written by sluice itself; it cannot be removed',
+    ],
+  );
   assert.deepEqual(configProblems(config('{ response: { set: { x-a: "1" }, remove: [X-A] } }')), [
     'gw.yaml:6:56 routes[0].headers.response.remove[0]: x-a is also under set; keep one of the two',
   ]);

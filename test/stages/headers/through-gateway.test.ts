@@ -12,7 +12,10 @@ let flaky = 0;
 before(async () => {
   up = await startUpstream((req, res) => {
     // The first try of /flaky fails with a 503 the route retries: the edits must be on every try.
-    if (req.url === '/flaky' && flaky++ === 0) { res.writeHead(503).end(); return; }
+    if (req.url === '/flaky' && flaky++ === 0) {
+      res.writeHead(503).end();
+      return;
+    }
     res.writeHead(200, { 'content-type': 'application/json', server: 'origin/1.0', 'X-Powered-By': 'php', 'cache-control': 'public' });
     res.end(JSON.stringify({ headers: req.headers }));
   });
@@ -34,19 +37,19 @@ after(async () => {
   await up?.close();
 });
 
-test('the upstream gets the route\'s request edits, and a client cannot supply a header the route sets', async () => {
+test("the upstream gets the route's request edits, and a client cannot supply a header the route sets", async () => {
   const r = await request(gw.url('/x'), { headers: { cookie: 'session=1', 'x-user': 'admin', accept: 'text/plain' } });
   assert.equal(r.status, 200);
   const seen = json(r).headers;
   assert.equal(seen['x-env'], 'prod');
-  assert.equal(seen['x-user'], 'gateway', 'the client\'s x-user is replaced, not passed beside');
+  assert.equal(seen['x-user'], 'gateway', "the client's x-user is replaced, not passed beside");
   assert.equal(seen.cookie, undefined);
-  assert.equal(seen['x-forwarded-for'], undefined, 'sluice\'s own headers can be removed too');
+  assert.equal(seen['x-forwarded-for'], undefined, "sluice's own headers can be removed too");
   assert.equal(seen.accept, 'text/plain', 'other headers pass');
   assert.equal(seen.via, '1.1 sluice');
 });
 
-test('the client gets the route\'s response edits, case-insensitively; the rest of the head passes', async () => {
+test("the client gets the route's response edits, case-insensitively; the rest of the head passes", async () => {
   const r = await request(gw.url('/x'));
   assert.equal(r.headers['cache-control'], 'no-store');
   assert.equal(r.headers.server, undefined);

@@ -11,7 +11,10 @@ let redis: TestRedis;
 const gateways: TestGateway[] = [];
 
 before(async () => {
-  up = await startUpstream((_req, res) => { res.writeHead(200); res.end('ok'); });
+  up = await startUpstream((_req, res) => {
+    res.writeHead(200);
+    res.end('ok');
+  });
   redis = await startRedis();
 });
 after(async () => {
@@ -69,9 +72,11 @@ routes:
   const a = await startGateway(config);
   const b = await startGateway(config);
   gateways.push(a, b);
-  const statuses = await Promise.all(Array.from({ length: 40 }, (_, i) => request((i % 2 === 0 ? a : b).url("/shared")).then((r) => r.status === 503 ? r.body : r.status)));
+  const statuses = await Promise.all(
+    Array.from({ length: 40 }, (_, i) => request((i % 2 === 0 ? a : b).url('/shared')).then((r) => (r.status === 503 ? r.body : r.status))),
+  );
   assert.equal(statuses.filter((s) => s === 200).length, 12, `statuses: ${statuses.join(' ')}`);
-  assert.equal(statuses.filter((s) => s === 429).length, 28, `statuses: ${statuses.join(" ")}`);
+  assert.equal(statuses.filter((s) => s === 429).length, 28, `statuses: ${statuses.join(' ')}`);
   const limited = await request(b.url('/shared'));
   assert.equal(limited.headers.ratelimit, '"all";r=0;t=3600');
 

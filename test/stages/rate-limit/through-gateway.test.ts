@@ -15,7 +15,10 @@ const held: ServerResponse[] = [];
 
 before(async () => {
   up = await startUpstream((req, res) => {
-    if (req.url === '/hold') { held.push(res); return; }
+    if (req.url === '/hold') {
+      held.push(res);
+      return;
+    }
     // The upstream's own policy header: replaced where sluice sends its own, passed where it does not.
     res.writeHead(200, { 'content-type': 'text/plain', 'RateLimit-Policy': '"upstream";q=9' });
     res.end('ok');
@@ -75,16 +78,22 @@ test('one key hammered through 2 workers: 200s = burst + rate × elapsed (± one
 });
 
 test('200 clients in a 1024-slot table (many share a home slot) each get exactly their own burst (hash collisions never share a budget)', async () => {
-  const counts = await Promise.all(Array.from({ length: 200 }, async (_, c) => {
-    let ok = 0;
-    for (let i = 0; i < 5; i++) {
-      const r = await request(gw.url('/per-client'), { headers: { 'x-client': `client-${c}` } });
-      if (r.status === 200) ok++;
-      else assert.equal(r.status, 429);
-    }
-    return ok;
-  }));
-  assert.deepEqual(counts.filter((n) => n !== 3), [], 'some client got more or less than burst 3');
+  const counts = await Promise.all(
+    Array.from({ length: 200 }, async (_, c) => {
+      let ok = 0;
+      for (let i = 0; i < 5; i++) {
+        const r = await request(gw.url('/per-client'), { headers: { 'x-client': `client-${c}` } });
+        if (r.status === 200) ok++;
+        else assert.equal(r.status, 429);
+      }
+      return ok;
+    }),
+  );
+  assert.deepEqual(
+    counts.filter((n) => n !== 3),
+    [],
+    'some client got more or less than burst 3',
+  );
   const r = await request(gw.url('/per-client'), { headers: { 'x-client': 'client-new' } });
   assert.equal(r.status, 200);
   assert.equal(r.headers['ratelimit-policy'], '"upstream";q=9', 'headers: false: sluice sends none of its own');
@@ -132,14 +141,17 @@ test('max_in_flight: the third concurrent request is refused, and aborted reques
 test('config: both rate and max_in_flight, cluster scope without Redis, and an unknown key kind are named errors', async () => {
   const validate = async (limits: string) => {
     const file = join(mkdtempSync(join(tmpdir(), 'sluice-rl-')), 'bad.yaml');
-    writeFileSync(file, `upstreams:
+    writeFileSync(
+      file,
+      `upstreams:
   up: { endpoints: [ { url: "http://127.0.0.1:1" } ] }
 routes:
   - name: r
     match: { prefix: / }
     upstream: up
     rate_limit:
-${limits}`);
+${limits}`,
+    );
     const r = await runCli(['validate', '--config', file]);
     assert.notEqual(r.code, 0);
     return r.stderr;
