@@ -60,7 +60,7 @@ function normalizeSlow(raw: string): string | null {
   let endsWithSlash = false;
   for (let i = 1; i <= raw.length; i++) {
     if (i === raw.length || raw.charCodeAt(i) === 0x2f) {
-      endsWithSlash = i === raw.length ? false : true;
+      endsWithSlash = i !== raw.length;
       if (seg === '..') {
         if (segments.length === 0) return null;
         segments.pop();

@@ -136,9 +136,9 @@ export class Router<R> {
       if (child !== undefined) {
         const hit = this.walk(child, req, end + 1, params);
         if (hit !== null && hit.kind === 'terminal') return hit;
-        if (hit !== null) return this.preferTerminalAfter(node, req, start, end, segment, params, hit);
+        if (hit !== null) return this.preferTerminalAfter(node, req, end, segment, params, hit);
       }
-      const viaParam = this.walkParam(node, req, start, end, segment, params);
+      const viaParam = this.walkParam(node, req, end, segment, params);
       if (viaParam !== null) return viaParam;
     }
     if (node.wildcard !== null) {
@@ -148,7 +148,7 @@ export class Router<R> {
     return null;
   }
 
-  private walkParam(node: TrieNode<R>, req: RoutableRequest, start: number, end: number, segment: string, params: string[]) {
+  private walkParam(node: TrieNode<R>, req: RoutableRequest, end: number, segment: string, params: string[]) {
     if (node.param === null || segment === '') return null;
     params.push(segment);
     const hit = this.walk(node.param, req, end + 1, params);
@@ -160,14 +160,13 @@ export class Router<R> {
   private preferTerminalAfter(
     node: TrieNode<R>,
     req: RoutableRequest,
-    start: number,
     end: number,
     segment: string,
     params: string[],
     wildcardHit: { kind: 'wildcard'; c: Candidate<R>; rest: string },
   ) {
     const mark = params.length;
-    const viaParam = this.walkParam(node, req, start, end, segment, params);
+    const viaParam = this.walkParam(node, req, end, segment, params);
     if (viaParam !== null && viaParam.kind === 'terminal') return viaParam;
     params.length = mark;
     return wildcardHit;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
@@ -81,7 +81,7 @@ test('reload under steady load (POST /reload, file change, SIGHUP) drops no requ
 });
 
 test('SIGTERM drains: /readyz turns 503, in-flight requests finish, the process exits 0', async () => {
-  const up = await startUpstream((req, res) => setTimeout(() => res.end('slow done'), 1500));
+  const up = await startUpstream((_req, res) => setTimeout(() => res.end('slow done'), 1500));
   const gw = await startGateway(config(up.origin, 'v1'));
   const readyz = () => request(`http://127.0.0.1:${gw.adminPort}/readyz`);
   assert.equal((await readyz()).status, 200);

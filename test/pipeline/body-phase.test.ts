@@ -20,6 +20,10 @@ class ScriptedLeg implements LegHandle {
   req!: LegRequest;
   resumed = 0;
   released = 0;
+  attach(req: LegRequest): this {
+    this.req = req;
+    return this;
+  }
   start(): void {}
   resume(): void {
     this.resumed++;
@@ -30,7 +34,7 @@ class ScriptedLeg implements LegHandle {
 }
 
 function forwarder(leg: ScriptedLeg): Forwarder {
-  return { keepsBody: () => false, createLeg: (req) => ((leg.req = req), leg) };
+  return { keepsBody: () => false, createLeg: (req) => leg.attach(req) };
 }
 
 function head(status = 200, length = -1): ResponseHead {
@@ -92,7 +96,13 @@ test('a response body stage transforms every chunk in order; its head edits (len
 
 test('a stage may decline a response (null): its body passes untouched, and so does a HEAD/204/304 answer', () => {
   const seen: number[] = [];
-  const stage: Stage = { name: 'picky', onResponseBody: (_c, h, sink) => (seen.push(h.status), h.status === 201 ? upperCase(sink) : null) };
+  const stage: Stage = {
+    name: 'picky',
+    onResponseBody(_c, h, sink) {
+      seen.push(h.status);
+      return h.status === 201 ? upperCase(sink) : null;
+    },
+  };
   for (const [method, status] of [
     ['GET', 200],
     ['HEAD', 201],
@@ -194,7 +204,7 @@ test("a request body stage transforms the upload; it goes upstream chunked, with
 
 test('routes without body stages keep the direct path: the body is kept for retries and the length is untouched', () => {
   const leg = new ScriptedLeg();
-  const f: Forwarder = { keepsBody: () => true, createLeg: (req) => ((leg.req = req), leg) };
+  const f: Forwarder = { keepsBody: () => true, createLeg: (req) => leg.attach(req) };
   const front = new FakeFrontDoor(routeRuntime('r', f, []), { method: 'POST', contentLength: 4 });
   front.ex.openBody();
   front.ex.pushBody(Buffer.from('ab'), false);

@@ -184,7 +184,14 @@ export class RateLimitStage implements Stage {
     const failures = this.storeFailures.hit();
     if (failures === 0) return;
     this.log.warn(
-      { code: 'SLUICE_ERR_RATE_LIMIT_STORE', route: this.plan.route, limit: l.name, failures, then: l.denyOnStoreError ? 'deny' : 'allow' },
+      {
+        code: 'SLUICE_ERR_RATE_LIMIT_STORE',
+        route: this.plan.route,
+        limit: l.name,
+        failures,
+        // biome-ignore lint/suspicious/noThenProperty: a log field (what the limit does while the store is down), never awaited
+        then: l.denyOnStoreError ? 'deny' : 'allow',
+      },
       message,
     );
   }

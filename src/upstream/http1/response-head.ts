@@ -1,4 +1,4 @@
-import { type HeadLines, NO_LINES } from '../../http/head-lines.js';
+import type { HeadLines } from '../../http/head-lines.js';
 import { connectionTokens } from '../../http/hop-by-hop.js';
 
 /**
