@@ -1,3 +1,4 @@
+import type { MatchPlan } from '../router/match-plan.js';
 import type { EjectionPolicy } from '../shared/endpoint-health.js';
 import type { BreakerPolicy } from '../shared/upstream-table.js';
 
@@ -109,40 +110,13 @@ export interface FallbackPlan {
   readonly body: string;
 }
 
-/** One path segment of a `path:` pattern. */
-export type SegmentPlan =
-  | { readonly kind: 'static'; readonly value: string }
-  | { readonly kind: 'param'; readonly name: string }
-  | { readonly kind: 'wildcard' };
-
-export interface PredicatePlan {
-  /** Lower-cased for headers, as written for query parameters. */
-  readonly name: string;
-  /** null = must be present with any value. */
-  readonly value: string | null;
-}
-
-export interface HostsPlan {
-  /** Lower-cased exact names, with or without :port. */
-  readonly exact: readonly string[];
-  /** Lower-cased suffixes of *.example.com patterns, stored as ".example.com". */
-  readonly suffixes: readonly string[];
-}
-
 export interface StagePlan {
   readonly kind: string;
   readonly plan: unknown;
 }
 
-export interface RoutePlan {
-  readonly index: number;
+export interface RoutePlan extends MatchPlan {
   readonly name: string;
-  readonly hosts: HostsPlan | null;
-  readonly methods: readonly string[] | null;
-  readonly path: readonly SegmentPlan[] | null;
-  readonly prefix: string | null;
-  readonly headers: readonly PredicatePlan[] | null;
-  readonly query: readonly PredicatePlan[] | null;
   /** Index into CompiledPlan.upstreams, or -1 for routes that answer themselves. */
   readonly upstream: number;
   readonly preserveHost: boolean;

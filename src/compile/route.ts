@@ -1,10 +1,11 @@
 import type { Predicate, RetriesConfig, RouteConfig } from '../config/types.js';
 import type { ConfigPath, SchemaProblem } from '../config/validate.js';
 import type { StageFactory } from '../pipeline/stage-factory.js';
+import type { HostsPlan, PredicatePlan, SegmentPlan } from '../router/match-plan.js';
 import { normalizePath } from '../router/normalize-path.js';
 import { parsePathPattern } from '../router/path-pattern.js';
 import { stageRegistry } from '../stages/registry.js';
-import type { FallbackPlan, HostsPlan, PredicatePlan, RetryPlan, RoutePlan, SegmentPlan, StagePlan } from './plan.js';
+import type { FallbackPlan, RetryPlan, RoutePlan, StagePlan } from './plan.js';
 
 /** The stages that answer every request of a route that sets them (respond:): such a route has no upstream. */
 const ANSWERING: readonly StageFactory[] = stageRegistry.filter((f) => f.answers === true);

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { CompiledPlan } from '../compile/plan.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { SharedState } from '../shared/shared-state.js';
-import type { FromWorker, ToWorker, WorkerData } from './messages.js';
+import type { FromWorker, ToWorker, WorkerData } from '../worker/messages.js';
 
 const WORKER_ENTRY = new URL('../worker/main.js', import.meta.url);
 /** Respawn delay after a crash, doubled for each crash within a minute, capped. */

@@ -1,4 +1,4 @@
-import type { SegmentPlan } from '../compile/plan.js';
+import type { SegmentPlan } from './match-plan.js';
 
 /**
  * Parse a `path:` pattern into segments. Returns an error message instead of throwing so the

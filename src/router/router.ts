@@ -1,4 +1,4 @@
-import type { HostsPlan, PredicatePlan, RoutePlan, SegmentPlan } from '../compile/plan.js';
+import type { HostsPlan, MatchPlan, PredicatePlan, SegmentPlan } from './match-plan.js';
 
 /**
  * The route table one worker matches against, built from the plan's plain data.
@@ -31,7 +31,7 @@ export interface RouteMatch<R> {
 
 interface Candidate<R> {
   readonly route: R;
-  readonly plan: RoutePlan;
+  readonly plan: MatchPlan;
 }
 
 class TrieNode<R> {
@@ -52,9 +52,9 @@ export class Router<R> {
   private readonly prefixes = new Map<string, Candidate<R>[]>();
   private prefixLengths: number[] = [];
   /** Literal length before the first non-static segment, per wildcard route. */
-  private readonly literalLength = new Map<RoutePlan, number>();
+  private readonly literalLength = new Map<MatchPlan, number>();
 
-  constructor(entries: ReadonlyArray<{ plan: RoutePlan; route: R }>) {
+  constructor(entries: ReadonlyArray<{ plan: MatchPlan; route: R }>) {
     for (const { plan, route } of entries) {
       if (plan.path !== null) this.insertPath(plan.path, { plan, route });
       else if (plan.prefix !== null) this.insertPrefix(plan.prefix, { plan, route });
@@ -203,7 +203,7 @@ function firstMatching<R>(list: Candidate<R>[], req: RoutableRequest): Candidate
   return best;
 }
 
-export function conditionsHold(p: RoutePlan, req: RoutableRequest): boolean {
+export function conditionsHold(p: MatchPlan, req: RoutableRequest): boolean {
   if (p.methods !== null && !p.methods.includes(req.method)) return false;
   if (p.hosts !== null && hostRank(p.hosts, req.host) === 0) return false;
   if (p.headers !== null && !headersHold(p.headers, req)) return false;
@@ -264,7 +264,7 @@ function byConditionSpecificity<R>(a: Candidate<R>, b: Candidate<R>): number {
   return score(b.plan) - score(a.plan) || a.plan.index - b.plan.index;
 }
 
-function score(p: RoutePlan): number {
+function score(p: MatchPlan): number {
   const hosts = p.hosts === null ? 0 : p.hosts.exact.length > 0 ? 2 : 1;
   const predicates = (p.headers?.length ?? 0) + (p.query?.length ?? 0);
   return hosts * 10_000 + (p.methods !== null ? 1000 : 0) + Math.min(predicates, 999);
