@@ -115,7 +115,7 @@ export class Exchange implements RequestCtx, LegRequest, Outcome {
       if (verdict === null) continue;
       if (isThenable(verdict)) {
         verdict.then(
-          (v) => (v === null ? this.runRequestStages(stages, i + 1) : this.reply(v)),
+          (v) => this.afterAwait(stages, i, v),
           (err) => this.stageFailed(stages[i], err),
         );
         return;
@@ -123,6 +123,13 @@ export class Exchange implements RequestCtx, LegRequest, Outcome {
       return this.reply(verdict);
     }
     this.forward();
+  }
+
+  /** An awaited stage answered. If the request ended meanwhile (client gone, onLog run), no later stage may take anything. */
+  private afterAwait(stages: readonly Stage[], i: number, verdict: LocalReply | null): void {
+    if (this.finished) return;
+    if (verdict === null) this.runRequestStages(stages, i + 1);
+    else this.reply(verdict);
   }
 
   private stageFailed(stage: Stage, err: unknown): void {

@@ -287,3 +287,30 @@ test('onLog runs exactly once, whatever ends the exchange: answer, stage reply, 
   assert.deepEqual(logged, [403]);
   assert.equal(s.leg.released, 0, 'no upstream leg was started');
 });
+
+test('a client gone while a stage awaits: later stages never run, so nothing is taken after onLog', async () => {
+  let release!: () => void;
+  const waited = new Promise<null>((r) => {
+    release = () => r(null);
+  });
+  const later: string[] = [];
+  const s = setup([
+    { name: 'slow', onRequest: () => waited },
+    {
+      name: 'takes',
+      onRequest: () => {
+        later.push('onRequest');
+        return null;
+      },
+      onLog: () => {
+        later.push('onLog');
+      },
+    },
+  ]);
+  s.ex.start();
+  s.front.abort();
+  release();
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(later, ['onLog'], 'onLog ran once at the abort; onRequest never ran after it');
+  assert.equal(s.leg.released, 0, 'no upstream leg was started');
+});
