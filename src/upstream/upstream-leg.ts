@@ -170,7 +170,7 @@ export class UpstreamLeg implements LegHandle {
         endpoint: this.endpoint,
         code,
         ...(cause === null ? {} : { cause }),
-        t: this.tries,
+        attempt: this.tries,
       },
       msg,
     );
