@@ -217,7 +217,10 @@ export class UpstreamLeg implements LegHandle {
     // its own counts.
     const t = this.current;
     this.current = null;
-    if (t !== null && (clientGone || !this.req.responseStarted)) t.abort(new Error(clientGone ? 'client aborted' : 'answered by the gateway'));
+    if (t === null) return;
+    if (clientGone || !this.req.responseStarted) t.abort(new Error(clientGone ? 'client aborted' : 'answered by the gateway'));
+    // Paused for a slow client, it would wait for a resume() that no longer comes: it reads on by itself.
+    else t.resume();
   }
 }
 

@@ -402,6 +402,24 @@ test('release(false) while the answer is relayed (the gateway ended the response
   assert.equal(first.down.writesAfterClose, 0, 'the released try still wrote to the request');
 });
 
+test('release(false) while a slow client has paused the answer: the try is not left paused for ever', async (t) => {
+  const { up, rest } = await halves(t);
+  const h = harness(t, config([up.origin], 'pool: { connections: 1 }', ''));
+  const first = h.start();
+  first.down.room = false;
+  await until(() => first.down.writes === 1, 'body bytes relayed, and refused');
+  const relayed = first.down.bytes;
+  first.down.endedByGateway();
+  rest();
+  // Nobody will call resume() for a released leg: the try must end on its own, or the endpoint's
+  // only connection stays taken and the next request waits for ever.
+  const second = h.start();
+  await second.down.finished();
+  assert.deepEqual(second.down.events, ['head 200', 'end']);
+  assert.equal(first.down.writesAfterClose, 0);
+  assert.equal(first.down.bytes, relayed);
+});
+
 test('backpressure: while the client refuses, the upstream connection is not read; leg.resume() reads on to the end', async (t) => {
   const total = 32 * 1024 * 1024; // far more than loopback socket buffers hold
   const piece = Buffer.alloc(64 * 1024);
