@@ -38,6 +38,10 @@ export class UpstreamLeg implements LegHandle {
   private lastError: ErrorCode | null = null;
   private deadline: NodeJS.Timeout | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
+  /**
+   * The exchange is over (answered, failed, or its client went away). The exchange releases the leg
+   * in the same step as it closes, so this alone says whether the request still wants anything.
+   */
   private released = false;
 
   constructor(
@@ -48,13 +52,8 @@ export class UpstreamLeg implements LegHandle {
     this.upstreamName = up.plan.name;
   }
 
-  /** Nothing more to do for the request: it was answered, failed, or its client went away. */
-  get over(): boolean {
-    return this.released || this.req.closed;
-  }
-
   start(): void {
-    if (this.over) return;
+    if (this.released) return;
     const up = this.up;
     const plan = up.plan;
     const t = performance.now();
@@ -77,7 +76,7 @@ export class UpstreamLeg implements LegHandle {
   /** `startedAt`: performance.now() as the try starts (start's reading, when it calls). */
   tryOnce(startedAt = performance.now()): void {
     this.retryTimer = null;
-    if (this.over) return;
+    if (this.released) return;
     const req = this.req;
     const up = this.up;
     const i = up.select(req.ctx, this.tried, msAt(startedAt));
@@ -126,7 +125,7 @@ export class UpstreamLeg implements LegHandle {
   mayRetry(condition: RetryCondition): boolean {
     const r = this.route.retries;
     const req = this.req;
-    if (this.tries >= r.attempts || req.responseStarted || this.over || !listed(r, condition)) return false;
+    if (this.tries >= r.attempts || req.responseStarted || this.released || !listed(r, condition)) return false;
     if (req.body !== null && req.body.stream !== null) return false; // streamed, not kept: it cannot be sent twice
     if (condition !== 'connect_error' && !r.nonIdempotent && !isIdempotent(req.ctx.method)) return false;
     const now = nowMs();
@@ -138,7 +137,7 @@ export class UpstreamLeg implements LegHandle {
 
   /** Try again after a fully jittered exponential backoff. */
   retryLater(): void {
-    if (this.over) return;
+    if (this.released) return;
     const r = this.route.retries;
     const cap = Math.min(r.backoffMaxMs, r.backoffBaseMs * 2 ** (this.tries - 1));
     const delay = Math.random() * cap;
@@ -148,7 +147,7 @@ export class UpstreamLeg implements LegHandle {
 
   /** A try failed before any answer was relayed: retry if allowed, else answer with the error. */
   tryFailed(err: Error): void {
-    if (this.over) return;
+    if (this.released) return;
     const { code, condition } = classifyUpstreamError(err);
     this.logTry('upstream error', code, upstreamCause(err));
     this.lastError = code;
@@ -178,7 +177,7 @@ export class UpstreamLeg implements LegHandle {
 
   timedOut(): void {
     this.deadline = null;
-    if (this.over || this.req.responseStarted) return;
+    if (this.released || this.req.responseStarted) return;
     this.logTry('route timeout', 'SLUICE_ERR_ROUTE_TIMEOUT', null);
     const t = this.current;
     t?.timedOut(); // the try counts as a timeout for health and the breaker
@@ -217,7 +216,7 @@ export class UpstreamLeg implements LegHandle {
     // its own counts.
     const t = this.current;
     this.current = null;
-    if (t === null) return;
+    if (t === null || t.ended) return;
     if (clientGone || !this.req.responseStarted) t.abort(new Error(clientGone ? 'client aborted' : 'answered by the gateway'));
     // Paused for a slow client, it would wait for a resume() that no longer comes: it reads on by itself.
     else t.resume();
@@ -257,7 +256,8 @@ class LegTry implements UpstreamTry {
   private headOk = false;
   /** This response is a retryable error being read to its end, then retried. */
   private discarding = false;
-  private ended = false;
+  /** Settled: its answer ended or failed, its in-flight place given back. */
+  ended = false;
 
   constructor(
     private readonly leg: UpstreamLeg,
@@ -274,7 +274,8 @@ class LegTry implements UpstreamTry {
   ) {}
 
   private get current(): boolean {
-    return this.leg.current === this && !this.leg.over;
+    // release() clears current: a try the request no longer waits for is never the current one.
+    return this.leg.current === this;
   }
 
   /** Stop this try (client gone, route timeout): its connection is closed. */
