@@ -130,7 +130,8 @@ export class UwsDownstream implements FrontDoor {
    */
   private refuse(r: Refusal): void {
     const reply = errorReply(r.code, this.ex.id, r.detail || undefined);
-    if (!r.framing) return this.reply(reply);
+    // The framing is sound: the connection stays usable whatever the head announced.
+    if (!r.framing) return this.sendReply(reply, false);
     setImmediate(() => this.sendReply(reply, true));
   }
 

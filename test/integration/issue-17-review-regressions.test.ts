@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { after, before, test } from 'node:test';
+import { startGateway, type TestGateway } from '../helpers/gateway.js';
+
+import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
+
+// Regressions a review of Pipeline v2 found against the build before it: each test passed there,
+// failed after the restructuring, and passes with its fix.
+
+/** Send bytes on one connection, each followed by a pause in ms; what came back, and whether it closed. */
+function converse(port: number, steps: Array<[string, number]>): Promise<{ text: string; closed: boolean; statuses: number[] }> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    let text = '';
+    let closed = false;
+    s.on('data', (c) => {
+      text += c.toString('latin1');
+    });
+    s.on('close', () => {
+      closed = true;
+    });
+    s.on('error', () => {});
+    void (async () => {
+      for (const [bytes, wait] of steps) {
+        if (!closed) s.write(bytes);
+        await new Promise((r) => setTimeout(r, wait));
+      }
+      s.destroy();
+      resolve({ text, closed, statuses: [...text.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1])) });
+    })();
+  });
+}
+
+const OK = 'GET /api/ok HTTP/1.1\r\nHost: a\r\n\r\n';
+let up: TestUpstream;
+let gw: TestGateway;
+
+before(async () => {
+  up = await startUpstream((req, res) => {
+    if (req.url!.includes('slow')) setTimeout(() => res.end('slow'), 1500);
+    else req.resume().on('end', () => res.end('ok'));
+  });
+  gw = await startGateway(
+    `
+limits: { max_header_bytes: 4096 }
+upstreams:
+  u: { endpoints: [ { url: "${up.origin}" } ], max_requests: 1 }
+routes:
+  - { name: api, match: { prefix: /api/ }, upstream: u, retries: { attempts: 2 }, fallback: { status: 200, body: "fallback" } }
+`,
+    { SLUICE_WORKERS: '1' },
+  );
+});
+after(async () => {
+  await gw?.stop();
+  await up?.close();
+});
+
+test('a refusal that leaves the framing sound (400 bad path, 431) keeps the connection', async () => {
+  const badPath = await converse(gw.port, [
+    ['GET /api/%zz HTTP/1.1\r\nHost: a\r\n\r\n', 300],
+    [OK, 300],
+  ]);
+  assert.deepEqual(badPath.statuses, [400, 200], badPath.text);
+  const big = await converse(gw.port, [
+    [`GET /api/x HTTP/1.1\r\nHost: a\r\nX-Big: ${'a'.repeat(5000)}\r\n\r\n`, 300],
+    [OK, 300],
+  ]);
+  assert.deepEqual(big.statuses, [431, 200], big.text);
+});
