@@ -151,7 +151,7 @@ export class UwsDownstream implements FrontDoor {
       ex.openBody();
     }
     if (ex.body !== null) this.pushBody(ab, isLast);
-    if (isLast) this.requestComplete = true;
+    else if (isLast) this.requestComplete = true;
     if (first && !this.finished) ex.start();
   }
 
@@ -165,6 +165,9 @@ export class UwsDownstream implements FrontDoor {
     }
     // uWS reuses `ab` after this callback returns: copy it.
     const chunk = ab.byteLength > 0 ? Buffer.from(new Uint8Array(ab)) : EMPTY;
+    // Before the push: the last piece of a kept body starts the upstream leg from inside it, and an
+    // answer the leg gives at once (circuit open, fallback) must know the body was read whole.
+    if (isLast) this.requestComplete = true;
     if (!this.ex.pushBody(chunk, isLast)) {
       this.readingPaused = true;
       this.res.pause();

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
-
+import { request } from '../helpers/http.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 
 // Regressions a review of Pipeline v2 found against the build before it: each test passed there,
@@ -68,4 +68,18 @@ test('a refusal that leaves the framing sound (400 bad path, 431) keeps the conn
     [OK, 300],
   ]);
   assert.deepEqual(big.statuses, [431, 200], big.text);
+});
+
+test('a kept (retryable) body read whole, then answered by the gateway at once, keeps the connection', async () => {
+  const slow = request(gw.url('/api/slow')); // holds the upstream's one max_requests place
+  await new Promise((r) => setTimeout(r, 200));
+  // The body arrives in two reads, so the leg starts when the kept body completes.
+  const r = await converse(gw.port, [
+    ['POST /api/x HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\n\r\nabc', 150],
+    ['def', 300],
+  ]);
+  assert.equal(r.statuses[0], 200, r.text); // the route's fallback: the upstream is at max_requests
+  assert.doesNotMatch(r.text, /connection: close/i, 'the body was read whole: no reason to close');
+  assert.equal(r.closed, false);
+  await slow;
 });
