@@ -56,6 +56,8 @@ export interface LegHandle {
   readonly endpoint: string | null;
   /** Tries so far, the first included. */
   readonly tries: number;
+  /** The error of the latest failed try, until an answer arrives: what the request was waiting out. */
+  readonly lastError: ErrorCode | null;
   /** Admission, then the first try. Separate from creating the leg so the exchange holds it before anything can end the exchange. */
   start(): void;
   /** The client drained: read the upstream's answer again. */

@@ -234,8 +234,10 @@ export class Exchange implements RequestCtx, LegRequest, Outcome {
   get status(): number {
     return this.front.status;
   }
+  /** The code the client got, or else the upstream error a retry was waiting out when the client left. */
   get errorCode(): ErrorCode | null {
-    return this.front.errorCode;
+    const leg = this.leg;
+    return this.front.errorCode ?? (leg === null ? null : leg.lastError);
   }
   get bytesOut(): number {
     return this.front.bytesWritten;

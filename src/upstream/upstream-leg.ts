@@ -34,8 +34,8 @@ export class UpstreamLeg implements LegHandle {
   probe = false;
   /** Holds one of the upstream's max_requests places. */
   private holdsPlace = false;
-  /** The error of the latest failed try: a retry with nowhere to go answers with it. */
-  private lastError: ErrorCode | null = null;
+  /** The error of the latest failed try: a retry with nowhere to go answers with it, and the access log names it. */
+  lastError: ErrorCode | null = null;
   private deadline: NodeJS.Timeout | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   /**

@@ -3,7 +3,7 @@ import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { request } from '../helpers/http.js';
-import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { refusedPort, startUpstream, type TestUpstream } from '../helpers/upstream.js';
 
 // Regressions a review of Pipeline v2 found against the build before it: each test passed there,
 // failed after the restructuring, and passes with its fix.
@@ -82,4 +82,25 @@ test('a kept (retryable) body read whole, then answered by the gateway at once, 
   assert.doesNotMatch(r.text, /connection: close/i, 'the body was read whole: no reason to close');
   assert.equal(r.closed, false);
   await slow;
+});
+
+test('a client gone while a retry waits: the access line still names the upstream error it was waiting out', async () => {
+  const down = [await refusedPort(), await refusedPort()];
+  const g = await startGateway(
+    `
+upstreams:
+  u: { endpoints: [ { url: "http://127.0.0.1:${down[0]}" }, { url: "http://127.0.0.1:${down[1]}" } ], health: { passive: { consecutive_failures: 0 } } }
+routes:
+  - { name: api, match: { prefix: / }, upstream: u, retries: { attempts: 3, on: [connect_error], backoff: { base_ms: 5000, max_ms: 5000 } } }
+`,
+    { SLUICE_WORKERS: '1' },
+  );
+  try {
+    await converse(g.port, [['GET /x HTTP/1.1\r\nHost: a\r\n\r\n', 300]]); // leaves during the backoff
+    const line = await g.waitForLog((l) => l.path === '/x');
+    assert.equal(line.status, 499);
+    assert.equal(line.code, 'SLUICE_ERR_UPSTREAM_CONNECT');
+  } finally {
+    await g.stop();
+  }
 });

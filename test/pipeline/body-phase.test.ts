@@ -17,6 +17,7 @@ class ScriptedLeg implements LegHandle {
   readonly upstreamName = 'up';
   readonly endpoint = 'http://127.0.0.1:1';
   readonly tries = 1;
+  readonly lastError = null;
   req!: LegRequest;
   resumed = 0;
   released = 0;
