@@ -89,8 +89,9 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
   };
   const discovery = new Discovery(log, republish);
   await discovery.reconcile(configured.upstreams, DISCOVERY_FIRST_WAIT_MS);
+  const firstBound = bind(configured);
   services.configure(configured);
-  const supervisor = new Supervisor(bind(configured), shared, log, () => Object.fromEntries(services.latest));
+  const supervisor = new Supervisor(firstBound, shared, log, () => Object.fromEntries(services.latest));
   services.onPublish = (kind, value) => supervisor.publishService(kind, value);
   const sweeper = setInterval(() => rows.sweep(published, nowMs()), SWEEP_MS);
   sweeper.unref();
@@ -112,8 +113,9 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
       warnFixedChanges(log, fixed, loaded.plan);
       await discovery.reconcile(loaded.plan.upstreams, DISCOVERY_FIRST_WAIT_MS);
       const pinned = pin(loaded.plan);
-      services.configure(pinned);
       const next = bind(pinned);
+      // Only a config that is accepted whole reaches the services (bind can still refuse it).
+      services.configure(pinned);
       generation++;
       configured = pinned;
       await supervisor.publish({ ...next, generation });
