@@ -16,6 +16,8 @@ export interface HeadersPlan {
 
 /** Names that carry a message's framing or a connection's state: sluice alone writes them. */
 const FRAMING = [...HOP_BY_HOP_NAMES, 'content-length'];
+/** The request id is the one sluice logs and answers with: the upstream must see the same (worker/request-id.ts). */
+const REQUEST_OWN = ['x-request-id'];
 /** Upstream requests must carry Host (RFC 9112 §3.2). */
 const REQUEST_KEEPS = ['host'];
 /** Written downstream by sluice or uWS after the stages' headers, so an edit would only duplicate them. */
@@ -24,7 +26,8 @@ const RESPONSE_OWN = ['date', 'via', 'x-request-id'];
 export function compileHeaders(c: HeadersConfig, route: RouteContext, problems: StageProblems): HeadersPlan | null {
   // A gateway-made answer meets neither phase: no request goes upstream, no upstream head comes back.
   if (!route.hasUpstream) problems.report(['headers'], 'has no effect on a route without an upstream; put headers in respond: instead');
-  const request = c.request === undefined ? null : compileEdits(c.request, 'request', FRAMING, [...FRAMING, ...REQUEST_KEEPS], problems);
+  const request =
+    c.request === undefined ? null : compileEdits(c.request, 'request', [...FRAMING, ...REQUEST_OWN], [...FRAMING, ...REQUEST_OWN, ...REQUEST_KEEPS], problems);
   const response =
     c.response === undefined ? null : compileEdits(c.response, 'response', [...FRAMING, ...RESPONSE_OWN], [...FRAMING, ...RESPONSE_OWN], problems);
   return request === null && response === null ? null : { request, response };
@@ -35,6 +38,8 @@ function compileEdits(e: HeaderEdits, direction: string, cannotSet: string[], ca
   for (const [name, value] of Object.entries(e.set ?? {})) {
     const lower = name.toLowerCase();
     if (cannotSet.includes(lower)) problems.report(['headers', direction, 'set', name], `${lower} is written by sluice itself; it cannot be set`);
+    // YAML keys differ by case where header names do not: one value per name.
+    if (set.includes(lower)) problems.report(['headers', direction, 'set', name], `${lower} is set twice (names are case-insensitive); keep one`);
     if (/[\r\n\0]/.test(value)) problems.report(['headers', direction, 'set', name], 'header values may not contain CR, LF or NUL');
     set.push(lower, value);
   }

@@ -54,6 +54,10 @@ test("framing and sluice's own headers, Host removal, set+remove of one name, CR
   assert.deepEqual(configProblems(config('{ request: { set: { x-a: "a\\r\\nx-b: c" } } }')), [
     'gw.yaml:6:39 routes[0].headers.request.set.x-a: header values may not contain CR, LF or NUL',
   ]);
+  assert.deepEqual(configProblems(config('{ request: { set: { X-A: "1", x-a: "2" }, remove: [X-Request-Id] } }')), [
+    'gw.yaml:6:49 routes[0].headers.request.set.x-a: x-a is set twice (names are case-insensitive); keep one',
+    'gw.yaml:6:65 routes[0].headers.request.remove[0]: x-request-id is needed or written by sluice itself; it cannot be removed',
+  ]);
   assert.deepEqual(configProblems(config('{ response: { remove: [server] } }', 'respond: { status: 200 }')), [
     'gw.yaml:6:14 routes[0].headers: has no effect on a route without an upstream; put headers in respond: instead',
   ]);
