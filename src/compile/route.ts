@@ -57,7 +57,10 @@ function compilePath(m: RouteConfig['match'], at: At, report: Report): Pick<Rout
   return { path, prefix };
 }
 
-/** Where the route's requests go: the index of its upstream, or -1 when a stage answers them. */
+/**
+ * Where the route's requests go (the index of its upstream, or -1 when a stage answers them), and the
+ * checks of the fields that only apply with an upstream: retries, timeout_ms, fallback.
+ */
 function compileTarget(r: RouteConfig, upstreamNames: string[], at: At, report: Report): number {
   const answered = ANSWERING.some((f) => stageField(r, f) !== undefined);
   if ((r.upstream === undefined) === !answered) report(at(), `set exactly one of upstream or ${ANSWERING.map((f) => f.kind).join(' or ')}`);

@@ -7,7 +7,10 @@ import type { ConfigIssue } from '../errors/gateway-error.js';
  */
 export interface EnvVariable {
   readonly name: string;
-  /** The field it sets; '*' stands for every key of a map (every upstream). */
+  /**
+   * The field it sets; '*' stands for every key of a map (every upstream). Its parent must exist once
+   * defaults are filled in (a settings object needs a default), or the value has nowhere to go.
+   */
   readonly path: readonly string[];
   /** Integer bounds; absent when only `words` are accepted. */
   readonly min?: number;

@@ -283,7 +283,7 @@ class RequestEnds implements ChainEnds {
     this.front.resumeReading();
   }
 
-  /** The upstream reads again (the RequestBody's reader): the last transform may push again. */
+  /** The RequestBody's feeder: the upstream client reads again, so the last transform may push again. */
   resumeReading(): void {
     this.chain?.drain();
   }

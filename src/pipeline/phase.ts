@@ -63,7 +63,10 @@ export function setHeader(head: ResponseHead, lowerName: string, value: string):
   set.push(lowerName, value);
 }
 
-/** Drop a header: the upstream's of that name, and one an earlier stage set. */
+/**
+ * Drop a header: the upstream's of that name, and one an earlier stage set. Only headers that would
+ * pass can be dropped: framing, hop-by-hop, Date, Via and X-Request-Id are sluice's to write.
+ */
 export function removeHeader(head: ResponseHead, lowerName: string): void {
   (head.remove ??= []).push(lowerName);
   const set = head.set;

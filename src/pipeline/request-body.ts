@@ -1,10 +1,11 @@
 import { Readable } from 'node:stream';
 
 /**
- * A request body on its way upstream, fed by the front door as the client sends it. Either kept whole
- * (small enough for retries.buffer_bytes, so a retry can send it again) or streamed through a
- * Readable the upstream client reads with backpressure both ways: when the stream's buffer is full
- * the front door stops reading from the client, and the next read resumes it.
+ * A request body on its way upstream, fed as the client sends it (by the front door, or by the request
+ * body phase when stages transform it). Either kept whole (small enough for retries.buffer_bytes, so a
+ * retry can send it again) or streamed through a Readable the upstream client reads with backpressure
+ * both ways: when the stream's buffer is full, push() says so and the feeder stops; the upstream
+ * client's next read calls the feeder's resumeReading().
  */
 export class RequestBody {
   /** Kept: the chunks while they arrive, then `kept` once complete. */
@@ -18,10 +19,10 @@ export class RequestBody {
   readonly chunked: boolean;
   private waiter: { bodyComplete(): void } | null = null;
 
-  constructor(keep: boolean, chunked: boolean, reader: { resumeReading(): void }) {
+  constructor(keep: boolean, chunked: boolean, feeder: { resumeReading(): void }) {
     this.chunked = chunked;
     this.parts = keep ? [] : null;
-    this.stream = keep ? null : new BodyStream(reader);
+    this.stream = keep ? null : new BodyStream(feeder);
   }
 
   /**
@@ -69,11 +70,11 @@ export class RequestBody {
 }
 
 class BodyStream extends Readable {
-  constructor(private readonly reader: { resumeReading(): void }) {
+  constructor(private readonly feeder: { resumeReading(): void }) {
     super({ highWaterMark: 64 * 1024 });
   }
 
   override _read(): void {
-    this.reader.resumeReading();
+    this.feeder.resumeReading();
   }
 }

@@ -15,7 +15,7 @@ export interface RequestCtx {
   readonly peerAddress: string;
   /**
    * The client's address as sluice decides it: what rate-limit `key: ip`, `hash_on: ip` and the access
-   * log use. Today the peer's; trusted-proxy rules decide it from X-Forwarded-For where configured.
+   * log use. Today always the peer's; trusted-proxy rules (issue 18) will decide it from X-Forwarded-For.
    */
   readonly clientAddress: string;
   /** Who the caller is, set by the stage that verified it (a JWT, an API key); null until then. */

@@ -64,7 +64,10 @@ export interface StageEnv<S = unknown> {
   readonly log: Logger;
   /** A typed per-request place for this stage; call it at instantiate, once per place. */
   state<T>(): RequestState<T>;
-  /** Its settings, compiled (undefined for a stage without settings). */
+  /**
+   * Its settings, compiled from the current config (undefined for a stage without settings). Tables
+   * keep the sizes of the first config: a reload that resizes them takes effect on restart.
+   */
   readonly settings: S;
   /** The shared memory it asked for in tables(), by name. */
   readonly tables: Readonly<Record<string, SharedArrayBuffer>>;

@@ -10,7 +10,7 @@ import { nowMs } from '../shared/clock.js';
 import { EndpointHealth } from '../shared/endpoint-health.js';
 import { createSharedState } from '../shared/shared-state.js';
 import { UpstreamTable } from '../shared/upstream-table.js';
-import { stageRegistry, stageTableBytes } from '../stages/registry.js';
+import { stageFactory, stageRegistry, stageTableBytes } from '../stages/registry.js';
 import { loadUws } from '../worker/uws.js';
 import { ActiveHealthChecker } from './active-health.js';
 import { startAdmin } from './admin.js';
@@ -46,7 +46,8 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
   const pin = (plan: CompiledPlan): CompiledPlan => {
     const bytes = stageTableBytes(plan.stageSettings);
     const resized = Object.keys(bytes).filter((kind) => JSON.stringify(bytes[kind]) !== JSON.stringify(tableBytes[kind]));
-    if (resized.length > 0) log.warn({ stages: resized }, 'shared table sizes (e.g. rate_limits.table_slots) take effect on restart');
+    const keys = resized.map((kind) => stageFactory(kind).settings?.key ?? kind);
+    if (keys.length > 0) log.warn({ settings: keys, in_force: resized.map((k) => tableBytes[k]) }, `${keys.join(', ')}: table sizes take effect on restart`);
     return { ...plan, ...fixed };
   };
 

@@ -1,6 +1,6 @@
 import { GATEWAY_ENV } from '../config/env.js';
 import type { ConfigShape } from '../config/load.js';
-import { assembleSchema } from '../config/schema.js';
+import { assembleSchema, configSchema, routeSchema } from '../config/schema.js';
 import type { SchemaNode } from '../config/schema-node.js';
 import type { StageFactory } from '../pipeline/stage-factory.js';
 import { headers } from './headers/index.js';
@@ -19,6 +19,12 @@ export function stageFactory(kind: string): StageFactory {
   const f = stageRegistry.find((s) => s.kind === kind);
   if (f === undefined) throw new Error(`unknown stage kind ${kind}`);
   return f;
+}
+
+// A stage's field or settings key that a gateway field already has would replace it in the schema.
+for (const f of stageRegistry) {
+  if (f.kind in routeSchema.properties) throw new Error(`stage ${f.kind}: a route already has that field`);
+  if (f.settings !== undefined && f.settings.key in configSchema.properties) throw new Error(`stage ${f.kind}: the config already has ${f.settings.key}`);
 }
 
 /** The whole config: the gateway's own schema with every stage's route field and settings, and every environment variable. */

@@ -56,12 +56,14 @@ export class UwsDownstream implements FrontDoor {
   // ── response body framing ──
   /** Known response length (tryEnd), or -1 for chunked writes. */
   private total = -1;
+  /** The head's length: a HEAD answer repeats the one the GET would have. */
+  private headLength = -1;
   private bodyless = false;
   private chunk: Buffer | null = null;
   private chunkBase = 0;
   private writeOk = true;
   private writableHooked = false;
-  private reply_: LocalReply | null = null;
+  private replying: LocalReply | null = null;
   private closeAfterReply = false;
 
   // uWS calls these later with no context argument, so each is a closure; all but onAborted are
@@ -199,6 +201,7 @@ export class UwsDownstream implements FrontDoor {
     this.status = status;
     this.bodyless = isBodyless(this.ex.method, status);
     this.total = this.bodyless ? -1 : head.length;
+    this.headLength = head.length;
     this.head = head;
     // When the producer says no body bytes surely come in this turn, the head goes no later than this
     // tick, so a slow stream's head is not held back.
@@ -278,12 +281,10 @@ export class UwsDownstream implements FrontDoor {
   }
 
   private endCorked(): void {
-    const head = this.head;
-    if (head !== null) this.writeHeadCorked();
+    if (this.head !== null) this.writeHeadCorked();
     const close = inFlight.draining;
     if (this.bodyless) {
-      // A HEAD answer repeats the length the GET would have.
-      const length = this.ex.method === 'HEAD' && head !== null && head.length >= 0 ? head.length : undefined;
+      const length = this.ex.method === 'HEAD' && this.headLength >= 0 ? this.headLength : undefined;
       this.res.endWithoutBody(length, close);
     } else if (this.total > 0) {
       // A known-length body that tryEnd has not finished means the upstream sent too little.
@@ -301,7 +302,10 @@ export class UwsDownstream implements FrontDoor {
 
   // ── local replies and failures ────────────────────────────────────────────────────────────
 
-  /** Answer from the gateway itself; the connection stays usable only if the request body was read whole. */
+  /**
+   * Answer from the gateway itself (stages, the upstream leg). The connection stays usable only if the
+   * request body was read whole; sendReply is for the front door's own answers, which decide that themselves.
+   */
   reply(r: LocalReply): void {
     this.sendReply(r, !this.requestComplete);
   }
@@ -312,14 +316,14 @@ export class UwsDownstream implements FrontDoor {
     this.head = null;
     this.status = reply.status;
     this.errorCode = reply.code;
-    this.reply_ = reply;
+    this.replying = reply;
     this.closeAfterReply = close || inFlight.draining;
     this.cork(UwsDownstream.corkedReply);
     this.complete();
   }
 
   private replyCorked(): void {
-    const r = this.reply_!;
+    const r = this.replying!;
     const res = this.res;
     res.writeStatus(statusLine(r.status));
     if (r.headers) for (const [k, v] of r.headers) res.writeHeader(k, v);
