@@ -283,13 +283,4 @@ export class FakeDownstream implements LegRequest {
   }
 }
 
-/** Resolves when check() holds, polling every 5 ms; rejects after `ms` naming `what`. */
-export async function until(check: () => boolean, what: string, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -4,6 +4,7 @@ import { after, before, test } from 'node:test';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { json, request } from '../helpers/http.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * onLog runs exactly once per request, however the request ends, through the real data plane. Two
@@ -61,7 +62,7 @@ after(async () => {
 async function assertPlaceFreeOnce(after: string): Promise<void> {
   held.splice(0).forEach((r) => r.destroy());
   // A client's close reaches the gateway a moment after it is sent: give the place a bounded time to come back.
-  await waitForAsync(async () => (await request(gw.url('/w/ok'))).status === 200, `${after}: the place was never given back (onLog missed)`);
+  await waitFor(async () => (await request(gw.url('/w/ok'))).status === 200, `${after}: the place was never given back (onLog missed)`);
   const holder = open('/w/hold');
   await waitFor(() => held.length === 1, `${after}: the holder was refused`);
   const second = await request(gw.url('/w/ok'));
@@ -123,16 +124,4 @@ function open(path: string, headers: Record<string, string> = {}) {
     req.end();
   });
   return { req, status, firstBytes: started };
-}
-
-async function waitFor(cond: () => boolean, message: string, timeoutMs = 5000): Promise<void> {
-  await waitForAsync(async () => cond(), message, timeoutMs);
-}
-
-async function waitForAsync(cond: () => Promise<boolean>, message: string, timeoutMs = 5000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > until) assert.fail(message);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }

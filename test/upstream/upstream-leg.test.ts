@@ -3,9 +3,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import { type TestContext, test } from 'node:test';
-import { type LegHarness, legHarness, sleep, until } from '../helpers/leg-harness.js';
+import { type LegHarness, legHarness, sleep } from '../helpers/leg-harness.js';
 import { type RawRequest, type ScriptedUpstream, scripted } from '../helpers/scripted-upstream.js';
 import { refusedPort, startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { waitFor } from '../helpers/wait.js';
 
 // The upstream leg in-process: the real compile → bind rows → buildRuntime → createLeg → start path,
 // real pools and real upstream sockets on loopback, and a fake downstream that records what a client
@@ -215,7 +216,7 @@ test('per_try_timeout_ms with on: [timeout]: a hanging endpoint is given up on a
   assert.ok(took >= 190 && took < 2000, `answered after ${took} ms`);
   assert.equal(hang.requests.length, 1);
   assert.equal(good.requests.length, 1);
-  await until(() => hang.closed() === 1, "the timed-out try's connection closed");
+  await waitFor(() => hang.closed() === 1, "the timed-out try's connection closed", 3000);
   assert.equal(h.logs.find((l) => l.msg === 'upstream error')?.code, 'SLUICE_ERR_UPSTREAM_TIMEOUT');
 });
 
@@ -235,7 +236,7 @@ test('timeout_ms covers every try: 504 SLUICE_ERR_ROUTE_TIMEOUT when they all ha
   assert.equal(a.requests.length, 1);
   assert.equal(b.requests.length, 1);
   assert.equal(a.closed(), 1, "the timed-out first try's connection is closed");
-  await until(() => b.closed() === 1, 'the second try stopped at the route deadline, before its own timeout', 150);
+  await waitFor(() => b.closed() === 1, 'the second try stopped at the route deadline, before its own timeout', 150);
   assert.ok(h.logs.some((l) => l.msg === 'route timeout' && l.code === 'SLUICE_ERR_ROUTE_TIMEOUT' && l.attempt === 2));
 });
 
@@ -263,7 +264,7 @@ routes:
     await down.finished();
     assert.deepEqual(down.events, ['head 500', 'end'], `request ${i + 1} reached the upstream`);
   }
-  await until(() => up.closed() === 3, 'the three connections closed');
+  await waitFor(() => up.closed() === 3, 'the three connections closed', 3000);
   assert.equal(up.connections(), 3);
   assert.ok(h.logs.some((l) => l.msg === 'circuit opened' && l.upstream === 'app'));
 
@@ -312,7 +313,7 @@ test('max_requests: 1: a second concurrent leg is refused with SLUICE_ERR_UPSTRE
   });
   const h = harness(t, config([up.origin], 'max_requests: 1', ''));
   const first = h.start();
-  await until(() => up.requests.length === 1, 'the first request reached the upstream');
+  await waitFor(() => up.requests.length === 1, 'the first request reached the upstream', 3000);
 
   const second = h.start();
   assert.equal(second.down.settled, true, 'refused at once, inside start()');
@@ -322,11 +323,11 @@ test('max_requests: 1: a second concurrent leg is refused with SLUICE_ERR_UPSTRE
 
   // The gateway answers the first request by itself (as a 413 mid-upload would): its place and its try go.
   first.leg.release(false);
-  await until(() => up.closed() === 1, "the first try's connection closed");
+  await waitFor(() => up.closed() === 1, "the first try's connection closed", 3000);
   assert.deepEqual(first.down.events, [], 'nothing written for the released leg');
 
   const third = h.start();
-  await until(() => up.requests.length === 2, 'the third request reached the upstream');
+  await waitFor(() => up.requests.length === 2, 'the third request reached the upstream', 3000);
   waiting[1].write(response(200, 'third'));
   await third.down.finished();
   assert.deepEqual(third.down.events, ['head 200', 'end']);
@@ -341,9 +342,9 @@ test('the client goes away (release(true)) while a try waits: the upstream conne
   });
   const h = harness(t, config([up.origin], '', `retries: { attempts: 3, on: [reset, timeout], ${NO_BACKOFF} }`));
   const { down, leg } = h.start();
-  await until(() => up.requests.length === 1, 'the request reached the upstream');
+  await waitFor(() => up.requests.length === 1, 'the request reached the upstream', 3000);
   down.gone();
-  await until(() => up.closed() === 1, 'the upstream saw its connection close');
+  await waitFor(() => up.closed() === 1, 'the upstream saw its connection close', 3000);
   await sleep(100);
   assert.deepEqual(down.events, []);
   assert.equal(down.bytes, 0);
@@ -356,10 +357,10 @@ test('the client goes away mid-body: the try relaying the answer is stopped too'
   const up = await upstream(t, (_r, s) => s.write(response(200, 'x'.repeat(10_000)).slice(0, -5_000)));
   const h = harness(t, config([up.origin], '', ''));
   const { down } = h.start();
-  await until(() => down.bytes === 5_000, 'half the body relayed');
+  await waitFor(() => down.bytes === 5_000, 'half the body relayed', 3000);
   assert.deepEqual(down.events, ['head 200']);
   down.gone();
-  await until(() => up.closed() === 1, 'the upstream saw its connection close');
+  await waitFor(() => up.closed() === 1, 'the upstream saw its connection close', 3000);
   await sleep(50);
   assert.deepEqual(down.events, ['head 200']);
   assert.equal(down.bytes, 5_000);
@@ -387,7 +388,7 @@ test('release(false) while the answer is relayed (the gateway ended the response
   const { up, rest } = await halves(t);
   const h = harness(t, config([up.origin], 'pool: { connections: 1 }', ''));
   const first = h.start();
-  await until(() => first.down.bytes === 5_000, 'half the body relayed');
+  await waitFor(() => first.down.bytes === 5_000, 'half the body relayed', 3000);
   first.down.endedByGateway();
   rest();
   // Read to its end, the connection goes back to the pool: the next request is answered on it.
@@ -407,7 +408,7 @@ test('release(false) while a slow client has paused the answer: the try is not l
   const h = harness(t, config([up.origin], 'pool: { connections: 1 }', ''));
   const first = h.start();
   first.down.room = false;
-  await until(() => first.down.writes === 1, 'body bytes relayed, and refused');
+  await waitFor(() => first.down.writes === 1, 'body bytes relayed, and refused', 3000);
   const relayed = first.down.bytes;
   first.down.endedByGateway();
   rest();
@@ -445,7 +446,7 @@ test('backpressure: while the client refuses, the upstream connection is not rea
   down.onChunk = (c) => {
     hash.update(c);
   };
-  await until(() => down.writes > 0, 'the first body bytes');
+  await waitFor(() => down.writes > 0, 'the first body bytes', 3000);
   await sleep(300);
   const relayed = down.bytes;
   const sent = handed;

@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import { runCli, startGateway, type TestGateway } from '../../helpers/gateway.js';
 import { json, request } from '../../helpers/http.js';
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.js';
+import { waitFor } from '../../helpers/wait.js';
 
 /** Local limits through the real data plane: 2 worker threads sharing one table. */
 let up: TestUpstream;
@@ -72,7 +73,7 @@ test('one key hammered through 2 workers: 200s = burst + rate × elapsed (± one
   assert.ok(ok <= 10 + Math.ceil(40 * elapsed) + 1, `${ok} allowed in ${elapsed} s: more than burst + rate × elapsed`);
   assert.ok(ok >= 10 + Math.floor(40 * (elapsed - 0.25)) - 1, `${ok} allowed in ${elapsed} s: fewer than the limit allows`);
   const allowedLines = () => gw.logs.filter((l) => l.type === 'access' && l.route === 'steady' && l.status === 200);
-  await waitFor(() => allowedLines().length === ok); // access lines are flushed in batches
+  await waitFor(() => allowedLines().length === ok, 'an access line for every allowed request'); // access lines are flushed in batches
   const workers = new Set(allowedLines().map((l) => l.worker));
   assert.equal(workers.size, 2, 'both workers served allowed requests: the budget is shared, not per worker');
 });
@@ -123,17 +124,17 @@ test('429 carries Retry-After and the IETF RateLimit headers; a denied request c
 
 test('max_in_flight: the third concurrent request is refused, and aborted requests give their place back', async () => {
   const pending = [openHeld(), openHeld()];
-  await waitFor(() => held.length === 2);
+  await waitFor(() => held.length === 2, 'both requests held');
   const third = await request(gw.url('/hold'));
   assert.equal(third.status, 429);
   assert.equal(json(third).error.code, 'SLUICE_ERR_TOO_MANY_IN_FLIGHT');
   for (const p of pending) p.destroy(); // clients give up: the gateway must release both places
-  await waitFor(async () => (await quickHold()) === 200);
+  await waitFor(async () => (await quickHold()) === 200, 'the places given back');
   // Completed requests release too: many in a row never hit the limit.
   for (let i = 0; i < 10; i++) assert.equal(await quickHold(), 200);
   // And both places are free again: two can be held at once.
   const again = [openHeld(), openHeld()];
-  await waitFor(() => held.length === 2);
+  await waitFor(() => held.length === 2, 'both requests held');
   held.splice(0).forEach((r) => r.end());
   for (const p of again) p.destroy();
 });
@@ -175,12 +176,4 @@ function openHeld() {
 
 async function quickHold(): Promise<number> {
   return (await request(gw.url('/hold/quick'))).status;
-}
-
-async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > until) assert.fail('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
