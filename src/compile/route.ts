@@ -1,5 +1,6 @@
 import type { Predicate, RetriesConfig, RouteConfig } from '../config/types.js';
 import type { ConfigPath, SchemaProblem } from '../config/validate.js';
+import { isSafeValue, UNSAFE_VALUE } from '../http/fields.js';
 import type { StageFactory } from '../pipeline/stage-factory.js';
 import type { HostsPlan, PredicatePlan, SegmentPlan } from '../router/match-plan.js';
 import { normalizePath } from '../router/normalize-path.js';
@@ -69,7 +70,7 @@ function compileTarget(r: RouteConfig, upstreamNames: string[], at: At, report: 
     report(at('upstream'), `no upstream named "${r.upstream}" (defined: ${upstreamNames.join(', ') || 'none'})`);
   }
   for (const [k, v] of Object.entries(r.fallback?.headers ?? {})) {
-    if (/[\r\n\0]/.test(v)) report(at('fallback', 'headers', k), 'header values may not contain CR, LF or NUL');
+    if (!isSafeValue(v)) report(at('fallback', 'headers', k), UNSAFE_VALUE);
   }
   if (r.upstream === undefined && (r.retries !== undefined || r.fallback !== undefined || r.timeout_ms !== undefined)) {
     report(at(), 'retries, timeout_ms and fallback apply only to routes with an upstream');

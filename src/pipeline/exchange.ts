@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { ErrorCode } from '../errors/catalog.js';
 import { isBodyless } from '../http/bodyless.js';
+import { dropFields } from '../http/fields.js';
 import { BodyChain, type ChainEnds } from './body-chain.js';
 import type { FrontDoor, LegHandle, LegRequest } from './downstream.js';
 import type { LocalReply, Outcome, ResponseHead, Stage, UpstreamRequestHead } from './phase.js';
@@ -156,7 +157,7 @@ export class Exchange implements RequestCtx, LegRequest, Outcome {
 
   onUpstreamRequest(head: UpstreamRequestHead): void {
     // A transformed body's length is known only at its end: it goes chunked, without the client's length.
-    if (this.requestChain !== null) dropHeader(head.headers, 'content-length');
+    if (this.requestChain !== null) dropFields(head.headers, 'content-length');
     const stages = this.route!.onUpstreamRequest;
     if (stages !== null) for (const s of stages) s.onUpstreamRequest!(this, head);
   }
@@ -307,10 +308,6 @@ class ResponseEnds implements ChainEnds {
   resumeSource(): void {
     this.ex.leg?.resume();
   }
-}
-
-function dropHeader(headers: string[], lowerName: string): void {
-  for (let i = headers.length - 2; i >= 0; i -= 2) if (headers[i] === lowerName) headers.splice(i, 2);
 }
 
 function isThenable(v: unknown): v is Promise<LocalReply | null> {

@@ -1,4 +1,5 @@
 import type { ErrorCode } from '../errors/catalog.js';
+import { dropFields } from '../http/fields.js';
 import type { HeadLines } from '../http/head-lines.js';
 import type { BodySink, BodyTransform } from './body-chain.js';
 import type { RequestCtx } from './request-ctx.js';
@@ -69,9 +70,7 @@ export function setHeader(head: ResponseHead, lowerName: string, value: string):
  */
 export function removeHeader(head: ResponseHead, lowerName: string): void {
   (head.remove ??= []).push(lowerName);
-  const set = head.set;
-  if (set === null) return;
-  for (let i = set.length - 2; i >= 0; i -= 2) if (set[i] === lowerName) set.splice(i, 2);
+  if (head.set !== null) dropFields(head.set, lowerName);
 }
 
 /** How an exchange ended, for onLog stages (and the access log). */

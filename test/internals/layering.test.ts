@@ -20,7 +20,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   router: [],
   pipeline: ['config', 'errors', 'http'],
   stages: ['config', 'errors', 'http', 'observe', 'pipeline', 'shared'],
-  compile: ['config', 'errors', 'pipeline', 'router', 'shared', 'stages'],
+  compile: ['config', 'errors', 'http', 'pipeline', 'router', 'shared', 'stages'],
   discovery: ['compile', 'errors', 'observe'],
   upstream: ['compile', 'errors', 'http', 'observe', 'pipeline', 'shared'],
   worker: ['compile', 'errors', 'http', 'observe', 'pipeline', 'router', 'shared', 'stages', 'upstream'],

@@ -1,3 +1,4 @@
+import { isSafeValue, UNSAFE_VALUE } from '../../http/fields.js';
 import { HOP_BY_HOP_NAMES } from '../../http/hop-by-hop.js';
 import type { RouteContext, StageProblems } from '../../pipeline/stage-factory.js';
 import type { HeaderEdits, HeadersConfig } from './schema.js';
@@ -40,7 +41,7 @@ function compileEdits(e: HeaderEdits, direction: string, cannotSet: string[], ca
     if (cannotSet.includes(lower)) problems.report(['headers', direction, 'set', name], `${lower} is written by sluice itself; it cannot be set`);
     // YAML keys differ by case where header names do not: one value per name.
     if (set.includes(lower)) problems.report(['headers', direction, 'set', name], `${lower} is set twice (names are case-insensitive); keep one`);
-    if (/[\r\n\0]/.test(value)) problems.report(['headers', direction, 'set', name], 'header values may not contain CR, LF or NUL');
+    if (!isSafeValue(value)) problems.report(['headers', direction, 'set', name], UNSAFE_VALUE);
     set.push(lower, value);
   }
   const remove = (e.remove ?? []).map((name, i) => {

@@ -1,3 +1,4 @@
+import { dropFields } from '../../http/fields.js';
 import { type ResponseHead, removeHeader, type Stage, setHeader } from '../../pipeline/phase.js';
 import type { EditsPlan, HeadersPlan } from './compile.js';
 
@@ -11,9 +12,12 @@ export function headersStage(plan: HeadersPlan): Stage {
   const req = plan.request;
   if (req !== null) {
     stage.onUpstreamRequest = (_ctx, head) => {
-      dropAll(head.headers, req.remove);
-      dropAll(head.headers, req.set, 2);
-      for (let i = 0; i < req.set.length; i += 2) head.headers.push(req.set[i], req.set[i + 1]);
+      const h = head.headers;
+      for (const name of req.remove) dropFields(h, name);
+      for (let i = 0; i < req.set.length; i += 2) {
+        dropFields(h, req.set[i]);
+        h.push(req.set[i], req.set[i + 1]);
+      }
     };
   }
   const res = plan.response;
@@ -26,16 +30,4 @@ export function headersStage(plan: HeadersPlan): Stage {
 function editResponse(head: ResponseHead, res: EditsPlan): void {
   for (let i = 0; i < res.set.length; i += 2) setHeader(head, res.set[i], res.set[i + 1]);
   for (const name of res.remove) removeHeader(head, name);
-}
-
-/** Drop from a flat [name, value, ...] list every header named in `names` (every `step`-th entry). */
-function dropAll(headers: string[], names: readonly string[], step = 1): void {
-  for (let i = headers.length - 2; i >= 0; i -= 2) {
-    for (let k = 0; k < names.length; k += step) {
-      if (headers[i] === names[k]) {
-        headers.splice(i, 2);
-        break;
-      }
-    }
-  }
 }
