@@ -27,7 +27,12 @@ const SPINS = 64;
 export const BYTES_PER_SLOT = 16;
 
 export function createSlotTable(slots: number): SharedArrayBuffer {
-  return new SharedArrayBuffer(slotCount(slots) * BYTES_PER_SLOT);
+  return new SharedArrayBuffer(slotTableBytes(slots));
+}
+
+/** The memory a table of `slots` keys takes (rounded up as slotCount does). */
+export function slotTableBytes(slots: number): number {
+  return slotCount(slots) * BYTES_PER_SLOT;
 }
 
 /** Rounded up to a power of two, at least one window. */

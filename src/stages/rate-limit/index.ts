@@ -1,5 +1,5 @@
 import { defineStage } from '../../pipeline/stage-factory.js';
-import { BYTES_PER_SLOT } from '../../shared/slot-table.js';
+import { slotTableBytes } from '../../shared/slot-table.js';
 import { compileRateLimit, compileSettings, type RateLimitPlan, type RateLimitSettings } from './compile.js';
 import { rateLimitSchema, rateLimitsSchema } from './schema.js';
 import { RateLimitStage } from './stage.js';
@@ -16,6 +16,6 @@ export const rateLimit = defineStage<typeof rateLimitSchema, RateLimitPlan, Rate
   },
   compile: compileRateLimit,
   // GCRA arrival times, and in-flight counts: one slot per key in each, shared by every worker.
-  tables: (s) => ({ rate: s.tableSlots * BYTES_PER_SLOT, inFlight: s.tableSlots * BYTES_PER_SLOT }),
+  tables: (s) => ({ rate: slotTableBytes(s.tableSlots), inFlight: slotTableBytes(s.tableSlots) }),
   instantiate: (plan, env) => new RateLimitStage(plan, env),
 });
