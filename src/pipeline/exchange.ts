@@ -39,7 +39,6 @@ export class Exchange implements RequestCtx, LegRequest, Outcome {
   clientAddress = '';
   principal: Principal | null = null;
   trace: TraceContext | null = null;
-  routeName = '';
   params: readonly string[] = [];
   stageState: unknown[] | null = null;
   readonly startedAt = performance.now();
@@ -55,6 +54,10 @@ export class Exchange implements RequestCtx, LegRequest, Outcome {
     private readonly front: FrontDoor,
     private readonly log: Logger,
   ) {}
+
+  get routeName(): string {
+    return this.route === null ? '' : this.route.name;
+  }
 
   get ctx(): RequestCtx {
     return this;
@@ -259,7 +262,7 @@ export class Exchange implements RequestCtx, LegRequest, Outcome {
     return this.path || this.rawUrl;
   }
   get logRoute(): string | null {
-    return this.route === null ? null : this.routeName;
+    return this.route === null ? null : this.route.name;
   }
 }
 

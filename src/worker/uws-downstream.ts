@@ -114,7 +114,6 @@ export class UwsDownstream implements FrontDoor {
       this.pending = errorReply('SLUICE_ERR_ROUTE_NOT_FOUND', ex.id);
     } else {
       ex.route = match.route;
-      ex.routeName = match.route.name;
       ex.params = match.params;
     }
     // A bodiless request gets no onData from uWS worth waiting for (one empty call): acceptHead has

@@ -38,7 +38,6 @@ export class FakeFrontDoor implements FrontDoor {
     ex.chunked = request.chunked ?? false;
     ex.peerAddress = ex.clientAddress = '127.0.0.1';
     ex.route = route;
-    ex.routeName = route.name;
   }
 
   get responseStarted(): boolean {
