@@ -23,7 +23,6 @@ import { ALL_FULL, NONE_HEALTHY, type UpstreamRuntime } from './upstream-runtime
  *                      ▲                                    └─ failed ─ mayRetry ─ backoff ─┘
  */
 export class UpstreamLeg implements LegHandle {
-  readonly upstreamName: string;
   endpoint: string | null = null;
   tries = 0;
   /** Bitmask of endpoint indexes (mod 32) tried by this request. */
@@ -48,8 +47,10 @@ export class UpstreamLeg implements LegHandle {
     readonly req: LegRequest,
     readonly up: UpstreamRuntime,
     private readonly route: RoutePlan,
-  ) {
-    this.upstreamName = up.plan.name;
+  ) {}
+
+  get upstreamName(): string {
+    return this.up.plan.name;
   }
 
   start(): void {
