@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import type { GatewayConfig } from '../config/types.js';
 import type { SchemaProblem } from '../config/validate.js';
 import { stageRegistry } from '../stages/registry.js';
+import { compileAdmin } from './admin.js';
 import type { CompiledPlan } from './plan.js';
 import { compileRoute } from './route.js';
 import { compileUpstream } from './upstream.js';
@@ -13,6 +14,7 @@ import { compileUpstream } from './upstream.js';
 export function compile(cfg: GatewayConfig, file: string, generation: number): { plan: CompiledPlan } | { problems: SchemaProblem[] } {
   const problems: SchemaProblem[] = [];
   const stageSettings = compileStageSettings(cfg, problems);
+  const admin = compileAdmin(cfg.admin, file, problems);
   const upstreamNames = Object.keys(cfg.upstreams);
   const upstreams = upstreamNames.map((name) => compileUpstream(name, cfg.upstreams[name], problems));
   const seen = new Map<string, number>();
@@ -28,7 +30,7 @@ export function compile(cfg: GatewayConfig, file: string, generation: number): {
       generation,
       file,
       listen: { ...cfg.listen },
-      admin: { ...cfg.admin },
+      admin,
       workers: cfg.workers === 'auto' ? availableParallelism() : cfg.workers,
       limits: {
         maxHeaderBytes: cfg.limits.max_header_bytes,

@@ -11,7 +11,7 @@ export interface CompiledPlan {
   readonly generation: number;
   readonly file: string;
   readonly listen: { readonly host: string; readonly port: number };
-  readonly admin: { readonly host: string; readonly port: number };
+  readonly admin: AdminPlan;
   readonly workers: number;
   readonly limits: { readonly maxHeaderBytes: number; readonly maxBodyBytes: number; readonly allowChunkedRequests: boolean };
   readonly timeouts: { readonly connectMs: number; readonly responseHeaderMs: number; readonly idleMs: number; readonly drainMs: number };
@@ -20,6 +20,18 @@ export interface CompiledPlan {
   readonly stageSettings: Readonly<Record<string, unknown>>;
   readonly upstreams: readonly UpstreamPlan[];
   readonly routes: readonly RoutePlan[];
+}
+
+export interface AdminPlan {
+  readonly host: string;
+  readonly port: number;
+  /** admin.token_file, resolved against the config's folder; null without one. */
+  readonly tokenFile: string | null;
+  /**
+   * sha256 (hex) of the admin token, from admin.token or SLUICE_ADMIN_TOKEN here, or from tokenFile
+   * once the primary has read it; null = the admin API is open. The token itself is kept nowhere.
+   */
+  readonly tokenDigest: string | null;
 }
 
 export interface EndpointPlan {

@@ -17,6 +17,8 @@ export interface EnvVariable {
   readonly max?: number;
   /** Words accepted as they are (beside integers, when there are bounds). */
   readonly words?: readonly string[];
+  /** Any non-empty string, as it is (a secret: its value is never repeated in a message). */
+  readonly text?: boolean;
 }
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -24,6 +26,7 @@ const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 export const GATEWAY_ENV: readonly EnvVariable[] = [
   { name: 'SLUICE_PORT', path: ['listen', 'port'], min: 0, max: 65535 },
   { name: 'SLUICE_ADMIN_PORT', path: ['admin', 'port'], min: 0, max: 65535 },
+  { name: 'SLUICE_ADMIN_TOKEN', path: ['admin', 'token'], text: true },
   { name: 'SLUICE_WORKERS', path: ['workers'], min: 1, max: 1024, words: ['auto'] },
   { name: 'SLUICE_LOG_LEVEL', path: ['log', 'level'], words: LEVELS },
   { name: 'SLUICE_POOL_CONNECTIONS', path: ['upstreams', '*', 'pool', 'connections'], min: 1, max: 100_000 },
@@ -50,6 +53,7 @@ export function readEnv(env: NodeJS.ProcessEnv, variables: readonly EnvVariable[
 }
 
 function parse(v: EnvVariable, raw: string): number | string | undefined {
+  if (v.text === true) return raw;
   if (v.words?.includes(raw)) return raw;
   if (v.min === undefined || v.max === undefined || !/^[0-9]{1,9}$/.test(raw)) return undefined;
   const n = Number(raw);

@@ -347,11 +347,21 @@ const admin = object(
   {
     host: string({ default: '127.0.0.1', description: 'Address to bind; keep it on loopback or a private network.' }),
     port: integer({ minimum: 0, maximum: 65535, default: 9901, description: 'TCP port (0 = pick a free one). Env SLUICE_ADMIN_PORT.' }),
+    token: string({
+      minLength: 16,
+      pattern: '^[!-~]+$',
+      description:
+        'Bearer token every admin endpoint but /healthz and /readyz requires (16+ visible ASCII characters). Env SLUICE_ADMIN_TOKEN. Needed when host is not loopback. See docs/security.md.',
+    }),
+    token_file: string({
+      minLength: 1,
+      description: 'A file holding the token instead (surrounding whitespace ignored; relative to the config file), read at start and on every reload.',
+    }),
   },
   {
     additionalProperties: false,
     default: {},
-    description: 'Admin HTTP API (healthz, readyz, reload), served by the primary process.',
+    description: 'Admin HTTP API (healthz, readyz, upstreams, reload), served by the primary process.',
   },
 );
 

@@ -69,6 +69,17 @@ export const catalog = {
     source: 'startup',
     message: 'The native uWebSockets.js binding did not load (pure-JS fallback detected); reinstall on a supported platform (linux/darwin x64/arm64, Node 20).',
   },
+  SLUICE_ERR_ADMIN_OPEN: {
+    status: 400,
+    source: 'config',
+    message:
+      'The admin API would listen beyond loopback without a token; set admin.token, admin.token_file or SLUICE_ADMIN_TOKEN, or keep admin.host on 127.0.0.1.',
+  },
+  SLUICE_ERR_ADMIN_UNAUTHORIZED: {
+    status: 401,
+    source: 'downstream',
+    message: 'This admin endpoint needs the admin token: send Authorization: Bearer <token> (admin.token).',
+  },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof catalog;

@@ -36,7 +36,10 @@ export function formatConfigIssue(i: ConfigIssue): string {
 export class ConfigError extends GatewayError {
   readonly issues: readonly ConfigIssue[];
 
-  constructor(issues: readonly ConfigIssue[], code: 'SLUICE_ERR_CONFIG_INVALID' | 'SLUICE_ERR_CONFIG_READ' = 'SLUICE_ERR_CONFIG_INVALID') {
+  constructor(
+    issues: readonly ConfigIssue[],
+    code: 'SLUICE_ERR_CONFIG_INVALID' | 'SLUICE_ERR_CONFIG_READ' | 'SLUICE_ERR_ADMIN_OPEN' = 'SLUICE_ERR_CONFIG_INVALID',
+  ) {
     super(code, '\n' + issues.map(formatConfigIssue).join('\n'));
     this.issues = issues;
   }

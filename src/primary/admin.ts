@@ -1,10 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { catalog } from '../errors/catalog.js';
+import { bearerMatches } from './admin-auth.js';
 
 /** What the admin API needs from the running gateway. */
 export interface AdminTarget {
   readonly ready: boolean;
   readonly draining: boolean;
   readonly generation: number;
+  /** sha256 of the admin token of the config in force (read per request, so a reload changes it); null = open. */
+  readonly tokenDigest: string | null;
   reload(): Promise<{ ok: true; generation: number } | { ok: false; code: string; issues: string[] }>;
   /** Endpoints, their health and every breaker, as workers see them now. */
   upstreams(): unknown;
@@ -16,6 +20,8 @@ export interface AdminTarget {
  *   GET  /readyz   200 once every worker listens; 503 while starting or draining
  *   GET  /upstreams  endpoints with health and ejection state, circuit breakers, in-flight counts
  *   POST /reload   re-read the config file: 200 {generation} or 400 with every problem
+ * With admin.token set, all but /healthz and /readyz (which load balancers and orchestrators probe)
+ * need `Authorization: Bearer <token>`, or get 401.
  */
 export function startAdmin(host: string, port: number, target: AdminTarget): Promise<Server> {
   const server = createServer((req, res) => void handle(req, res, target));
@@ -33,6 +39,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, target: AdminTa
     if (target.ready) return send(res, 200, { status: 'ready', generation: target.generation });
     return send(res, 503, { status: target.draining ? 'draining' : 'starting' });
   }
+  const digest = target.tokenDigest;
+  if (digest !== null && !bearerMatches(req.headers.authorization, digest)) return unauthorized(res);
   if (req.method === 'GET' && path === '/upstreams') return send(res, 200, target.upstreams());
   if (req.method === 'POST' && path === '/reload') {
     const r = await target.reload();
@@ -40,6 +48,11 @@ async function handle(req: IncomingMessage, res: ServerResponse, target: AdminTa
     return send(res, 400, { error: { code: r.code, message: 'config rejected; the running config stays in force', issues: r.issues } });
   }
   send(res, 404, { error: { code: 'SLUICE_ERR_ROUTE_NOT_FOUND', message: 'admin endpoints: GET /healthz, GET /readyz, GET /upstreams, POST /reload' } });
+}
+
+function unauthorized(res: ServerResponse): void {
+  res.setHeader('www-authenticate', 'Bearer realm="sluice-admin"');
+  send(res, 401, { error: { code: 'SLUICE_ERR_ADMIN_UNAUTHORIZED', message: catalog.SLUICE_ERR_ADMIN_UNAUTHORIZED.message } });
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {

@@ -40,7 +40,7 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
   loadUws(); // fail here, in the primary, rather than once per worker
   const port = await claimPort(first.plan.listen.host, first.plan.listen.port);
   // Listener settings are fixed for the life of the process: every generation keeps these.
-  const fixed = { listen: { ...first.plan.listen, port }, admin: first.plan.admin, workers: first.plan.workers };
+  const fixed = { listen: { ...first.plan.listen, port }, admin: { host: first.plan.admin.host, port: first.plan.admin.port }, workers: first.plan.workers };
   // Stages' shared tables are made once, from the first config: a reload cannot resize them.
   const tableBytes = stageTableBytes(first.plan.stageSettings);
   const pin = (plan: CompiledPlan): CompiledPlan => {
@@ -48,7 +48,8 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
     const resized = Object.keys(bytes).filter((kind) => JSON.stringify(bytes[kind]) !== JSON.stringify(tableBytes[kind]));
     const keys = resized.map((kind) => stageFactory(kind).settings?.key ?? kind);
     if (keys.length > 0) log.warn({ settings: keys, in_force: resized.map((k) => tableBytes[k]) }, `${keys.join(', ')}: table sizes take effect on restart`);
-    return { ...plan, ...fixed };
+    // The admin token is not fixed: a reload that changes it applies to the next admin request.
+    return { ...plan, ...fixed, admin: { ...plan.admin, host: fixed.admin.host, port: fixed.admin.port } };
   };
 
   const shared = createSharedState(tableBytes);
@@ -110,7 +111,7 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
   const reloadOnce = async (source: string) => {
     lastText = hashOf(file);
     try {
-      const loaded = loadPlanFile(file, env, generation + 1);
+      const loaded = loadPlanFile(file, env, generation + 1, fixed.admin.host);
       warnFixedChanges(log, fixed, loaded.plan);
       await discovery.reconcile(loaded.plan.upstreams, DISCOVERY_FIRST_WAIT_MS);
       const pinned = pin(loaded.plan);
@@ -150,6 +151,9 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
       },
       get generation() {
         return generation;
+      },
+      get tokenDigest() {
+        return configured.admin.tokenDigest;
       },
       reload: () => reload('admin'),
       upstreams: () => describeUpstreams(published, health, upstreamTable),
@@ -197,7 +201,7 @@ function hashOf(file: string): string {
   }
 }
 
-function warnFixedChanges(log: Logger, fixed: Pick<CompiledPlan, 'listen' | 'admin' | 'workers'>, plan: CompiledPlan): void {
+function warnFixedChanges(log: Logger, fixed: Pick<CompiledPlan, 'listen' | 'workers'> & { admin: { host: string; port: number } }, plan: CompiledPlan): void {
   const changed = [
     plan.listen.host !== fixed.listen.host || (plan.listen.port !== 0 && plan.listen.port !== fixed.listen.port) ? 'listen' : '',
     plan.admin.host !== fixed.admin.host || (plan.admin.port !== 0 && plan.admin.port !== fixed.admin.port) ? 'admin' : '',

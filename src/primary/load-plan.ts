@@ -2,9 +2,11 @@ import { compile } from '../compile/compile.js';
 import type { CompiledPlan } from '../compile/plan.js';
 import { type LoadedConfig, loadConfigFile, loadConfigText } from '../config/load.js';
 import type { GatewayConfig } from '../config/types.js';
-import { deepFreeze } from '../config/validate.js';
+import { deepFreeze, type SchemaProblem } from '../config/validate.js';
 import { ConfigError } from '../errors/gateway-error.js';
 import { configShape } from '../stages/registry.js';
+import { adminOpenProblem } from './admin-auth.js';
+import { readPlanFiles } from './plan-files.js';
 
 export interface LoadedPlan {
   readonly config: GatewayConfig;
@@ -16,16 +18,25 @@ export interface LoadedPlan {
  * nothing of files, so neither imports the other's caller. Throws ConfigError listing every
  * problem, schema or cross-field, as FILE:LINE:COL field.path: message.
  */
-export function loadPlanFile(file: string, env: NodeJS.ProcessEnv = process.env, generation = 1): LoadedPlan {
-  return compileLoaded(loadConfigFile(file, configShape, env), file, generation);
+export function loadPlanFile(file: string, env: NodeJS.ProcessEnv = process.env, generation = 1, runningAdminHost?: string): LoadedPlan {
+  return compileLoaded(loadConfigFile(file, configShape, env), file, generation, runningAdminHost);
 }
 
 export function loadPlanText(text: string, file: string, env: NodeJS.ProcessEnv = {}, generation = 1): LoadedPlan {
   return compileLoaded(loadConfigText(text, file, configShape, env), file, generation);
 }
 
-function compileLoaded({ config, locate }: LoadedConfig, file: string, generation: number): LoadedPlan {
+/**
+ * runningAdminHost: on a reload, the host the admin listener is bound to (kept until a restart), which
+ * must not be left open either.
+ */
+function compileLoaded({ config, locate }: LoadedConfig, file: string, generation: number, runningAdminHost?: string): LoadedPlan {
   const compiled = compile(config, file, generation);
   if ('problems' in compiled) throw new ConfigError(locate(compiled.problems));
-  return { config, plan: deepFreeze(compiled.plan) };
+  const problems: SchemaProblem[] = [];
+  const plan = readPlanFiles(compiled.plan, problems);
+  if (problems.length > 0) throw new ConfigError(locate(problems));
+  const open = adminOpenProblem(plan.admin, runningAdminHost);
+  if (open !== null) throw new ConfigError(locate([open]), 'SLUICE_ERR_ADMIN_OPEN');
+  return { config, plan: deepFreeze(plan) };
 }
