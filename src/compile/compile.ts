@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { dirname } from 'node:path';
 import type { GatewayConfig } from '../config/types.js';
 import type { SchemaProblem } from '../config/validate.js';
 import { stageRegistry } from '../stages/registry.js';
@@ -16,7 +17,7 @@ export function compile(cfg: GatewayConfig, file: string, generation: number): {
   const stageSettings = compileStageSettings(cfg, problems);
   const admin = compileAdmin(cfg.admin, file, problems);
   const upstreamNames = Object.keys(cfg.upstreams);
-  const upstreams = upstreamNames.map((name) => compileUpstream(name, cfg.upstreams[name], problems));
+  const upstreams = upstreamNames.map((name) => compileUpstream(name, cfg.upstreams[name], dirname(file), problems));
   const seen = new Map<string, number>();
   const routes = cfg.routes.map((r, i) => {
     const earlier = seen.get(r.name);

@@ -98,6 +98,27 @@ export interface UpstreamPlan {
   readonly maxPending: number;
   readonly retryBudget: { readonly ratio: number; readonly minPerS: number };
   readonly pool: { readonly connections: number; readonly pipelining: number; readonly keepAliveMs: number };
+  /** null: https:// endpoints use the system store plus NODE_EXTRA_CA_CERTS, with the default checks. */
+  readonly tls: UpstreamTlsPlan | null;
+}
+
+export interface UpstreamTlsPlan {
+  /** upstreams.*.tls file paths, resolved against the config's folder; null when not set. */
+  readonly caFile: string | null;
+  readonly certFile: string | null;
+  readonly keyFile: string | null;
+  /** PEM text of those files, read and checked by the primary once per config generation (null until then). */
+  readonly ca: string | null;
+  readonly cert: string | null;
+  readonly key: string | null;
+  /** SNI and the name checked in the certificate; null = the endpoint's host name. */
+  readonly servername: string | null;
+  readonly verify: boolean;
+  /**
+   * A digest of all of the above once read: part of the pool key, so that a reload that changes a
+   * file or an option opens new connections while one that changes nothing keeps the warm ones.
+   */
+  readonly id: string;
 }
 
 export interface RetryPlan {

@@ -1,9 +1,10 @@
+import { resolve } from 'node:path';
 import type { UpstreamConfig } from '../config/types.js';
 import type { ConfigPath, SchemaProblem } from '../config/validate.js';
-import type { DiscoveryPlan, EndpointPlan, HashOnPlan, UpstreamPlan } from './plan.js';
+import type { DiscoveryPlan, EndpointPlan, HashOnPlan, UpstreamPlan, UpstreamTlsPlan } from './plan.js';
 
 /** One upstream's config → plan. Endpoint and upstream rows are assigned later, by the primary. */
-export function compileUpstream(name: string, u: UpstreamConfig, problems: SchemaProblem[]): UpstreamPlan {
+export function compileUpstream(name: string, u: UpstreamConfig, configDir: string, problems: SchemaProblem[]): UpstreamPlan {
   const at = (...rest: (string | number)[]): ConfigPath => ['upstreams', name, ...rest];
   const discovery = compileDiscovery(u, at, problems);
   const endpoints = (u.endpoints ?? []).map((e, i) => {
@@ -53,6 +54,33 @@ export function compileUpstream(name: string, u: UpstreamConfig, problems: Schem
     maxPending: u.max_pending ?? -1,
     retryBudget: { ratio: u.retry_budget.ratio, minPerS: u.retry_budget.min_per_s },
     pool: { connections: u.pool.connections, pipelining: u.pool.pipelining, keepAliveMs: u.pool.keepalive_ms },
+    tls: compileUpstreamTls(u, endpoints, configDir, at, problems),
+  };
+}
+
+function compileUpstreamTls(
+  u: UpstreamConfig,
+  endpoints: readonly EndpointPlan[],
+  configDir: string,
+  at: (...rest: (string | number)[]) => ConfigPath,
+  problems: SchemaProblem[],
+): UpstreamTlsPlan | null {
+  const t = u.tls;
+  if (t === undefined) return null;
+  if ((t.cert === undefined) !== (t.key === undefined)) problems.push({ path: at('tls'), message: 'cert and key go together: set both or neither' });
+  const plain = u.discovery?.dns?.scheme === 'http' || (endpoints.length > 0 && endpoints.every((e) => e.origin.startsWith('http:')));
+  if (plain) problems.push({ path: at('tls'), message: 'tls: applies to https:// endpoints, and this upstream has none' });
+  const file = (f: string | undefined) => (f === undefined ? null : resolve(configDir, f));
+  return {
+    caFile: file(t.ca),
+    certFile: file(t.cert),
+    keyFile: file(t.key),
+    ca: null,
+    cert: null,
+    key: null,
+    servername: t.servername ?? null,
+    verify: t.verify,
+    id: '',
   };
 }
 

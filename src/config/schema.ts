@@ -191,6 +191,32 @@ const pool = object(
   },
 );
 
+const upstreamTls = object(
+  {
+    ca: string({
+      minLength: 1,
+      description:
+        "PEM file of the CA certificate(s) the endpoints' certificates must chain to. When set, only these are trusted: the system store and NODE_EXTRA_CA_CERTS are not.",
+    }),
+    cert: string({ minLength: 1, description: 'PEM file of the client certificate sluice presents to the endpoints (upstream mTLS); needs key.' }),
+    key: string({ minLength: 1, description: 'PEM file of the private key of cert (unencrypted).' }),
+    servername: string({
+      pattern: '^[A-Za-z0-9.-]{1,253}$',
+      description:
+        "SNI sent, and the name the endpoint's certificate must carry. Default: the endpoint's host name (an IP address is checked against the certificate's IP SANs, and no SNI is sent).",
+    }),
+    verify: boolean({
+      default: true,
+      description:
+        'false: accept any certificate, unchecked (no chain, no name). Anyone on the path can then read and change the traffic; logged as a warning.',
+    }),
+  },
+  {
+    additionalProperties: false,
+    description: 'TLS towards https:// endpoints. File paths are relative to the config file and read at start and on each reload. See docs/upstreams.md.',
+  },
+);
+
 export const upstreamSchema = object(
   {
     endpoints: array(endpointSchema, { minItems: 1, description: 'Static endpoint list.' }),
@@ -220,6 +246,7 @@ export const upstreamSchema = object(
     }),
     retry_budget: retryBudget,
     pool,
+    tls: upstreamTls,
   },
   {
     additionalProperties: false,

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { Agent, request } from 'undici';
-import type { ActiveHealthPlan, CompiledPlan } from '../compile/plan.js';
+import type { ActiveHealthPlan, CompiledPlan, UpstreamTlsPlan } from '../compile/plan.js';
 import type { EndpointHealth } from '../shared/endpoint-health.js';
 
 interface Check {
@@ -8,6 +8,8 @@ interface Check {
   readonly origin: string;
   readonly row: number;
   readonly plan: ActiveHealthPlan;
+  /** The shared agent, or one with the upstream's tls: settings (closed with the check). */
+  readonly agent: Agent;
   passes: number;
   fails: number;
   timer: NodeJS.Timeout;
@@ -35,10 +37,11 @@ export class ActiveHealthChecker {
     for (const u of plan.upstreams) {
       if (u.active === null) continue;
       for (const e of u.endpoints) {
-        const key = `${u.name}|${e.origin}|${e.row}|${JSON.stringify(u.active)}`;
+        const key = `${u.name}|${e.origin}|${e.row}|${JSON.stringify(u.active)}|${u.tls?.id ?? ''}`;
         wanted.add(key);
         if (this.checks.has(key)) continue;
-        const check: Check = { upstream: u.name, origin: e.origin, row: e.row, plan: u.active, passes: 0, fails: 0, timer: undefined! };
+        const agent = u.tls === null || !e.origin.startsWith('https:') ? this.agent : tlsAgent(u.tls);
+        const check: Check = { upstream: u.name, origin: e.origin, row: e.row, plan: u.active, agent, passes: 0, fails: 0, timer: undefined! };
         check.timer = setTimeout(() => void this.probe(check, key), 0);
         this.checks.set(key, check);
       }
@@ -48,13 +51,17 @@ export class ActiveHealthChecker {
       if (wanted.has(key)) continue;
       clearTimeout(check.timer);
       this.checks.delete(key);
+      if (check.agent !== this.agent) void check.agent.close().catch(() => {});
       // Checks removed from the config: their last verdict must not keep the endpoint out for good.
       if (!checkedRows.has(check.row)) this.health.setActiveDown(check.row, false);
     }
   }
 
   async close(): Promise<void> {
-    for (const c of this.checks.values()) clearTimeout(c.timer);
+    for (const c of this.checks.values()) {
+      clearTimeout(c.timer);
+      if (c.agent !== this.agent) await c.agent.close().catch(() => {});
+    }
     this.checks.clear();
     await this.agent.close().catch(() => {});
   }
@@ -83,7 +90,7 @@ export class ActiveHealthChecker {
   private async probeOnce(c: Check): Promise<string | null> {
     try {
       const res = await request(c.origin + c.plan.path, {
-        dispatcher: this.agent,
+        dispatcher: c.agent,
         headers: { 'user-agent': 'sluice-health-check', connection: 'close' },
         headersTimeout: c.plan.timeoutMs,
         bodyTimeout: c.plan.timeoutMs,
@@ -96,4 +103,19 @@ export class ActiveHealthChecker {
       return (err as { code?: string }).code ?? (err as Error).message;
     }
   }
+}
+
+/** Probes see the endpoint as traffic does: same trusted CAs, client certificate, SNI and checks. */
+function tlsAgent(t: UpstreamTlsPlan): Agent {
+  return new Agent({
+    connections: 1,
+    pipelining: 0,
+    connect: {
+      ca: t.ca ?? undefined,
+      cert: t.cert ?? undefined,
+      key: t.key ?? undefined,
+      servername: t.servername ?? undefined,
+      rejectUnauthorized: t.verify,
+    },
+  });
 }

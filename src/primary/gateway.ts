@@ -37,6 +37,7 @@ export interface RunningGateway {
 export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.env): Promise<RunningGateway> {
   const first = loadPlanFile(file, env, 1);
   const log = createLogger(first.plan.log.level, { role: 'primary' });
+  warnUnverifiedTls(log, first.plan);
   loadUws(); // fail here, in the primary, rather than once per worker
   const port = await claimPort(first.plan.listen.host, first.plan.listen.port);
   // Listener settings are fixed for the life of the process: every generation keeps these.
@@ -113,6 +114,7 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
     try {
       const loaded = loadPlanFile(file, env, generation + 1, fixed.admin.host);
       warnFixedChanges(log, fixed, loaded.plan);
+      warnUnverifiedTls(log, loaded.plan);
       await discovery.reconcile(loaded.plan.upstreams, DISCOVERY_FIRST_WAIT_MS);
       const pinned = pin(loaded.plan);
       const next = bind(pinned);
@@ -208,4 +210,11 @@ function warnFixedChanges(log: Logger, fixed: Pick<CompiledPlan, 'listen' | 'wor
     plan.workers !== fixed.workers ? 'workers' : '',
   ].filter(Boolean);
   if (changed.length > 0) log.warn({ fields: changed }, 'these fields take effect only after a restart');
+}
+
+/** tls.verify: false is allowed (tests, a lab) but never silent. */
+function warnUnverifiedTls(log: Logger, plan: CompiledPlan): void {
+  const unverified = plan.upstreams.filter((u) => u.tls?.verify === false).map((u) => u.name);
+  if (unverified.length > 0)
+    log.warn({ upstreams: unverified }, 'tls.verify is false: these upstreams accept any certificate, so their traffic can be read and changed on the way');
 }

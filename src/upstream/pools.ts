@@ -1,4 +1,6 @@
-import type { CompiledPlan, EndpointPlan, UpstreamPlan } from '../compile/plan.js';
+import { isIP } from 'node:net';
+import { type ConnectionOptions, createSecureContext } from 'node:tls';
+import type { CompiledPlan, EndpointPlan, UpstreamPlan, UpstreamTlsPlan } from '../compile/plan.js';
 import { Http1Pool } from './http1/pool.js';
 
 /**
@@ -43,17 +45,19 @@ export class PoolSet {
 
 export function poolKey(u: UpstreamPlan, e: EndpointPlan, plan: CompiledPlan): string {
   const t = plan.timeouts;
-  return `${e.origin}|${u.pool.connections}|${u.pool.pipelining}|${u.pool.keepAliveMs}|${t.connectMs}|${t.responseHeaderMs}|${t.idleMs}`;
+  return `${e.origin}|${u.pool.connections}|${u.pool.pipelining}|${u.pool.keepAliveMs}|${t.connectMs}|${t.responseHeaderMs}|${t.idleMs}|${u.tls?.id ?? ''}`;
 }
 
 function createPool(u: UpstreamPlan, e: EndpointPlan, plan: CompiledPlan): Http1Pool {
   const url = new URL(e.origin);
-  const tls = url.protocol === 'https:';
+  const https = url.protocol === 'https:';
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const port = url.port === '' ? (https ? 443 : 80) : Number(url.port);
   return new Http1Pool(
     {
-      host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
-      port: url.port === '' ? (tls ? 443 : 80) : Number(url.port),
-      tls,
+      host,
+      port,
+      tls: https ? tlsOptions(host, port, u.tls) : null,
       pipelining: u.pool.pipelining,
       keepAliveMs: u.pool.keepAliveMs,
       connectMs: plan.timeouts.connectMs,
@@ -62,4 +66,17 @@ function createPool(u: UpstreamPlan, e: EndpointPlan, plan: CompiledPlan): Http1
     },
     u.pool.connections,
   );
+}
+
+/**
+ * One endpoint's tls.connect options. The secure context (trusted CAs, client certificate) is built
+ * here once per pool from PEM text the primary read, so opening a connection parses nothing.
+ */
+function tlsOptions(host: string, port: number, t: UpstreamTlsPlan | null): ConnectionOptions {
+  const servername = t?.servername ?? (isIP(host) === 0 ? host : undefined);
+  const base: ConnectionOptions = { host, port, servername, ALPNProtocols: ['http/1.1'] };
+  if (t === null) return base;
+  const secureContext =
+    t.ca === null && t.cert === null ? undefined : createSecureContext({ ca: t.ca ?? undefined, cert: t.cert ?? undefined, key: t.key ?? undefined });
+  return { ...base, secureContext, rejectUnauthorized: t.verify };
 }

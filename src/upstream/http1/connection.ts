@@ -13,8 +13,11 @@ import { bodyTimeout, closedEarly, connectFailed, connectTimeout, headersTimeout
 export interface ConnectionSettings {
   readonly host: string;
   readonly port: number;
-  /** https: endpoint: TLS with SNI (when host is a name) and certificate checks. */
-  readonly tls: boolean;
+  /**
+   * https: endpoint: the tls.connect options, made once per pool (pools.ts) with SNI, trusted CAs,
+   * client certificate and checks; null = plain TCP.
+   */
+  readonly tls: tls.ConnectionOptions | null;
   /** Requests in flight per connection; 1 = no pipelining. */
   readonly pipelining: number;
   readonly keepAliveMs: number;
@@ -108,8 +111,8 @@ export class Connection {
     private readonly s: ConnectionSettings,
   ) {
     this.keepAliveMs = s.keepAliveMs;
-    if (s.tls) {
-      this.socket = tls.connect({ host: s.host, port: s.port, servername: net.isIP(s.host) === 0 ? s.host : undefined, ALPNProtocols: ['http/1.1'] });
+    if (s.tls !== null) {
+      this.socket = tls.connect(s.tls);
       this.socket.setNoDelay(true);
       this.socket.once('secureConnect', this.onConnect);
     } else {
