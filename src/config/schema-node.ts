@@ -22,6 +22,8 @@ export interface SchemaNode {
   readonly maxLength?: number;
   readonly anyOf?: readonly SchemaNode[];
   readonly default?: unknown;
+  /** A secret (JSON Schema's writeOnly): problems with it never quote its value. */
+  readonly writeOnly?: boolean;
 }
 
 // Option types use readonly arrays: a `const` type parameter falls back to wide inference when its
@@ -37,6 +39,8 @@ export interface StringOpts extends Annotated<string> {
   readonly pattern?: string;
   readonly minLength?: number;
   readonly maxLength?: number;
+  /** A secret: problems with it never quote its value. */
+  readonly writeOnly?: boolean;
 }
 
 export interface NumberOpts extends Annotated<number> {

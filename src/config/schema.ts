@@ -377,6 +377,7 @@ const admin = object(
     token: string({
       minLength: 16,
       pattern: '^[!-~]+$',
+      writeOnly: true,
       description:
         'Bearer token every admin endpoint but /healthz and /readyz requires (16+ visible ASCII characters). Env SLUICE_ADMIN_TOKEN. Needed when host is not loopback. See docs/security.md.',
     }),

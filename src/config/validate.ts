@@ -62,7 +62,8 @@ function checkNumber(schema: SchemaNode, v: number, path: ConfigPath, out: Schem
 function checkString(schema: SchemaNode, v: string, path: ConfigPath, out: SchemaProblem[]): void {
   if (schema.minLength !== undefined && v.length < schema.minLength) out.push({ path, message: `must have at least ${schema.minLength} characters` });
   if (schema.maxLength !== undefined && v.length > schema.maxLength) out.push({ path, message: `must have at most ${schema.maxLength} characters` });
-  if (schema.pattern !== undefined && !new RegExp(schema.pattern).test(v)) out.push({ path, message: `${JSON.stringify(v)} must match ${schema.pattern}` });
+  if (schema.pattern !== undefined && !new RegExp(schema.pattern).test(v))
+    out.push({ path, message: `${schema.writeOnly === true ? 'the value' : JSON.stringify(v)} must match ${schema.pattern}` });
 }
 
 function checkArray(schema: SchemaNode, v: unknown[], path: ConfigPath, out: SchemaProblem[]): void {

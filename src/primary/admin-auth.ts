@@ -11,7 +11,7 @@ import type { SchemaProblem } from '../config/validate.js';
 /** 127.0.0.0/8, ::1 and localhost; any other address or name may be reachable from elsewhere. */
 export function isLoopback(host: string): boolean {
   const h = host.toLowerCase();
-  if (h === 'localhost' || h === '::1' || h === '[::1]') return true;
+  if (h === 'localhost' || h === '::1') return true;
   const v4 = h.startsWith('::ffff:') ? h.slice(7) : h;
   return isIPv4(v4) && v4.startsWith('127.');
 }

@@ -34,8 +34,9 @@ export function startAdmin(host: string, port: number, target: AdminTarget): Pro
 async function handle(req: IncomingMessage, res: ServerResponse, target: AdminTarget): Promise<void> {
   const path = (req.url ?? '/').split('?')[0];
   req.resume();
-  if (req.method === 'GET' && path === '/healthz') return send(res, 200, { status: 'ok' });
-  if (req.method === 'GET' && path === '/readyz') {
+  const probe = req.method === 'GET' || req.method === 'HEAD';
+  if (probe && path === '/healthz') return send(res, 200, { status: 'ok' });
+  if (probe && path === '/readyz') {
     if (target.ready) return send(res, 200, { status: 'ready', generation: target.generation });
     return send(res, 503, { status: target.draining ? 'draining' : 'starting' });
   }

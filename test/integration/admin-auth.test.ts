@@ -33,7 +33,10 @@ function assertNeverLogged(gw: TestGateway, ...tokens: string[]): void {
 test('with admin.token: 401 without or with a wrong token, 200 with it; /healthz and /readyz stay open', async () => {
   const gw = await startGateway(`admin: { token: "${TOKEN}" }\n${routes}`, { SLUICE_WORKERS: '1' });
   try {
-    for (const path of ['/healthz', '/readyz']) assert.equal((await admin(gw, path)).status, 200, path);
+    for (const path of ['/healthz', '/readyz']) {
+      assert.equal((await admin(gw, path)).status, 200, path);
+      assert.equal((await admin(gw, path, { method: 'HEAD' })).status, 200, `HEAD ${path}: load balancers probe with HEAD too`);
+    }
 
     for (const [what, opts] of [
       ['no header', {}],
@@ -145,6 +148,13 @@ test('admin.token and admin.token_file together, or a short token, are config er
   assert.equal(short.code, 1);
   assert.match(short.stderr, /admin\.token: must be 16 or more/);
   assert.ok(!short.stderr.includes('"short"'), 'the value is not echoed');
+  // The likeliest typo is the real secret with a space in it: the schema's message must not quote it.
+  const spaced = await runCli(['validate', '--config', writeConfig(`admin: { token: "${TOKEN} x" }\n${routes}`)]);
+  assert.equal(spaced.code, 1);
+  assert.match(spaced.stderr, /admin\.token: the value must match/);
+  assert.ok(!spaced.stderr.includes(TOKEN), 'the token is not echoed');
+  const bracketed = await runCli(['validate', '--config', writeConfig(`admin: { host: "[::1]" }\n${routes}`)]);
+  assert.equal(bracketed.code, 1, 'a bracketed address cannot be bound, so it is not taken for loopback');
   const missing = await runCli(['validate', '--config', writeConfig(`admin: { token_file: /nonexistent/admin.token }\n${routes}`)]);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /sluice\.yaml:1:\d+ admin\.token_file: cannot read \/nonexistent\/admin\.token: ENOENT/);
