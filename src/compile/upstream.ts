@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import type { UpstreamConfig } from '../config/types.js';
 import type { ConfigPath, SchemaProblem } from '../config/validate.js';
@@ -70,6 +71,8 @@ function compileUpstreamTls(
   if ((t.cert === undefined) !== (t.key === undefined)) problems.push({ path: at('tls'), message: 'cert and key go together: set both or neither' });
   const plain = u.discovery?.dns?.scheme === 'http' || (endpoints.length > 0 && endpoints.every((e) => e.origin.startsWith('http:')));
   if (plain) problems.push({ path: at('tls'), message: 'tls: applies to https:// endpoints, and this upstream has none' });
+  if (t.servername !== undefined && isIP(t.servername) !== 0)
+    problems.push({ path: at('tls', 'servername'), message: 'SNI carries a host name, not an address (RFC 6066): leave servername out to reach an address' });
   const file = (f: string | undefined) => (f === undefined ? null : resolve(configDir, f));
   return {
     caFile: file(t.ca),

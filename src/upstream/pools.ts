@@ -76,6 +76,9 @@ function tlsOptions(host: string, port: number, t: UpstreamTlsPlan | null): Conn
   const servername = t?.servername ?? (isIP(host) === 0 ? host : undefined);
   const base: ConnectionOptions = { host, port, servername, ALPNProtocols: ['http/1.1'] };
   if (t === null) return base;
+  // id is filled in with the files' PEM text by the primary: an empty one would mean "trust the
+  // system roots" where the config named a private CA, so it must never reach a pool.
+  if (t.id === '') throw new Error('upstream tls: the plan reached a worker before its files were read');
   const secureContext =
     t.ca === null && t.cert === null ? undefined : createSecureContext({ ca: t.ca ?? undefined, cert: t.cert ?? undefined, key: t.key ?? undefined });
   return { ...base, secureContext, rejectUnauthorized: t.verify };

@@ -183,10 +183,12 @@ test('sluice validate refuses tls: files it cannot use, and cert without key', a
     `upstreams:
   a: { endpoints: [ { url: "https://127.0.0.1:1" } ], tls: { cert: client.pem } }
   b: { endpoints: [ { url: "http://127.0.0.1:1" } ], tls: { ca: up.pem } }
+  c: { endpoints: [ { url: "https://127.0.0.1:1" } ], tls: { servername: 127.0.0.1 } }
 `,
   );
   const r = await runCli(['validate', '--config', file]);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /bad\.yaml:2:\d+ upstreams\.a\.tls: cert and key go together/);
   assert.match(r.stderr, /bad\.yaml:3:\d+ upstreams\.b\.tls: tls: applies to https:\/\/ endpoints/);
+  assert.match(r.stderr, /bad\.yaml:4:\d+ upstreams\.c\.tls\.servername: SNI carries a host name/);
 });
