@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
 import type { GatewayConfig } from '../config/types.js';
 import type { SchemaProblem } from '../config/validate.js';
+import { type CidrSet, compileCidrs, EMPTY_CIDRS } from '../http/cidr.js';
 import { stageRegistry } from '../stages/registry.js';
 import { compileAdmin } from './admin.js';
 import type { CompiledPlan } from './plan.js';
@@ -16,6 +17,7 @@ export function compile(cfg: GatewayConfig, file: string, generation: number): {
   const problems: SchemaProblem[] = [];
   const stageSettings = compileStageSettings(cfg, problems);
   const admin = compileAdmin(cfg.admin, file, problems);
+  const trustedProxies = compileTrustedProxies(cfg.trusted_proxies, problems);
   const upstreamNames = Object.keys(cfg.upstreams);
   const upstreams = upstreamNames.map((name) => compileUpstream(name, cfg.upstreams[name], dirname(file), problems));
   const seen = new Map<string, number>();
@@ -45,6 +47,7 @@ export function compile(cfg: GatewayConfig, file: string, generation: number): {
         drainMs: cfg.timeouts.drain_ms,
       },
       log: { ...cfg.log },
+      trustedProxies,
       stageSettings,
       upstreams,
       routes,
@@ -61,4 +64,11 @@ function compileStageSettings(cfg: GatewayConfig, problems: SchemaProblem[]): Re
     out[f.kind] = f.settings.compile((cfg as Record<string, unknown>)[key], { report: (rel, message) => problems.push({ path: [key, ...rel], message }) });
   }
   return out;
+}
+
+function compileTrustedProxies(list: readonly string[], problems: SchemaProblem[]): CidrSet {
+  const set = compileCidrs(list);
+  if ('v4' in set) return set;
+  problems.push({ path: ['trusted_proxies', set.index], message: set.message });
+  return EMPTY_CIDRS;
 }

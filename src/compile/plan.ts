@@ -1,3 +1,4 @@
+import type { CidrSet } from '../http/cidr.js';
 import type { MatchPlan } from '../router/match-plan.js';
 import type { EjectionPolicy } from '../shared/endpoint-health.js';
 import type { BreakerPolicy } from '../shared/upstream-table.js';
@@ -16,6 +17,8 @@ export interface CompiledPlan {
   readonly limits: { readonly maxHeaderBytes: number; readonly maxBodyBytes: number; readonly allowChunkedRequests: boolean };
   readonly timeouts: { readonly connectMs: number; readonly responseHeaderMs: number; readonly idleMs: number; readonly drainMs: number };
   readonly log: { readonly level: string; readonly access: boolean; readonly sample: number };
+  /** Peers whose forwarding headers are believed (worker/client-address.ts). */
+  readonly trustedProxies: CidrSet;
   /** Each stage's compiled settings (StageFactory.settings), by stage kind. */
   readonly stageSettings: Readonly<Record<string, unknown>>;
   readonly upstreams: readonly UpstreamPlan[];

@@ -460,6 +460,11 @@ const gatewayProperties = {
   limits,
   timeouts,
   log,
+  trusted_proxies: array(string({ maxLength: 64 }), {
+    default: [],
+    description:
+      'CIDR ranges (IPv4 or IPv6) of the proxies in front of sluice. Only from these peers is X-Forwarded-For believed, walked right to left past trusted addresses; otherwise the client is the TCP peer. See docs/network-policy.md.',
+  }),
 };
 
 const routesDescription = 'Routes; the most specific match wins (see README).';

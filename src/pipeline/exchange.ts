@@ -37,6 +37,8 @@ export class Exchange implements RequestCtx, LegRequest, Outcome {
   chunked = false;
   peerAddress = '';
   clientAddress = '';
+  forwardedFor = '';
+  peerTrusted = false;
   principal: Principal | null = null;
   trace: TraceContext | null = null;
   params: readonly string[] = [];

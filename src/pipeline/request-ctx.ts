@@ -14,10 +14,14 @@ export interface RequestCtx {
   /** The address of the TCP peer that sent the request. */
   readonly peerAddress: string;
   /**
-   * The client's address as sluice decides it: what rate-limit `key: ip`, `hash_on: ip` and the access
-   * log use. Today always the peer's; trusted-proxy rules (issue 18) will decide it from X-Forwarded-For.
+   * The client's address as sluice decides it: what `ip:`, rate-limit `key: ip`, `hash_on: ip` and the
+   * access log use. The peer's, unless the peer is in trusted_proxies (worker/client-address.ts).
    */
   readonly clientAddress: string;
+  /** The X-Forwarded-For sent upstream: the checked chain from the client to the peer. */
+  readonly forwardedFor: string;
+  /** The peer is in trusted_proxies: its forwarding headers were believed and are passed on. */
+  readonly peerTrusted: boolean;
   /** Who the caller is, set by the stage that verified it (a JWT, an API key); null until then. */
   principal: Principal | null;
   /** The request's W3C trace context, once tracing has read or started it; null until then. */

@@ -6,7 +6,10 @@ import type { UpstreamRequestHead } from '../pipeline/phase.js';
 export interface DownstreamHead {
   readonly id: string;
   readonly host: string;
-  readonly peerAddress: string;
+  /** The X-Forwarded-For to send: the checked chain from the client to the peer (worker/client-address.ts). */
+  readonly forwardedFor: string;
+  /** Client-sent X-Real-IP and Forwarded pass only from a peer in trusted_proxies. */
+  readonly peerTrusted: boolean;
   /** Flat [name, value, ...], lower-case names, as copied from uWS. */
   readonly rawHeaders: readonly string[];
   header(lowerName: string): string | undefined;
@@ -15,14 +18,14 @@ export interface DownstreamHead {
 const VIA = '1.1 sluice';
 
 /**
- * Build the head forwarded upstream: hop-by-hop headers dropped, X-Forwarded-* and Via set,
+ * Build the head forwarded upstream: hop-by-hop headers dropped, X-Forwarded-* and Via set (the
+ * client's X-Forwarded-For replaced by the checked chain; X-Real-IP and Forwarded dropped unless the peer is trusted),
  * X-Request-Id set to this exchange's id, Host preserved or replaced by the endpoint's.
  */
 export function buildUpstreamHead(down: DownstreamHead, path: string, endpoint: EndpointPlan, preserveHost: boolean): UpstreamRequestHead {
   const named = connectionTokens(down.header('connection'));
   const src = down.rawHeaders;
   const headers: string[] = [];
-  let forwardedFor: string | undefined;
   for (let i = 0; i < src.length; i += 2) {
     const name = src[i];
     if (isHopByHop(name) || (named !== null && named.includes(name))) continue;
@@ -34,8 +37,11 @@ export function buildUpstreamHead(down: DownstreamHead, path: string, endpoint: 
       case 'via':
         continue;
       case 'x-forwarded-for':
-        forwardedFor = forwardedFor === undefined ? src[i + 1] : `${forwardedFor}, ${src[i + 1]}`;
         continue;
+      case 'x-real-ip':
+      case 'forwarded':
+        if (!down.peerTrusted) continue;
+        break;
     }
     headers.push(name, src[i + 1]);
   }
@@ -44,7 +50,7 @@ export function buildUpstreamHead(down: DownstreamHead, path: string, endpoint: 
     'host',
     preserveHost ? (down.header('host') ?? down.host) : endpoint.hostHeader,
     'x-forwarded-for',
-    forwardedFor === undefined ? down.peerAddress : `${forwardedFor}, ${down.peerAddress}`,
+    down.forwardedFor,
     'x-forwarded-proto',
     'http',
     'x-forwarded-host',

@@ -1,4 +1,5 @@
 import type { HttpResponse } from 'uWebSockets.js';
+import { lastAddressText, parseAddress } from '../http/cidr.js';
 
 /**
  * The peer's address as text. uWS gives IPv4 peers as IPv4-mapped IPv6 bytes; formatting those
@@ -8,7 +9,10 @@ export function peerAddress(res: HttpResponse): string {
   const raw = new Uint8Array(res.getRemoteAddress());
   if (raw.length === 4) return ipv4(raw, 0);
   if (raw.length === 16 && raw[10] === 0xff && raw[11] === 0xff && isZero(raw, 10)) return ipv4(raw, 12);
-  return Buffer.from(res.getRemoteAddressAsText()).toString('latin1');
+  // uWS writes IPv6 in full (0000:…:0001); the canonical form (::1) is what trusted_proxies, ip: and logs compare.
+  const text = Buffer.from(res.getRemoteAddressAsText()).toString('latin1');
+  const family = parseAddress(text);
+  return family === 0 ? text : lastAddressText(family);
 }
 
 /** Requests come in runs from the same peers (keep-alive): the last address's text is kept. */

@@ -95,6 +95,8 @@ export function legHarness(yaml: string): LegHarness {
       host: 'gw.test',
       peerAddress: '127.0.0.1',
       clientAddress: '127.0.0.1',
+      forwardedFor: '127.0.0.1',
+      peerTrusted: false,
       principal: null as Principal | null,
       trace: null as TraceContext | null,
       routeName: match.route.name,
