@@ -87,7 +87,7 @@ function compileStages(r: RouteConfig, stageSettings: Record<string, unknown>, a
   const problems = { report: (rel: readonly (string | number)[], message: string) => report(at(...rel), message) };
   for (const f of stageRegistry) {
     const raw = stageField(r, f);
-    if (raw === undefined) continue;
+    if (raw === undefined && f.everyRoute !== true) continue;
     const plan = f.compile(raw, route, stageSettings[f.kind], problems);
     if (plan !== null) stages.push({ kind: f.kind, plan });
   }

@@ -56,6 +56,12 @@ export const catalog = {
     message: 'Service discovery (DNS or etcd) failed; the last known endpoints stay in force until it recovers.',
   },
   SLUICE_ERR_ROUTE_TIMEOUT: { status: 504, source: 'upstream', message: "No upstream answer within the route's timeout_ms, across every try." },
+  // ── network policy (docs/network-policy.md) ──
+  SLUICE_ERR_IP_DENIED: {
+    status: 403,
+    source: 'downstream',
+    message: "The client's address is not allowed by the gateway's or the route's ip: policy.",
+  },
   SLUICE_ERR_INTERNAL: { status: 500, source: 'internal', message: 'The gateway failed while handling this request; see its log for the request id.' },
   SLUICE_ERR_CONFIG_INVALID: { status: 400, source: 'config', message: 'The configuration is invalid; the running configuration stays in force.' },
   SLUICE_ERR_CONFIG_READ: { status: 400, source: 'config', message: 'The configuration file could not be read.' },

@@ -22,6 +22,11 @@ export interface StageFactory<R = any, P = any, S = any> {
   readonly schema: SchemaNode;
   /** It answers every request of a route that sets it (`respond:`): such a route has no upstream. */
   readonly answers?: true;
+  /**
+   * Compile runs for every route, with `raw` undefined where the route does not set the field: for
+   * gateway-wide settings that act on each route (the top-level `ip:` policy).
+   */
+  readonly everyRoute?: true;
   /** Gateway-wide settings under a top-level key of the config, compiled once per config. */
   readonly settings?: StageSettings<S>;
   /** Per route that sets its field, in the primary: the plan, or null when there is nothing to do. */

@@ -4,6 +4,7 @@ import { assembleSchema, configSchema, routeSchema } from '../config/schema.js';
 import type { SchemaNode } from '../config/schema-node.js';
 import type { StageFactory } from '../pipeline/stage-factory.js';
 import { headers } from './headers/index.js';
+import { ipPolicy } from './ip/index.js';
 import { rateLimit } from './rate-limit/index.js';
 import { respond } from './respond/index.js';
 import { rewrite } from './rewrite/index.js';
@@ -11,9 +12,9 @@ import { rewrite } from './rewrite/index.js';
 /**
  * Every stage, in pipeline order: a route's stages always run in this order, whatever order its YAML
  * lists them in. Adding a stage: its folder, one line here, and its error codes in errors/catalog.ts.
- * (Later issues add, before rate_limit: ip policy, cors, auth.)
+ * (Later issues add, before rate_limit: cors, auth.)
  */
-export const stageRegistry: readonly StageFactory[] = [rateLimit, rewrite, headers, respond];
+export const stageRegistry: readonly StageFactory[] = [ipPolicy, rateLimit, rewrite, headers, respond];
 
 export function stageFactory(kind: string): StageFactory {
   const f = stageRegistry.find((s) => s.kind === kind);

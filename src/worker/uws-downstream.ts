@@ -5,6 +5,8 @@ import type { FrontDoor } from '../pipeline/downstream.js';
 import { Exchange } from '../pipeline/exchange.js';
 import { errorReply } from '../pipeline/local-reply.js';
 import type { LocalReply, ResponseHead } from '../pipeline/phase.js';
+import type { IpRule } from '../stages/ip/compile.js';
+import { ipAllowed } from '../stages/ip/stage.js';
 import { acceptHead, type Refusal } from './accept.js';
 import { decideClient } from './client-address.js';
 import { downstreamHead, statusLine } from './downstream-head.js';
@@ -113,7 +115,9 @@ export class UwsDownstream implements FrontDoor {
     }
     const match = this.runtime.router.find(ex);
     if (match === null) {
-      this.pending = errorReply('SLUICE_ERR_ROUTE_NOT_FOUND', ex.id);
+      // The top-level ip: policy applies to every request; routes carry it in their ip stage.
+      const denied = !ipAllowed(plan.stageSettings.ip as readonly IpRule[], ex.clientAddress);
+      this.pending = errorReply(denied ? 'SLUICE_ERR_IP_DENIED' : 'SLUICE_ERR_ROUTE_NOT_FOUND', ex.id);
     } else {
       ex.route = match.route;
       ex.params = match.params;
