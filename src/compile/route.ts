@@ -26,7 +26,7 @@ export function compileRoute(
     index,
     name: r.name,
     hosts: m.hosts === undefined ? null : compileHosts(m.hosts),
-    methods: m.methods === undefined ? null : [...m.methods],
+    methods: compileMethods(r),
     ...compilePath(m, at, report),
     headers: compilePredicates(m.headers, true),
     query: compilePredicates(m.query, false),
@@ -83,7 +83,7 @@ function compileTarget(r: RouteConfig, upstreamNames: string[], at: At, report: 
 /** Each stage the route sets, in registry order, compiled by the stage itself. */
 function compileStages(r: RouteConfig, stageSettings: Record<string, unknown>, at: At, report: Report): StagePlan[] {
   const stages: StagePlan[] = [];
-  const route = { name: r.name, hasUpstream: r.upstream !== undefined };
+  const route = { name: r.name, hasUpstream: r.upstream !== undefined, methods: r.match.methods ?? null };
   const problems = { report: (rel: readonly (string | number)[], message: string) => report(at(...rel), message) };
   for (const f of stageRegistry) {
     const raw = stageField(r, f);
@@ -157,4 +157,12 @@ function compileFallback(r: RouteConfig): FallbackPlan | null {
   const f = r.fallback;
   if (f === undefined) return null;
   return { status: f.status, body: f.body, headers: Object.entries(f.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v] as const) };
+}
+
+/** A route with cors: and a method list also matches OPTIONS, so its preflights reach the cors stage. */
+function compileMethods(r: RouteConfig): string[] | null {
+  const methods = r.match.methods;
+  if (methods === undefined) return null;
+  const cors = (r as RouteConfig & Record<string, unknown>).cors;
+  return cors !== undefined && !methods.includes('OPTIONS') ? [...methods, 'OPTIONS'] : [...methods];
 }

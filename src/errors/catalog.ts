@@ -62,6 +62,11 @@ export const catalog = {
     source: 'downstream',
     message: "The client's address is not allowed by the gateway's or the route's ip: policy.",
   },
+  SLUICE_ERR_CORS_REJECTED: {
+    status: 403,
+    source: 'downstream',
+    message: "The CORS preflight asks for an origin, method or header this route's cors: policy does not allow.",
+  },
   SLUICE_ERR_INTERNAL: { status: 500, source: 'internal', message: 'The gateway failed while handling this request; see its log for the request id.' },
   SLUICE_ERR_CONFIG_INVALID: { status: 400, source: 'config', message: 'The configuration is invalid; the running configuration stays in force.' },
   SLUICE_ERR_CONFIG_READ: { status: 400, source: 'config', message: 'The configuration file could not be read.' },

@@ -57,6 +57,8 @@ export interface RouteContext {
   readonly name: string;
   /** The route forwards to an upstream (otherwise a stage answers it). */
   readonly hasUpstream: boolean;
+  /** The methods its match names, upper-case; null when it matches any method. */
+  readonly methods: readonly string[] | null;
 }
 
 /** Lets compile report a cross-field problem at a path relative to its route (or to its settings key). */
