@@ -8,7 +8,7 @@ export interface DownstreamHead {
   readonly host: string;
   /** The X-Forwarded-For to send: the checked chain from the client to the peer (worker/client-address.ts). */
   readonly forwardedFor: string;
-  /** Client-sent X-Real-IP and Forwarded pass only from a peer in trusted_proxies. */
+  /** Client-sent X-Real-IP, Forwarded and the like pass only from a peer in trusted_proxies. */
   readonly peerTrusted: boolean;
   /** Flat [name, value, ...], lower-case names, as copied from uWS. */
   readonly rawHeaders: readonly string[];
@@ -19,7 +19,8 @@ const VIA = '1.1 sluice';
 
 /**
  * Build the head forwarded upstream: hop-by-hop headers dropped, X-Forwarded-* and Via set (the
- * client's X-Forwarded-For replaced by the checked chain; X-Real-IP and Forwarded dropped unless the peer is trusted),
+ * client's X-Forwarded-For replaced by the checked chain; X-Real-IP, Forwarded and other client or
+ * URL claims dropped unless the peer is trusted),
  * X-Request-Id set to this exchange's id, Host preserved or replaced by the endpoint's.
  */
 export function buildUpstreamHead(down: DownstreamHead, path: string, endpoint: EndpointPlan, preserveHost: boolean): UpstreamRequestHead {
@@ -38,8 +39,14 @@ export function buildUpstreamHead(down: DownstreamHead, path: string, endpoint: 
         continue;
       case 'x-forwarded-for':
         continue;
+      // What a proxy in front says about the client or the original URL; a client could write any of it.
       case 'x-real-ip':
       case 'forwarded':
+      case 'x-forwarded-port':
+      case 'x-forwarded-prefix':
+      case 'x-client-ip':
+      case 'true-client-ip':
+      case 'cf-connecting-ip':
         if (!down.peerTrusted) continue;
         break;
     }

@@ -45,10 +45,20 @@ const seen = async (gw: TestGateway, headers: Record<string, string>, path = '/x
 };
 
 test('from an untrusted peer, spoofed X-Forwarded-For, X-Real-IP and Forwarded never reach the upstream', async () => {
-  const h = await seen(untrusted, { 'x-forwarded-for': '203.0.113.9, 10.0.0.1', 'x-real-ip': '203.0.113.9', forwarded: 'for=203.0.113.9' });
+  const claims = {
+    'x-real-ip': '203.0.113.9',
+    forwarded: 'for=203.0.113.9',
+    'x-forwarded-port': '443',
+    'x-forwarded-prefix': '/admin',
+    'x-client-ip': '203.0.113.9',
+    'true-client-ip': '203.0.113.9',
+    'cf-connecting-ip': '203.0.113.9',
+  };
+  const h = await seen(untrusted, { 'x-forwarded-for': '203.0.113.9, 10.0.0.1', ...claims });
   assert.equal(h['x-forwarded-for'], '127.0.0.1');
-  assert.equal(h['x-real-ip'], undefined);
-  assert.equal(h.forwarded, undefined);
+  for (const name of Object.keys(claims)) assert.equal(h[name], undefined, name);
+  const t = await seen(trusted, claims);
+  for (const [name, value] of Object.entries(claims)) assert.equal(t[name], value, `${name} passes from a trusted proxy`);
 });
 
 test('from an untrusted peer, the access log and the rate limiter see the socket address, whatever X-Forwarded-For says', async () => {
@@ -75,16 +85,28 @@ test('several X-Forwarded-For headers are one list, in order', async () => {
 test('a garbage entry stops the walk: the client is the last good address', async () => {
   const h = await seen(trusted, { 'x-forwarded-for': '203.0.113.7, not-an-ip, 10.0.0.2' });
   assert.equal(h['x-forwarded-for'], '10.0.0.2, 127.0.0.1');
-  const p = await seen(trusted, { 'x-forwarded-for': '203.0.113.7:443' });
-  assert.equal(p['x-forwarded-for'], '127.0.0.1', 'host:port is not a plain address: the peer stays the client');
+  const junk = await seen(trusted, { 'x-forwarded-for': '203.0.113.7, unknown' });
+  assert.equal(junk['x-forwarded-for'], '127.0.0.1', 'garbage rightmost: the peer stays the client');
+});
+
+test('entries with a port (as some load balancers write them) and empty list elements are understood', async () => {
+  const v4 = await seen(trusted, { 'x-forwarded-for': '203.0.113.7:443' });
+  assert.equal(v4['x-forwarded-for'], '203.0.113.7, 127.0.0.1');
+  const v6 = await seen(trusted, { 'x-forwarded-for': '[2001:db8::7]:5555, 10.0.0.2' });
+  assert.equal(v6['x-forwarded-for'], '2001:db8::7, 10.0.0.2, 127.0.0.1');
+  const empty = await seen(trusted, { 'x-forwarded-for': '203.0.113.8, ,10.0.0.2,' });
+  assert.equal(empty['x-forwarded-for'], '203.0.113.8, 10.0.0.2, 127.0.0.1');
+  const tabs = await seen(trusted, { 'x-forwarded-for': '\t203.0.113.9\t,\t10.0.0.2 ' });
+  assert.equal(tabs['x-forwarded-for'], '203.0.113.9, 10.0.0.2, 127.0.0.1', 'the upstream gets the parsed addresses, not the raw text');
 });
 
 test('from a trusted peer, X-Real-IP and Forwarded pass, and IPv6 and IPv4-mapped entries are understood', async () => {
   const h = await seen(trusted, { 'x-real-ip': '203.0.113.7', forwarded: 'for=203.0.113.7', 'x-forwarded-for': '2001:DB8::7, ::ffff:10.9.9.9' });
   assert.equal(h['x-real-ip'], '203.0.113.7');
   assert.equal(h.forwarded, 'for=203.0.113.7');
-  // ::ffff:10.9.9.9 is 10.9.9.9 (trusted); 2001:db8::7 is not trusted here: the client.
-  assert.equal(h['x-forwarded-for'], '2001:DB8::7, ::ffff:10.9.9.9, 127.0.0.1');
+  // ::ffff:10.9.9.9 is 10.9.9.9 (trusted); 2001:db8::7 is not trusted here: the client. The upstream
+  // gets each address in the short form the ip: policy and the access log use.
+  assert.equal(h['x-forwarded-for'], '2001:db8::7, 10.9.9.9, 127.0.0.1');
 });
 
 test('from a trusted peer, the rate limiter keys on the client X-Forwarded-For names', async () => {
