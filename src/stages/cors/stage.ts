@@ -1,7 +1,7 @@
 import { lineValue } from '../../http/head-lines.js';
 import { equalsLower } from '../../http/response-headers.js';
 import { errorReply } from '../../pipeline/local-reply.js';
-import { type LocalReply, type ResponseHead, type Stage, setHeader } from '../../pipeline/phase.js';
+import { type LocalReply, type ResponseHead, removeHeader, type Stage, setHeader } from '../../pipeline/phase.js';
 import type { RequestCtx } from '../../pipeline/request-ctx.js';
 import type { CorsPlan } from './compile.js';
 
@@ -12,7 +12,8 @@ const PREFLIGHT_VARY = 'Origin, Access-Control-Request-Method, Access-Control-Re
  * Preflights (OPTIONS with Origin and Access-Control-Request-Method) are answered here, in
  * onRequest, and never reach the upstream: 204 with the allow headers, or 403 SLUICE_ERR_CORS_REJECTED
  * naming what is not allowed. Other requests go upstream as they are; onResponse adds
- * Access-Control-Allow-Origin (and the rest) when their Origin is allowed, and Vary: Origin.
+ * Access-Control-Allow-Origin (and the rest) when their Origin is allowed, and Vary: Origin, in place
+ * of any the upstream sent.
  */
 export function corsStage(plan: CorsPlan): Stage {
   return {
@@ -62,6 +63,11 @@ function originAllowed(plan: CorsPlan, origin: string): boolean {
 }
 
 function onResponse(plan: CorsPlan, ctx: RequestCtx, head: ResponseHead): void {
+  // The route's cors: is the policy: an upstream's own CORS headers (say `*` with credentials) would
+  // let through origins it refuses.
+  removeHeader(head, 'access-control-allow-origin');
+  removeHeader(head, 'access-control-allow-credentials');
+  removeHeader(head, 'access-control-expose-headers');
   // With a list of origins the answer depends on Origin, whether or not this request sent one.
   if (!plan.anyOrigin) addVaryOrigin(head);
   const origin = ctx.header('origin');

@@ -14,6 +14,11 @@ before(async () => {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (req.url?.startsWith('/api/vary-encoding')) headers.vary = 'Accept-Encoding';
     if (req.url?.startsWith('/api/vary-origin')) headers.vary = 'origin';
+    if (req.url?.includes('/own-cors')) {
+      headers['access-control-allow-origin'] = '*';
+      headers['access-control-allow-credentials'] = 'true';
+      headers['access-control-expose-headers'] = 'x-secret';
+    }
     res.writeHead(200, headers);
     res.end(JSON.stringify({ method: req.method, headers: req.headers }));
   });
@@ -76,7 +81,7 @@ test('a preflight for a disallowed origin, method or header gets 403 SLUICE_ERR_
   }
 });
 
-test('an OPTIONS that is not a preflight on a route without OPTIONS in its methods is 404, as without cors', async () => {
+test('an OPTIONS that is not a preflight on a route without OPTIONS in its methods is 404 (it does not fall through to another route)', async () => {
   const r = await request(gw.url('/api/items'), { method: 'OPTIONS' });
   assert.equal(r.status, 404);
   assert.equal(json(r).error.code, 'SLUICE_ERR_ROUTE_NOT_FOUND');
@@ -106,6 +111,20 @@ test('an actual request from another origin, or none, goes through without allow
   assert.equal(r.headers.vary, 'Origin', 'the answer still varies by Origin for caches');
   const none = await request(gw.url('/api/items'));
   assert.equal(none.headers['access-control-allow-origin'], undefined);
+});
+
+test("the route's cors: replaces the upstream's own CORS headers, so they cannot let in an origin it refuses", async () => {
+  const evil = await request(gw.url('/api/own-cors'), { headers: { origin: 'https://evil.example.com' } });
+  assert.equal(evil.status, 200);
+  assert.equal(evil.headers['access-control-allow-origin'], undefined);
+  assert.equal(evil.headers['access-control-allow-credentials'], undefined);
+  assert.equal(evil.headers['access-control-expose-headers'], undefined);
+  const app = await request(gw.url('/api/own-cors'), { headers: { origin: APP } });
+  assert.equal(app.headers['access-control-allow-origin'], APP);
+  assert.equal(app.headers['access-control-expose-headers'], 'x-upstream-id');
+  const open = await request(gw.url('/public/own-cors'), { headers: { origin: 'https://any.example' } });
+  assert.equal(open.headers['access-control-allow-origin'], '*');
+  assert.equal(open.headers['access-control-allow-credentials'], undefined, 'origins "*" never allows credentials');
 });
 
 test('origins "*" answers any origin with *, and no Vary: Origin', async () => {
