@@ -27,6 +27,7 @@ export function compileRoute(
     name: r.name,
     hosts: m.hosts === undefined ? null : compileHosts(m.hosts),
     methods: compileMethods(r),
+    scheme: m.scheme ?? null,
     ...compilePath(m, at, report),
     headers: compilePredicates(m.headers, true),
     query: compilePredicates(m.query, false),

@@ -322,6 +322,7 @@ export const matchSchema = object(
       minItems: 1,
       description: 'Request methods, case-sensitive as HTTP says (GET, POST, ...).',
     }),
+    scheme: string({ enum: ['http', 'https'], description: 'Only requests that came in over a plain (http) or a TLS (https) listener.' }),
     path: string({ pattern: '^/', description: 'Path pattern: static segments, :param segments and a trailing * for the rest.' }),
     prefix: string({ pattern: '^/', description: 'Any path starting with this string.' }),
     headers: predicateMap('Header (case-insensitive)'),

@@ -32,6 +32,7 @@ export class Exchange implements RequestCtx, LegRequest, Outcome {
   path = '';
   query = '';
   host = '';
+  scheme: 'http' | 'https' = 'http';
   rawHeaders: string[] = [];
   contentLength = -1;
   chunked = false;

@@ -11,6 +11,8 @@ export interface RequestCtx {
   readonly query: string;
   /** Lower-case Host header value, port included when sent. */
   readonly host: string;
+  /** 'https' when the request came in over a TLS listener (the route predicate `scheme`, X-Forwarded-Proto). */
+  readonly scheme: 'http' | 'https';
   /** The address of the TCP peer that sent the request. */
   readonly peerAddress: string;
   /**

@@ -7,6 +7,8 @@ export interface MatchPlan {
   readonly index: number;
   readonly hosts: HostsPlan | null;
   readonly methods: readonly string[] | null;
+  /** 'https': only requests from a TLS listener; 'http': only from a plain one; null: either. */
+  readonly scheme: 'http' | 'https' | null;
   readonly path: readonly SegmentPlan[] | null;
   readonly prefix: string | null;
   readonly headers: readonly PredicatePlan[] | null;

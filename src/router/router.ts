@@ -15,6 +15,8 @@ import type { HostsPlan, MatchPlan, PredicatePlan, SegmentPlan } from './match-p
 /** What the proxy needs to know about a request to route it; filled in by worker/accept.ts. */
 export interface RoutableRequest {
   readonly method: string;
+  /** 'https' when the request came in over a TLS listener. */
+  readonly scheme: 'http' | 'https';
   /** Lower-case Host header value, port included when sent. */
   readonly host: string;
   /** Normalised path. */
@@ -205,6 +207,7 @@ function firstMatching<R>(list: Candidate<R>[], req: RoutableRequest): Candidate
 
 export function conditionsHold(p: MatchPlan, req: RoutableRequest): boolean {
   if (p.methods !== null && !p.methods.includes(req.method)) return false;
+  if (p.scheme !== null && p.scheme !== req.scheme) return false;
   if (p.hosts !== null && hostRank(p.hosts, req.host) === 0) return false;
   if (p.headers !== null && !headersHold(p.headers, req)) return false;
   if (p.query !== null && !queryHolds(p.query, req.query)) return false;
@@ -266,6 +269,6 @@ function byConditionSpecificity<R>(a: Candidate<R>, b: Candidate<R>): number {
 
 function score(p: MatchPlan): number {
   const hosts = p.hosts === null ? 0 : p.hosts.exact.length > 0 ? 2 : 1;
-  const predicates = (p.headers?.length ?? 0) + (p.query?.length ?? 0);
+  const predicates = (p.headers?.length ?? 0) + (p.query?.length ?? 0) + (p.scheme !== null ? 1 : 0);
   return hosts * 10_000 + (p.methods !== null ? 1000 : 0) + Math.min(predicates, 999);
 }

@@ -6,6 +6,7 @@ import type { UpstreamRequestHead } from '../pipeline/phase.js';
 export interface DownstreamHead {
   readonly id: string;
   readonly host: string;
+  readonly scheme: 'http' | 'https';
   /** The X-Forwarded-For to send: the checked chain from the client to the peer (worker/client-address.ts). */
   readonly forwardedFor: string;
   /** Client-sent X-Real-IP, Forwarded and the like pass only from a peer in trusted_proxies. */
@@ -59,7 +60,7 @@ export function buildUpstreamHead(down: DownstreamHead, path: string, endpoint: 
     'x-forwarded-for',
     down.forwardedFor,
     'x-forwarded-proto',
-    'http',
+    down.scheme,
     'x-forwarded-host',
     down.host,
     'x-request-id',

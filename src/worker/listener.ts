@@ -22,7 +22,7 @@ export interface Listener {
 export function openListener(host: string, port: number, current: () => Runtime): Promise<Listener> {
   const app: TemplatedApp = uws.App();
   app.any('/*', (res: HttpResponse, req: HttpRequest) => {
-    new UwsDownstream(res, current()).accept(req);
+    new UwsDownstream(res, current(), 'http').accept(req);
   });
   return new Promise((resolve, reject) => {
     app.listen(host, port, (socket: us_listen_socket | false) => {

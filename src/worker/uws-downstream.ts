@@ -90,9 +90,11 @@ export class UwsDownstream implements FrontDoor {
   constructor(
     private readonly res: HttpResponse,
     private readonly runtime: Runtime,
+    scheme: 'http' | 'https',
   ) {
     inFlight.count++;
     this.ex = new Exchange(this, runtime.log);
+    this.ex.scheme = scheme;
   }
 
   /** Called inside the uWS handler: copy the head, check it, route. Never awaits. */

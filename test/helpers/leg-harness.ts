@@ -76,7 +76,7 @@ export function legHarness(yaml: string): LegHarness {
     const body = typeof r.body === 'string' ? Buffer.from(r.body) : r.body;
     const rawHeaders = ['host', 'gw.test', ...(r.headers ?? [])];
     if (body !== undefined) rawHeaders.push('content-length', String(body.length));
-    const routing = { method, host: 'gw.test', path, query: r.query ?? '', header: (n: string) => headerOf(rawHeaders, n) };
+    const routing = { method, scheme: 'http' as const, host: 'gw.test', path, query: r.query ?? '', header: (n: string) => headerOf(rawHeaders, n) };
     const match = runtime.router.find(routing);
     if (match === null) throw new Error(`no route for ${method} ${path}`);
     const forwarder = match.route.forwarder;
@@ -93,6 +93,7 @@ export function legHarness(yaml: string): LegHarness {
       path,
       query: r.query ?? '',
       host: 'gw.test',
+      scheme: 'http',
       peerAddress: '127.0.0.1',
       clientAddress: '127.0.0.1',
       forwardedFor: '127.0.0.1',

@@ -5,12 +5,19 @@ import { type RoutableRequest, Router } from '../../src/router/router.js';
 
 function routerFor(
   routesYaml: string,
-): (method: string, path: string, extra?: { host?: string; headers?: Record<string, string>; query?: string }) => string | null {
+): (method: string, path: string, extra?: { host?: string; headers?: Record<string, string>; query?: string; scheme?: 'http' | 'https' }) => string | null {
   const { plan } = loadPlanText(`upstreams:\n  u: { endpoints: [ { url: "http://127.0.0.1:1" } ] }\nroutes:\n${routesYaml}`, 'routes.yaml');
   const router = new Router(plan.routes.map((p) => ({ plan: p, route: p.name })));
   return (method, path, extra = {}) => {
     const headers = extra.headers ?? {};
-    const req: RoutableRequest = { method, path, host: extra.host ?? 'example.com', query: extra.query ?? '', header: (n) => headers[n] };
+    const req: RoutableRequest = {
+      method,
+      scheme: extra.scheme ?? 'http',
+      path,
+      host: extra.host ?? 'example.com',
+      query: extra.query ?? '',
+      header: (n) => headers[n],
+    };
     const m = router.find(req);
     return m === null ? null : `${m.route}${m.params.length ? ' ' + m.params.join(',') : ''}`;
   };
@@ -85,6 +92,18 @@ test('header and query predicates: exact value or presence', () => {
   assert.equal(find('GET', '/p', { query: 'a=1&beta=' }), 'beta');
   assert.equal(find('GET', '/p', { headers: { 'x-canary': '1' }, query: 'v=2' }), 'both');
   assert.equal(find('GET', '/p', { query: 'v=%32' }), 'plain');
+});
+
+test('scheme: a route for https takes only TLS requests and outranks one without the condition', () => {
+  const find = routerFor(`
+  - { name: any, match: { prefix: "/" }, upstream: u }
+  - { name: secure, match: { prefix: "/", scheme: https }, upstream: u }
+  - { name: plain-only, match: { path: "/old", scheme: http }, upstream: u }
+`);
+  assert.equal(find('GET', '/x', { scheme: 'https' }), 'secure');
+  assert.equal(find('GET', '/x', { scheme: 'http' }), 'any');
+  assert.equal(find('GET', '/old', { scheme: 'http' }), 'plain-only');
+  assert.equal(find('GET', '/old', { scheme: 'https' }), 'secure');
 });
 
 test('same pattern, same conditions: config order decides', () => {
