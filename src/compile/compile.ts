@@ -5,6 +5,7 @@ import type { SchemaProblem } from '../config/validate.js';
 import { type CidrSet, compileCidrs, EMPTY_CIDRS } from '../http/cidr.js';
 import { stageRegistry } from '../stages/registry.js';
 import { compileAdmin } from './admin.js';
+import { compileListeners } from './listener.js';
 import type { CompiledPlan } from './plan.js';
 import { compileRoute } from './route.js';
 import { compileUpstream } from './upstream.js';
@@ -18,6 +19,7 @@ export function compile(cfg: GatewayConfig, file: string, generation: number): {
   const stageSettings = compileStageSettings(cfg, problems);
   const admin = compileAdmin(cfg.admin, file, problems);
   const trustedProxies = compileTrustedProxies(cfg.trusted_proxies, problems);
+  const listeners = compileListeners(cfg.listen, file, problems);
   const upstreamNames = Object.keys(cfg.upstreams);
   const upstreams = upstreamNames.map((name) => compileUpstream(name, cfg.upstreams[name], dirname(file), problems));
   const seen = new Map<string, number>();
@@ -32,7 +34,7 @@ export function compile(cfg: GatewayConfig, file: string, generation: number): {
     plan: {
       generation,
       file,
-      listen: { ...cfg.listen },
+      listeners,
       admin,
       workers: cfg.workers === 'auto' ? availableParallelism() : cfg.workers,
       limits: {

@@ -11,7 +11,8 @@ import type { BreakerPolicy } from '../shared/upstream-table.js';
 export interface CompiledPlan {
   readonly generation: number;
   readonly file: string;
-  readonly listen: { readonly host: string; readonly port: number };
+  /** Every worker opens every listener; the first is the one SLUICE_PORT and `sluice ready`'s port name. */
+  readonly listeners: readonly ListenerPlan[];
   readonly admin: AdminPlan;
   readonly workers: number;
   readonly limits: { readonly maxHeaderBytes: number; readonly maxBodyBytes: number; readonly allowChunkedRequests: boolean };
@@ -35,6 +36,36 @@ export interface AdminPlan {
    * once the primary has read it; null = the admin API is open. The token itself is kept nowhere.
    */
   readonly tokenDigest: string | null;
+}
+
+export interface ListenerPlan {
+  readonly host: string;
+  readonly port: number;
+  /** Where it is in the config (`listen` or `listen[i]`), to place problems found later. */
+  readonly at: readonly (string | number)[];
+  readonly tls: TlsPlan | null;
+  /** A plain listener that answers 308 to this listener (an index in listeners, a TLS one); null: it serves. */
+  readonly redirectTo: number | null;
+}
+
+/**
+ * Files are absolute paths; uWS reads them itself when a worker builds its TLS app. compile/ names
+ * the configured files; the primary replaces them with checked private copies (primary/tls-pairs.ts).
+ */
+export interface TlsPlan {
+  /** The files as configured: what the primary watches for changes. */
+  readonly sources: readonly string[];
+  readonly cert: string;
+  readonly key: string;
+  readonly minVersion: 'TLSv1.2' | 'TLSv1.3';
+  /** Server name → pair; `*.example.com` names as written (uWS matches them). */
+  readonly sni: readonly { readonly hosts: readonly string[]; readonly cert: string; readonly key: string }[];
+  readonly clientCa: string | null;
+  /**
+   * A digest of every file's content, filled in by the primary once it has checked the pairs: a
+   * worker rebuilds its TLS app when this changes, and only then.
+   */
+  readonly stamp: string;
 }
 
 export interface EndpointPlan {

@@ -72,6 +72,8 @@ export function applyEnv(cfg: Record<string, unknown>, values: readonly EnvValue
 
 function set(at: unknown, path: readonly string[], value: unknown): void {
   if (typeof at !== 'object' || at === null) return;
+  // A list stands for its first item: SLUICE_PORT sets the first listener's port when listen is a list.
+  if (Array.isArray(at)) return set(at[0], path, value);
   const o = at as Record<string, unknown>;
   const [key, ...rest] = path;
   if (rest.length === 0) o[key] = value;

@@ -359,17 +359,64 @@ const ROUTE = {
 /** A route as config/ knows it: its own fields only. */
 export const routeSchema = object(routeProperties, ROUTE);
 
-const listen = object(
+const tlsPair = {
+  cert: string({
+    minLength: 1,
+    description: 'PEM certificate chain file (leaf first); relative to the config file. Watched: a change is loaded within a second.',
+  }),
+  key: string({ minLength: 1, description: 'PEM private key file of that certificate (unencrypted); relative to the config file. Watched like cert.' }),
+};
+
+const sniEntry = object(
+  {
+    hosts: array(string({ pattern: '^(\\*\\.)?[A-Za-z0-9.-]+$' }), {
+      minItems: 1,
+      description: 'Server names (SNI) this pair answers: exact names or *.example.com wildcards.',
+    }),
+    ...tlsPair,
+  },
+  { additionalProperties: false, required: ['hosts', 'cert', 'key'], description: 'A certificate chosen by the server name the client asks for.' },
+);
+
+const listenerTls = object(
+  {
+    ...tlsPair,
+    min_version: string({
+      enum: ['TLSv1.2', 'TLSv1.3'],
+      default: 'TLSv1.2',
+      description: 'Oldest TLS version accepted. TLSv1.3 refuses TLS 1.2 handshakes (see docs/tls.md for how).',
+    }),
+    sni: array(sniEntry, { default: [], description: 'More certificates, picked by server name; a name with none gets cert/key.' }),
+    client_ca: string({
+      minLength: 1,
+      description:
+        'PEM CA file: a client certificate, when one is presented, must be signed by it or the handshake fails. Needs require_client_cert: false (see docs/tls.md).',
+    }),
+    require_client_cert: boolean({
+      description:
+        'true is refused at load (SLUICE_ERR_TLS_CLIENT_CERT_UNSUPPORTED): this uWebSockets.js build cannot make a client certificate mandatory. false: verify one if presented.',
+    }),
+  },
+  { additionalProperties: false, required: ['cert', 'key'], description: 'Terminate TLS on this listener (HTTPS).' },
+);
+
+const listener = object(
   {
     host: string({ default: '0.0.0.0', description: 'Address to bind.' }),
-    port: integer({ minimum: 0, maximum: 65535, default: 8080, description: 'TCP port (0 = pick a free one). Env SLUICE_PORT.' }),
+    port: integer({ minimum: 0, maximum: 65535, default: 8080, description: "TCP port (0 = pick a free one). Env SLUICE_PORT sets the first listener's." }),
+    tls: listenerTls,
+    redirect_to_https: boolean({
+      default: false,
+      description: "Plain listener only: answer every request with 308 to the same host and path on the first TLS listener's port.",
+    }),
   },
-  {
-    additionalProperties: false,
-    default: {},
-    description: 'The data-plane listener (every worker thread binds it with SO_REUSEPORT).',
-  },
+  { additionalProperties: false, default: {}, description: 'One data-plane listener (every worker thread binds it with SO_REUSEPORT).' },
 );
+
+const listen = anyOf([listener, array(listener, { minItems: 1 })], {
+  default: {},
+  description: 'The data-plane listener, or a list of them (plain HTTP and HTTPS side by side).',
+});
 
 const admin = object(
   {

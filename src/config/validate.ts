@@ -35,6 +35,10 @@ export function validateAndDefault(schema: SchemaNode, value: unknown, path: Con
       validateAndDefault(alt, value, path, probe);
       if (probe.length === 0) return;
     }
+    // When the value is an object or a list and only one alternative is that (listen: one listener or
+    // a list), that alternative's own problems name the field at fault; "must be X or Y" would not.
+    const typed = schema.anyOf.filter((alt) => (alt.type === 'object' || alt.type === 'array') && typeMatches(alt.type, value));
+    if (typed.length === 1) return validateAndDefault(typed[0], value, path, out);
     out.push({ path, message: `must be ${schema.anyOf.map(describe).join(' or ')}` });
     return;
   }
@@ -94,7 +98,8 @@ function checkObject(schema: SchemaNode, v: Record<string, unknown>, path: Confi
     if (!(key in v) && sub.default !== undefined) {
       const filled = structuredClone(sub.default);
       v[key] = filled;
-      if (isPlainObject(filled)) checkObject(sub, filled, [...path, key], out);
+      // Through validateAndDefault, not checkObject: an anyOf default (listen: {}) fills its alternative's defaults too.
+      if (isPlainObject(filled)) validateAndDefault(sub, filled, [...path, key], out);
     }
   }
 }

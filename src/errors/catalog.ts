@@ -91,6 +91,19 @@ export const catalog = {
     source: 'downstream',
     message: 'This admin endpoint needs the admin token: send Authorization: Bearer <token> (admin.token).',
   },
+  // ── TLS listeners (docs/tls.md) ──
+  SLUICE_ERR_TLS_PAIR: {
+    status: 500,
+    source: 'config',
+    message:
+      'A TLS certificate or key cannot be used (unreadable, key not matching, expired or not yet valid); fix the files: the pair in force stays until a good one arrives.',
+  },
+  SLUICE_ERR_TLS_CLIENT_CERT_UNSUPPORTED: {
+    status: 500,
+    source: 'config',
+    message:
+      'This uWebSockets.js build cannot refuse TLS clients that present no certificate: remove require_client_cert: true, or set it to false to only verify certificates that are presented (docs/tls.md).',
+  },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof catalog;

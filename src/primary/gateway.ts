@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
-import type { CompiledPlan } from '../compile/plan.js';
+import type { CompiledPlan, ListenerPlan } from '../compile/plan.js';
 import { Discovery } from '../discovery/discovery.js';
 import { ConfigError, formatConfigIssue, GatewayError } from '../errors/gateway-error.js';
 import { createLogger, flushLogger } from '../observe/log.js';
@@ -22,6 +22,8 @@ import { gcMode } from './node-flags.js';
 import { claimPort } from './port-check.js';
 import { StageServices } from './stage-services.js';
 import { Supervisor } from './supervisor.js';
+import { tlsFiles } from './tls-pairs.js';
+import { watchTlsFiles } from './tls-watch.js';
 
 export interface RunningGateway {
   readonly port: number;
@@ -39,9 +41,16 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
   const log = createLogger(first.plan.log.level, { role: 'primary' });
   warnUnverifiedTls(log, first.plan);
   loadUws(); // fail here, in the primary, rather than once per worker
-  const port = await claimPort(first.plan.listen.host, first.plan.listen.port);
-  // Listener settings are fixed for the life of the process: every generation keeps these.
-  const fixed = { listen: { ...first.plan.listen, port }, admin: { host: first.plan.admin.host, port: first.plan.admin.port }, workers: first.plan.workers };
+  const ports: number[] = [];
+  for (const l of first.plan.listeners) ports.push(await claimPort(l.host, l.port));
+  const port = ports[0];
+  // Listener settings are fixed for the life of the process: every generation keeps these (but a
+  // TLS listener takes each generation's certificates, see pinListeners).
+  const fixed = {
+    listeners: first.plan.listeners.map((l, i) => ({ ...l, port: ports[i] })),
+    admin: { host: first.plan.admin.host, port: first.plan.admin.port },
+    workers: first.plan.workers,
+  };
   // Stages' shared tables are made once, from the first config: a reload cannot resize them.
   const tableBytes = stageTableBytes(first.plan.stageSettings);
   const pin = (plan: CompiledPlan): CompiledPlan => {
@@ -50,7 +59,12 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
     const keys = resized.map((kind) => stageFactory(kind).settings?.key ?? kind);
     if (keys.length > 0) log.warn({ settings: keys, in_force: resized.map((k) => tableBytes[k]) }, `${keys.join(', ')}: table sizes take effect on restart`);
     // The admin token is not fixed: a reload that changes it applies to the next admin request.
-    return { ...plan, ...fixed, admin: { ...plan.admin, host: fixed.admin.host, port: fixed.admin.port } };
+    return {
+      ...plan,
+      ...fixed,
+      admin: { ...plan.admin, host: fixed.admin.host, port: fixed.admin.port },
+      listeners: pinListeners(fixed.listeners, plan.listeners),
+    };
   };
 
   const shared = createSharedState(tableBytes);
@@ -123,6 +137,7 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
       generation++;
       configured = pinned;
       await supervisor.publish({ ...next, generation });
+      tlsWatch.watch(tlsFiles(pinned.listeners));
       log.info({ source, generation }, 'config reloaded');
       return { ok: true as const, generation };
     } catch (err) {
@@ -170,6 +185,11 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
   const watcher = watchConfigFile(file, () => {
     if (!draining && hashOf(file) !== lastText) void reload('file');
   });
+  // A changed certificate or key is a reload: the same checks, and a bad pair leaves the running one.
+  const tlsWatch = watchTlsFiles(() => {
+    if (!draining) void reload('certificate');
+  });
+  tlsWatch.watch(tlsFiles(configured.listeners));
   const onHup = () => void reload('SIGHUP');
   process.on('SIGHUP', onHup);
 
@@ -177,6 +197,7 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
     if (draining) return;
     draining = true;
     watcher.close();
+    tlsWatch.close();
     process.off('SIGHUP', onHup);
     log.info({ reason, drain_ms: first.plan.timeouts.drainMs }, 'draining');
     await stopBackground();
@@ -186,7 +207,7 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
     flushLogger(log);
   };
 
-  log.info({ port, admin_port: adminPort, workers: first.plan.workers, generation, config: file, gc: gcMode() }, 'sluice ready');
+  log.info({ port, ports, admin_port: adminPort, workers: first.plan.workers, generation, config: file, gc: gcMode() }, 'sluice ready');
   return { port, adminPort, shutdown };
 }
 
@@ -203,9 +224,29 @@ function hashOf(file: string): string {
   }
 }
 
-function warnFixedChanges(log: Logger, fixed: Pick<CompiledPlan, 'listen' | 'workers'> & { admin: { host: string; port: number } }, plan: CompiledPlan): void {
+/**
+ * The listeners of the first config, each TLS one with this generation's certificates: they are what
+ * a reload may change of a listener (a certificate file changing is itself a reload).
+ */
+function pinListeners(fixed: readonly ListenerPlan[], next: readonly ListenerPlan[]): ListenerPlan[] {
+  return fixed.map((f, i) => (f.tls !== null && next[i]?.tls != null ? { ...f, tls: next[i].tls } : f));
+}
+
+function listenersChanged(fixed: readonly ListenerPlan[], next: readonly ListenerPlan[]): boolean {
+  if (fixed.length !== next.length) return true;
+  return next.some((l, i) => {
+    const f = fixed[i];
+    return l.host !== f.host || (l.port !== 0 && l.port !== f.port) || (l.tls === null) !== (f.tls === null) || l.redirectTo !== f.redirectTo;
+  });
+}
+
+function warnFixedChanges(
+  log: Logger,
+  fixed: Pick<CompiledPlan, 'listeners' | 'workers'> & { admin: { host: string; port: number } },
+  plan: CompiledPlan,
+): void {
   const changed = [
-    plan.listen.host !== fixed.listen.host || (plan.listen.port !== 0 && plan.listen.port !== fixed.listen.port) ? 'listen' : '',
+    listenersChanged(fixed.listeners, plan.listeners) ? 'listen' : '',
     plan.admin.host !== fixed.admin.host || (plan.admin.port !== 0 && plan.admin.port !== fixed.admin.port) ? 'admin' : '',
     plan.workers !== fixed.workers ? 'workers' : '',
   ].filter(Boolean);

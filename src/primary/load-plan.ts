@@ -7,6 +7,7 @@ import { ConfigError } from '../errors/gateway-error.js';
 import { configShape } from '../stages/registry.js';
 import { adminOpenProblem } from './admin-auth.js';
 import { readPlanFiles } from './plan-files.js';
+import { checkTlsFiles } from './tls-pairs.js';
 
 export interface LoadedPlan {
   readonly config: GatewayConfig;
@@ -34,8 +35,10 @@ function compileLoaded({ config, locate }: LoadedConfig, file: string, generatio
   const compiled = compile(config, file, generation);
   if ('problems' in compiled) throw new ConfigError(locate(compiled.problems));
   const problems: SchemaProblem[] = [];
-  const plan = readPlanFiles(compiled.plan, problems);
+  const withFiles = readPlanFiles(compiled.plan, problems);
+  const listeners = checkTlsFiles(withFiles.listeners, problems);
   if (problems.length > 0) throw new ConfigError(locate(problems));
+  const plan = { ...withFiles, listeners };
   const open = adminOpenProblem(plan.admin, runningAdminHost);
   if (open !== null) throw new ConfigError(locate([open]), 'SLUICE_ERR_ADMIN_OPEN');
   return { config, plan: deepFreeze(plan) };

@@ -14,7 +14,7 @@ import { ServiceViews } from './service-views.js';
 import { inFlight } from './uws-downstream.js';
 
 /**
- * A worker thread: one uWS listener on the shared port (SO_REUSEPORT), its own connection pools, and
+ * A worker thread: a uWS listener on each shared port (SO_REUSEPORT), its own connection pools, and
  * the runtime for the current config generation. It never reads config; plans arrive from the primary.
  */
 const { index, plan: firstPlan, shared, services } = workerData as WorkerData;
@@ -30,11 +30,12 @@ const upstreamTable = new UpstreamTable(shared.upstreamTable);
 const serviceViews = new ServiceViews(services);
 const build = (plan: CompiledPlan): Runtime => buildRuntime(plan, { pools, log, access, shared, kept, health, upstreamTable, serviceViews });
 let runtime: Runtime = build(firstPlan);
-let listener: Listener | null = null;
+let listeners: Listener[] = [];
 
 function applyPlan(plan: CompiledPlan): void {
   if (plan.log.level !== runtime.plan.log.level) log.level = plan.log.level;
   runtime = build(plan);
+  plan.listeners.forEach((l, i) => listeners[i]?.update(l));
   send({ type: 'plan-applied', generation: plan.generation });
 }
 
@@ -44,14 +45,14 @@ function applyPlan(plan: CompiledPlan): void {
  */
 function drain(timeoutMs: number): void {
   inFlight.draining = true;
-  listener?.stopAccepting();
+  for (const l of listeners) l.stopAccepting();
   let done = false;
   const finish = () => {
     if (done) return;
     done = true;
     clearTimeout(timer);
     const abandoned = inFlight.count;
-    listener?.closeAll();
+    for (const l of listeners) l.closeAll();
     pools.closeAll();
     void kept
       .closeAll()
@@ -74,10 +75,25 @@ port.on('message', (m: ToWorker) => {
   else if (m.type === 'service') serviceViews.update(m.kind, m.value);
 });
 
-openListener(firstPlan.listen.host, firstPlan.listen.port, () => runtime).then(
-  (l) => {
-    listener = l;
-    send({ type: 'listening', port: l.port });
+/** Every listener of the plan, in order; a plain one with redirect_to_https learns its TLS listener's port. */
+async function openListeners(plan: CompiledPlan): Promise<Listener[]> {
+  const opened: Listener[] = [];
+  try {
+    for (const l of plan.listeners) {
+      const redirectPort = l.redirectTo === null ? null : plan.listeners[l.redirectTo].port;
+      opened.push(await openListener(l, redirectPort, () => runtime, log));
+    }
+  } catch (err) {
+    for (const l of opened) l.closeAll();
+    throw err;
+  }
+  return opened;
+}
+
+openListeners(firstPlan).then(
+  (opened) => {
+    listeners = opened;
+    send({ type: 'listening', port: opened[0].port });
   },
   (err: Error) => {
     send({ type: 'fatal', code: 'SLUICE_ERR_PORT_IN_USE', message: err.message });

@@ -9,6 +9,8 @@ export const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
 
 export interface TestGateway {
   readonly port: number;
+  /** Every listener's port, in config order (ports[0] === port). */
+  readonly ports: readonly number[];
   readonly adminPort: number;
   readonly proc: ChildProcess;
   readonly configFile: string;
@@ -88,6 +90,7 @@ export function startGatewayFile(configFile: string, env: Record<string, string>
 
   return waitForLog((l) => l.msg === 'sluice ready').then((ready) => ({
     port: ready.port,
+    ports: ready.ports ?? [ready.port],
     adminPort: ready.admin_port,
     proc,
     configFile,

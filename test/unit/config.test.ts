@@ -27,7 +27,7 @@ workers: many
 limits: { max_header_bytes: 10 }
 `);
   assert.deepEqual(got, [
-    'gw.yaml:3:3 listen.prot: unknown field "prot" (known: host, port)',
+    'gw.yaml:3:3 listen.prot: unknown field "prot" (known: host, port, tls, redirect_to_https)',
     'gw.yaml:4:10 workers: must be "auto" or an integer ≥ 1 ≤ 1024',
     'gw.yaml:5:29 limits.max_header_bytes: must be ≥ 1024',
   ]);
@@ -76,7 +76,8 @@ test('env overrides are validated and applied', () => {
     SLUICE_POOL_CONNECTIONS: '7',
     SLUICE_PIPELINING: '4',
   });
-  assert.equal(plan.listen.port, 9999);
+  assert.equal(plan.listeners[0].port, 9999);
+  assert.equal(plan.listeners[0].host, '0.0.0.0', 'listen: absent gets every default of a listener');
   assert.equal(plan.admin.port, 0);
   assert.equal(plan.workers, 3);
   assert.equal(plan.log.level, 'warn');

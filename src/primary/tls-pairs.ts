@@ -1,0 +1,101 @@
+import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ListenerPlan } from '../compile/plan.js';
+import type { SchemaProblem } from '../config/validate.js';
+
+/**
+ * Check every TLS listener's certificate files before any worker loads them: readable, the key
+ * matching the certificate, the certificate valid now. A problem refuses the whole config (at start
+ * or on a reload, which a changed certificate file triggers), so the pair in force stays in force.
+ *
+ * Workers never read the operator's files: each checked file is copied, as read, into a private
+ * folder under a name made of its content, and the plan names those copies. A file changing again
+ * between this check and a worker's load cannot reach uWS unchecked, which matters because uWS's
+ * addServerName crashes the whole process on a key that does not match its certificate (docs/tls.md).
+ * Returns the listeners with those paths and their `stamp` (a digest of the content) filled in.
+ */
+export function checkTlsFiles(listeners: readonly ListenerPlan[], problems: SchemaProblem[], now = Date.now()): ListenerPlan[] {
+  return listeners.map((l) => {
+    if (l.tls === null) return l;
+    const digest = createHash('sha256');
+    const at = [...l.at, 'tls'];
+    const pair = (cert: string, key: string, where: readonly (string | number)[]) => {
+      const certPem = readText(cert, [...where, 'cert'], problems);
+      const keyPem = readText(key, [...where, 'key'], problems);
+      if (certPem === null || keyPem === null) return { cert, key };
+      digest.update(certPem).update('\0').update(keyPem).update('\0');
+      const message = pairProblem(certPem, keyPem, now);
+      if (message !== null) problems.push({ path: [...where, 'cert'], message: `SLUICE_ERR_TLS_PAIR: ${cert}: ${message}` });
+      return { cert: copyOf(certPem), key: copyOf(keyPem) };
+    };
+    const main = pair(l.tls.cert, l.tls.key, at);
+    const sni = l.tls.sni.map((s, i) => ({ hosts: s.hosts, ...pair(s.cert, s.key, [...at, 'sni', i]) }));
+    let clientCa = l.tls.clientCa;
+    if (clientCa !== null) {
+      const ca = readText(clientCa, [...at, 'client_ca'], problems);
+      if (ca !== null && x509(ca) === null) problems.push({ path: [...at, 'client_ca'], message: `SLUICE_ERR_TLS_PAIR: ${clientCa}: not a PEM certificate` });
+      if (ca !== null) {
+        digest.update(ca);
+        clientCa = copyOf(ca);
+      }
+    }
+    if (problems.length > 0) return l;
+    return { ...l, tls: { ...l.tls, ...main, sni, clientCa, stamp: digest.digest('hex').slice(0, 16) } };
+  });
+}
+
+/** Every file the TLS listeners' config names: what the primary watches. */
+export function tlsFiles(listeners: readonly ListenerPlan[]): string[] {
+  return [...new Set(listeners.flatMap((l) => l.tls?.sources ?? []))];
+}
+
+let copies: string | null = null;
+
+/** A private copy of checked content, named by it (written once, never changed). */
+function copyOf(pem: string): string {
+  if (copies === null) {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-tls-'));
+    copies = dir;
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
+  const file = join(copies, `${createHash('sha256').update(pem).digest('hex').slice(0, 32)}.pem`);
+  const temp = `${file}.${process.pid}.tmp`;
+  writeFileSync(temp, pem, { mode: 0o600 });
+  renameSync(temp, file);
+  return file;
+}
+
+function readText(file: string, path: readonly (string | number)[], problems: SchemaProblem[]): string | null {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    problems.push({ path, message: `SLUICE_ERR_TLS_PAIR: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` });
+    return null;
+  }
+}
+
+function x509(pem: string): X509Certificate | null {
+  try {
+    return new X509Certificate(pem);
+  } catch {
+    return null;
+  }
+}
+
+/** Why this certificate and key cannot be served, or null when they can. */
+function pairProblem(certPem: string, keyPem: string, now: number): string | null {
+  const cert = x509(certPem);
+  if (cert === null) return 'not a PEM certificate';
+  let key: ReturnType<typeof createPrivateKey>;
+  try {
+    key = createPrivateKey(keyPem);
+  } catch {
+    return 'the key file holds no unencrypted PEM private key';
+  }
+  if (!cert.checkPrivateKey(key)) return 'the key does not match the certificate';
+  if (Date.parse(cert.validFrom) > now) return `the certificate is not valid before ${cert.validFrom}`;
+  if (Date.parse(cert.validTo) < now) return `the certificate expired on ${cert.validTo}`;
+  return null;
+}
