@@ -80,10 +80,21 @@ export interface StageEnv<S = unknown> {
   readonly tables: Readonly<Record<string, SharedArrayBuffer>>;
   /** A per-start random number: seeds key hashing, so outsiders cannot choose keys that collide. */
   readonly secret: number;
-  /** The latest value its primary-side service published (`current` is undefined before the first). */
-  readonly service: { readonly current: unknown };
+  /** The latest value its primary-side service published, and the way back to that service. */
+  readonly service: ServiceView;
   /** Worker-lifetime resources kept across config generations (a Redis connection), by key. */
   keep<T extends { close(): unknown }>(key: string, create: () => T): T;
+}
+
+/** A worker's side of a stage's primary-side service. */
+export interface ServiceView {
+  /** The latest value the service published (undefined before the first). */
+  readonly current: unknown;
+  /**
+   * Tell the service something (structured-clonable): it arrives at StageService.onSignal in the
+   * primary. For rare events (a JWKS key id nobody knows); a stage limits how often it signals.
+   */
+  signal(value: unknown): void;
 }
 
 /** Started once in the primary for a stage that declares it (a JWKS fetcher, a certificate watcher). */
@@ -100,6 +111,8 @@ export interface ServiceEnv {
 export interface StageService<S, P> {
   /** A config was applied: the stage's settings and the plans of every route that uses it. */
   configure(settings: S, plans: readonly P[]): void;
+  /** A worker signalled (ServiceView.signal). */
+  onSignal?(value: unknown): void;
   close(): Promise<void>;
 }
 

@@ -110,6 +110,7 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
   services.configure(configured);
   const supervisor = new Supervisor(firstBound, shared, log, () => Object.fromEntries(services.latest));
   services.onPublish = (kind, value) => supervisor.publishService(kind, value);
+  supervisor.onServiceSignal = (kind, value) => services.signal(kind, value);
   const sweeper = setInterval(() => rows.sweep(published, nowMs()), SWEEP_MS);
   sweeper.unref();
   const stopBackground = async () => {

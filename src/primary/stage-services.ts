@@ -34,6 +34,11 @@ export class StageServices {
     }
   }
 
+  /** A worker signalled a stage's service (ServiceView.signal); a service without onSignal ignores it. */
+  signal(kind: string, value: unknown): void {
+    this.running.find((r) => r.kind === kind)?.service.onSignal?.(value);
+  }
+
   async close(): Promise<void> {
     await Promise.allSettled(this.running.map((r) => r.service.close()));
   }

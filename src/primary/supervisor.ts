@@ -36,6 +36,9 @@ export class Supervisor {
     private readonly serviceValues: () => Readonly<Record<string, unknown>> = () => ({}),
   ) {}
 
+  /** Where a worker's signal to a stage service goes (StageServices.signal, once it exists). */
+  onServiceSignal: ((kind: string, value: unknown) => void) | null = null;
+
   /** A stage service published: every worker gets the value. */
   publishService(kind: string, value: unknown): void {
     for (const s of this.seats) this.post(s, { type: 'service', kind, value });
@@ -115,6 +118,9 @@ export class Supervisor {
       this.log.info({ worker: index, port: m.port, generation: seat.generation }, 'worker listening');
     } else if (m.type === 'plan-applied') {
       seat.generation = m.generation;
+    } else if (m.type === 'service-signal') {
+      this.onServiceSignal?.(m.kind, m.value);
+      return;
     } else if (m.type === 'fatal') {
       this.log.error({ worker: index, code: m.code }, m.message);
       this.fatal ??= new GatewayError(m.code, `(${m.message})`);

@@ -27,7 +27,7 @@ const access = new AccessLog(dest, { pid: process.pid, worker: index });
 const kept = new KeptResources();
 const health = new EndpointHealth(shared.endpointTable);
 const upstreamTable = new UpstreamTable(shared.upstreamTable);
-const serviceViews = new ServiceViews(services);
+const serviceViews = new ServiceViews(services, (kind, value) => send({ type: 'service-signal', kind, value }));
 const build = (plan: CompiledPlan): Runtime => buildRuntime(plan, { pools, log, access, shared, kept, health, upstreamTable, serviceViews });
 let runtime: Runtime = build(firstPlan);
 let listeners: Listener[] = [];

@@ -13,7 +13,9 @@ export type FromWorker =
   | { readonly type: 'listening'; readonly port: number }
   | { readonly type: 'plan-applied'; readonly generation: number }
   | { readonly type: 'drained'; readonly abandoned: number }
-  | { readonly type: 'fatal'; readonly code: ErrorCode; readonly message: string };
+  | { readonly type: 'fatal'; readonly code: ErrorCode; readonly message: string }
+  /** A stage signalled its primary-side service (ServiceView.signal). */
+  | { readonly type: 'service-signal'; readonly kind: string; readonly value: unknown };
 
 export interface WorkerData {
   readonly index: number;

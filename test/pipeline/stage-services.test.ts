@@ -65,3 +65,22 @@ test('a stage instance reads the newest published value; before the first it see
   views.update('keys', { issuers: ['a'] });
   assert.equal(stage.onRequest!(undefined as never), null);
 });
+
+test("a worker's signal reaches its stage's service in the primary (onSignal), and only that one", () => {
+  const heard: unknown[] = [];
+  const listening = defineStage({
+    kind: 'listening',
+    schema: object({}),
+    compile: () => ({}),
+    service: {
+      start: () => ({ configure() {}, onSignal: (v: unknown) => heard.push(v), async close() {} }),
+    },
+    instantiate: () => ({ name: 'listening' }),
+  });
+  const services = new StageServices([keys, listening], pino({ level: 'silent' }));
+  // The worker side: a view's signal goes out as (kind, value); the supervisor hands it to the services.
+  const views = new ServiceViews({}, (kind, value) => services.signal(kind, value));
+  views.view('listening').signal({ url: 'https://idp.test/jwks' });
+  views.view('keys').signal('ignored: keys has no onSignal');
+  assert.deepEqual(heard, [{ url: 'https://idp.test/jwks' }]);
+});
