@@ -27,6 +27,8 @@ export interface LocalReply {
 /** The request head about to be sent upstream; onUpstreamRequest stages may edit it. */
 export interface UpstreamRequestHead {
   path: string;
+  /** The raw query, without "?" ("" when none): the request's, unless a stage edits it. */
+  query: string;
   /** Flat [name, value, name, value, ...] with lower-case names; values free of CR, LF and NUL. */
   readonly headers: string[];
 }

@@ -11,6 +11,8 @@ export interface DownstreamHead {
   readonly forwardedFor: string;
   /** Client-sent X-Real-IP, Forwarded and the like pass only from a peer in trusted_proxies. */
   readonly peerTrusted: boolean;
+  /** Raw query string without "?". */
+  readonly query: string;
   /** Flat [name, value, ...], lower-case names, as copied from uWS. */
   readonly rawHeaders: readonly string[];
   header(lowerName: string): string | undefined;
@@ -68,5 +70,5 @@ export function buildUpstreamHead(down: DownstreamHead, path: string, endpoint: 
     'via',
     via === undefined ? VIA : `${via}, ${VIA}`,
   );
-  return { path, headers };
+  return { path, query: down.query, headers };
 }

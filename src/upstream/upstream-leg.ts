@@ -99,7 +99,7 @@ export class UpstreamLeg implements LegHandle {
       i,
       up.pool(i)!,
       ctx.method,
-      ctx.query === '' ? head.path : `${head.path}?${ctx.query}`,
+      head.query === '' ? head.path : `${head.path}?${head.query}`,
       head.headers,
       body === null ? null : (body.kept ?? body.stream),
       body !== null && body.chunked,

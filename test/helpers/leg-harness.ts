@@ -187,7 +187,7 @@ export class FakeDownstream implements LegRequest {
   }
 
   onUpstreamRequest(head: UpstreamRequestHead): void {
-    this.upstreamHeads.push({ path: head.path, headers: [...head.headers] });
+    this.upstreamHeads.push({ path: head.path, query: head.query, headers: [...head.headers] });
   }
 
   writeHead(head: ResponseHead): void {

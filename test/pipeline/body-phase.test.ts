@@ -195,7 +195,7 @@ test("a request body stage transforms the upload; it goes upstream chunked, with
   const body = leg.req.body!;
   assert.equal(body.chunked, true);
   assert.equal(body.kept, null, 'a transformed body is streamed, never kept for retries');
-  const up: UpstreamRequestHead = { path: '/x', headers: ['content-length', '10', 'x-a', '1'] };
+  const up: UpstreamRequestHead = { path: '/x', query: '', headers: ['content-length', '10', 'x-a', '1'] };
   leg.req.onUpstreamRequest(up);
   assert.deepEqual(up.headers, ['x-a', '1']);
   const got: Buffer[] = [];

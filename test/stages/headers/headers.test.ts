@@ -22,6 +22,7 @@ test("request edits: set replaces every header of its name (the client's too), r
   const s = stage('{ request: { set: { X-User: svc, X-Forwarded-Proto: https }, remove: [Cookie, x-forwarded-for] } }');
   const head: UpstreamRequestHead = {
     path: '/',
+    query: '',
     headers: ['x-user', 'spoofed', 'cookie', 'a=1', 'accept', '*/*', 'x-user', 'again', 'x-forwarded-for', '10.0.0.1', 'x-forwarded-proto', 'http'],
   };
   s.onUpstreamRequest!(undefined as never, head);

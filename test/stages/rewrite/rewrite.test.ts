@@ -17,7 +17,7 @@ routes:
 
 function rewritten(rewriteYaml: string, path: string): string {
   const plan = stagePlan<RewritePlan>(config(rewriteYaml), 'rewrite', 'r')!;
-  const head: UpstreamRequestHead = { path, headers: [] };
+  const head: UpstreamRequestHead = { path, query: '', headers: [] };
   rewrite.instantiate(plan, undefined as never).onUpstreamRequest!(undefined as never, head);
   return head.path;
 }
