@@ -34,6 +34,33 @@ export const catalog = {
     source: 'internal',
     message: 'The rate-limit store could not answer (Redis slow or down, or the local table full) and this limit denies then; retry shortly.',
   },
+  SLUICE_ERR_AUTH_MISSING: {
+    status: 401,
+    source: 'downstream',
+    message: "This route needs credentials: send Authorization: Bearer <token>, or the route's API key.",
+  },
+  SLUICE_ERR_AUTH_INVALID_TOKEN: {
+    status: 401,
+    source: 'downstream',
+    message: 'The bearer token was refused (malformed, bad signature, algorithm or key id not accepted, wrong issuer, audience or claims); get a new token.',
+  },
+  SLUICE_ERR_AUTH_TOKEN_EXPIRED: { status: 401, source: 'downstream', message: 'The bearer token has expired (exp, or older than max_age_s); get a new one.' },
+  SLUICE_ERR_AUTH_TOKEN_NOT_YET_VALID: {
+    status: 401,
+    source: 'downstream',
+    message: "The bearer token is not valid yet (its nbf is in the future); wait, or check the issuer's clock.",
+  },
+  SLUICE_ERR_AUTH_INSUFFICIENT_SCOPE: {
+    status: 403,
+    source: 'downstream',
+    message: 'The token is valid but lacks a scope this route needs (WWW-Authenticate names them); ask for a token with that scope.',
+  },
+  SLUICE_ERR_AUTH_INVALID_API_KEY: { status: 401, source: 'downstream', message: 'The API key is not accepted; check the key, or ask for a new one.' },
+  SLUICE_ERR_AUTH_KEYS_UNAVAILABLE: {
+    status: 503,
+    source: 'upstream',
+    message: "The route's JWKS could not be fetched yet, so no token can be verified; retry shortly (the gateway log names the URL and the cause).",
+  },
   SLUICE_ERR_UPSTREAM_CONNECT: { status: 502, source: 'upstream', message: 'The upstream refused or dropped the connection before answering.' },
   SLUICE_ERR_UPSTREAM_RESET: { status: 502, source: 'upstream', message: 'The upstream closed the connection while answering.' },
   SLUICE_ERR_UPSTREAM_PROTOCOL: { status: 502, source: 'upstream', message: 'The upstream sent a malformed HTTP response.' },

@@ -44,6 +44,8 @@ export interface RequestCtx {
 
 /** An authenticated caller. */
 export interface Principal {
+  /** What proved it: a verified JWT or an API key (rate-limit keys jwt:* and api_key read this). */
+  readonly via: 'jwt' | 'api_key';
   /** Who: a JWT's `sub`, an API key's id. */
   readonly subject: string;
   /** What it proved itself with: a JWT's `kid`, an API key's id; null when there is none. */

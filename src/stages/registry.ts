@@ -3,6 +3,7 @@ import type { ConfigShape } from '../config/load.js';
 import { assembleSchema, configSchema, routeSchema } from '../config/schema.js';
 import type { SchemaNode } from '../config/schema-node.js';
 import type { StageFactory } from '../pipeline/stage-factory.js';
+import { auth } from './auth/index.js';
 import { cors } from './cors/index.js';
 import { headers } from './headers/index.js';
 import { ipPolicy } from './ip/index.js';
@@ -13,9 +14,10 @@ import { rewrite } from './rewrite/index.js';
 /**
  * Every stage, in pipeline order: a route's stages always run in this order, whatever order its YAML
  * lists them in. Adding a stage: its folder, one line here, and its error codes in errors/catalog.ts.
- * (auth goes between cors and rate_limit.)
+ * ip and cors come first, so a denied client or a preflight costs no token check; auth before
+ * rate_limit, so limits can count by the verified caller.
  */
-export const stageRegistry: readonly StageFactory[] = [ipPolicy, cors, rateLimit, rewrite, headers, respond];
+export const stageRegistry: readonly StageFactory[] = [ipPolicy, cors, auth, rateLimit, rewrite, headers, respond];
 
 export function stageFactory(kind: string): StageFactory {
   const f = stageRegistry.find((s) => s.kind === kind);

@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import { startGateway, type TestGateway } from '../../helpers/gateway.js';
+import { json, request } from '../../helpers/http.js';
+import { startUpstream, type TestUpstream } from '../../helpers/upstream.js';
+
+/** API keys through the real data plane: stored as sha256, the id forwarded, the key itself never. */
+const KEY_A = 'key-a-7f3c9e1d2b4a';
+const KEY_B = 'key-b/with+odd=chars';
+const sha = (k: string) => `sha256:${createHash('sha256').update(k).digest('hex')}`;
+
+let up: TestUpstream;
+let gw: TestGateway;
+
+before(async () => {
+  up = await startUpstream();
+  gw = await startGateway(`
+upstreams:
+  up: { endpoints: [ { url: "${up.origin}" } ] }
+routes:
+  - name: by-header
+    match: { prefix: /h }
+    upstream: up
+    auth: { api_key: { keys: [ { id: team-a, hash: "${sha(KEY_A)}" }, { id: team-b, hash: "${sha(KEY_B)}" } ] } }
+  - name: by-query
+    match: { prefix: /q }
+    upstream: up
+    auth: { api_key: { query: api_key, forward_id: x-client, keys: [ { id: team-a, hash: "${sha(KEY_A)}" } ] } }
+`);
+});
+after(async () => {
+  await gw?.stop();
+  await up?.close();
+});
+
+test('a good key in x-api-key passes: its id goes upstream (a client-sent id is replaced), the key does not', async () => {
+  for (const [key, id] of [
+    [KEY_A, 'team-a'],
+    [KEY_B, 'team-b'],
+  ]) {
+    const before = up.seen.length;
+    const r = await request(gw.url('/h/x'), { headers: { 'x-api-key': key, 'x-api-key-id': 'root' } });
+    assert.equal(r.status, 200, r.body);
+    const seen = up.seen[before];
+    assert.equal(seen.headers['x-api-key-id'], id);
+    assert.equal(seen.rawHeaders.filter((h) => h.toLowerCase() === 'x-api-key-id').length, 1);
+    assert.equal(seen.headers['x-api-key'], undefined, 'the key itself is not forwarded');
+  }
+});
+
+test('missing key: 401 with the realm only; a wrong key: 401 invalid_token, nothing forwarded', async () => {
+  const before = up.seen.length;
+  const missing = await request(gw.url('/h/x'));
+  assert.equal(missing.status, 401);
+  assert.equal(json(missing).error.code, 'SLUICE_ERR_AUTH_MISSING');
+  assert.equal(missing.headers['www-authenticate'], 'Bearer realm="by-header"');
+  for (const wrong of ['key-a-7f3c9e1d2b4', `${KEY_A}0`, 'x', sha(KEY_A)]) {
+    const r = await request(gw.url('/h/x'), { headers: { 'x-api-key': wrong } });
+    assert.equal(r.status, 401, wrong);
+    assert.equal(json(r).error.code, 'SLUICE_ERR_AUTH_INVALID_API_KEY');
+    assert.match(String(r.headers['www-authenticate']), /^Bearer realm="by-header", error="invalid_token", error_description="the API key is not accepted"$/);
+  }
+  assert.equal(up.seen.length, before);
+});
+
+test('a key in the query: percent-decoded, taken out of the query sent upstream; twice is refused', async () => {
+  const before = up.seen.length;
+  const r = await request(gw.url(`/q/x?a=1&api_key=${encodeURIComponent(KEY_A)}&b=2`));
+  assert.equal(r.status, 200, r.body);
+  assert.equal(up.seen[before].url, '/q/x?a=1&b=2');
+  assert.equal(up.seen[before].headers['x-client'], 'team-a');
+  assert.equal((await request(gw.url(`/q/x?api_key=${KEY_A}`))).status, 200);
+  assert.equal(up.seen.at(-1)!.url, '/q/x');
+  const twice = await request(gw.url(`/q/x?api_key=${KEY_A}&api_key=nope`));
+  assert.equal(twice.status, 401);
+  assert.equal(json(twice).error.code, 'SLUICE_ERR_AUTH_INVALID_API_KEY');
+  assert.equal((await request(gw.url('/q/x?api_keyx=1'))).status, 401, 'a longer parameter name is not the key');
+});
+
+test('the key is never logged', async () => {
+  await gw.waitForLog((l) => l.msg === 'auth refusing requests' && l.code === 'SLUICE_ERR_AUTH_INVALID_API_KEY');
+  const everything = JSON.stringify(gw.logs) + gw.stderr.join('');
+  assert.ok(!everything.includes(KEY_A) && !everything.includes(encodeURIComponent(KEY_B)) && !everything.includes(KEY_B));
+});
