@@ -5,12 +5,22 @@ import type { RequestCtx } from '../../pipeline/request-ctx.js';
  *   ip            the client's address (RequestCtx.clientAddress)
  *   header:NAME   a request header (absent → the empty value: all such requests share one budget)
  *   route         the route itself (one budget for everyone)
+ *   jwt:CLAIM     a claim of the caller's verified JWT (jwt:sub: the subject), set by auth:
+ *   api_key       the id of the caller's API key, set by auth:
+ * A request without that principal (no auth: on the route, or the other kind) has the empty value.
  */
-export type KeyPart = { readonly kind: 'ip' } | { readonly kind: 'route' } | { readonly kind: 'header'; readonly name: string };
+export type KeyPart =
+  | { readonly kind: 'ip' }
+  | { readonly kind: 'route' }
+  | { readonly kind: 'header'; readonly name: string }
+  | { readonly kind: 'jwt'; readonly claim: string }
+  | { readonly kind: 'api_key' };
 
 export function parseKeyPart(text: string): KeyPart | null {
   if (text === 'ip') return { kind: 'ip' };
   if (text === 'route') return { kind: 'route' };
+  if (text === 'api_key') return { kind: 'api_key' };
+  if (text.startsWith('jwt:') && /^[A-Za-z0-9_:.-]{1,128}$/.test(text.slice(4))) return { kind: 'jwt', claim: text.slice(4) };
   if (text.startsWith('header:') && /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(text.slice(7))) {
     return { kind: 'header', name: text.slice(7).toLowerCase() };
   }
@@ -25,7 +35,16 @@ function partValue(ctx: RequestCtx, part: KeyPart): string {
       return '';
     case 'header':
       return ctx.header(part.name) ?? '';
+    case 'jwt':
+      return ctx.principal?.via === 'jwt' ? claimText(ctx.principal.claims[part.claim]) : '';
+    case 'api_key':
+      return ctx.principal?.via === 'api_key' ? ctx.principal.subject : '';
   }
+}
+
+/** A claim as key text: strings as they are, anything else as JSON (absent: the empty value). */
+function claimText(v: unknown): string {
+  return typeof v === 'string' ? v : v === undefined ? '' : JSON.stringify(v);
 }
 
 /** The request's key for these parts, as one string (parts joined by NUL, which no part can hold). */

@@ -1,14 +1,14 @@
 import { ms } from '../../config/schema.js';
 import { anyOf, array, boolean, type Infer, integer, object, string } from '../../config/schema-node.js';
 
-/** One part of a key: ip, route, or header:NAME (limit-key.ts). */
-const KEY_PART = "^(ip|route|header:[!#$%&'*+.^_`|~0-9A-Za-z-]+)$";
+/** One part of a key: ip, route, header:NAME, jwt:CLAIM or api_key (limit-key.ts). */
+const KEY_PART = "^(ip|route|api_key|header:[!#$%&'*+.^_`|~0-9A-Za-z-]+|jwt:[A-Za-z0-9_:.-]{1,128})$";
 
 const limitSchema = object(
   {
     name: string({ pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'Unique within the route; shown in RateLimit headers and logs.' }),
     key: anyOf([string({ pattern: KEY_PART }), array(string({ pattern: KEY_PART }), { minItems: 1 })], {
-      description: 'What is counted: ip, route, header:NAME, or a list of these (composite key).',
+      description: 'What is counted: ip, route, header:NAME, jwt:CLAIM (jwt:sub), api_key, or a list of these (composite key).',
     }),
     rate: integer({ minimum: 1, maximum: 1_000_000_000, description: 'Requests allowed per `per`, sustained.' }),
     per: string({ pattern: '^[0-9]{1,9}(ms|s|m|h)$', default: '1s', description: 'The period of `rate`: 500ms, 1s, 1m, 1h.' }),
