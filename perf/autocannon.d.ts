@@ -12,6 +12,8 @@ declare module 'autocannon' {
     duration?: number;
     timeout?: number;
     workers?: number;
+    /** Requests in turn; setupRequest may rewrite each one before it is sent. */
+    requests?: Array<{ setupRequest?: (req: { headers?: Record<string, string> }) => object }>;
   }
   interface Result {
     requests: { total: number; average: number };

@@ -32,6 +32,7 @@ export function runLoad(port: number, path: string, s: Scenario, o: LoadOptions)
         pipelining: 1, // uWS closes a connection that pipelines behind a pending proxied answer (README)
         duration: o.seconds,
         timeout: 10,
+        requests: s.tokens === undefined ? undefined : [{ setupRequest: bearerInTurn(s.tokens()) }],
       },
       (err, r) => {
         if (err) return reject(err);
@@ -50,4 +51,14 @@ export function runLoad(port: number, path: string, s: Scenario, o: LoadOptions)
       histogram.recordValue(Math.max(1, Math.round(ms * 1000)));
     });
   });
+}
+
+/** A setupRequest that gives each request the next token of the list, shared by all connections. */
+function bearerInTurn(list: readonly string[]): (req: { headers?: Record<string, string> }) => object {
+  let next = 0;
+  return (req) => {
+    const token = list[next];
+    next = (next + 1) % list.length;
+    return { ...req, headers: { ...req.headers, authorization: `Bearer ${token}` } };
+  };
 }

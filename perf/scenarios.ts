@@ -1,3 +1,5 @@
+import { ES_PUBLIC_PEM, HS_SECRET, tokens } from './auth-tokens.js';
+
 /**
  * What `npm run perf` measures. Each scenario runs against the origin directly and through sluice,
  * interleaved, with the same load; the ratio sluice/direct is the number that matters.
@@ -13,6 +15,8 @@ export interface Scenario {
   readonly body?: Buffer;
   /** Open a new connection for every request (Connection: close; autocannon's reconnectRate: 1 sends nothing). */
   readonly newConnectionPerRequest?: boolean;
+  /** Bearer tokens to send, taken in turn across all connections (auth scenarios); made on first use. */
+  readonly tokens?: () => readonly string[];
 }
 
 export const MANY_ROUTES = 1000;
@@ -45,6 +49,23 @@ export const scenarios: readonly Scenario[] = [
     directPath: '/tiny',
     newConnectionPerRequest: true,
   },
+  ...(
+    [
+      ['auth-hs256-hit', 'HS256', '/auth-hs/tiny', tokens.hsHit, 'one token again and again: verified once, then the verified-token cache'],
+      ['auth-hs256-miss', 'HS256', '/auth-hs/tiny', tokens.hsMiss, '20,000 distinct tokens in turn: a signature check per request'],
+      ['auth-es256-hit', 'ES256', '/auth-es/tiny', tokens.esHit, 'one token again and again: verified once, then the verified-token cache'],
+      ['auth-es256-miss', 'ES256', '/auth-es/tiny', tokens.esMiss, '20,000 distinct tokens in turn: a signature check per request'],
+    ] as const
+  ).map(
+    ([name, alg, path, t, what]): Scenario => ({
+      name,
+      what: `tiny GET through auth: { jwt } (${alg}, aud checked, sub forwarded), ${what}: compare with tiny-get`,
+      method: 'GET',
+      path,
+      directPath: '/tiny',
+      tokens: t,
+    }),
+  ),
   ...BALANCERS.map(
     (b): Scenario => ({
       name: `balance-${b}`,
@@ -75,6 +96,16 @@ export function gatewayConfig(originPort: number, connections: number): string {
     '    upstream: origin',
     '    rewrite: { strip_prefix: /limited }',
     '    rate_limit: [ { name: per-ip, key: ip, rate: 1000000, per: 1s } ]',
+    ...[
+      ['hs', 'HS256', `{ kid: hs, secret: "${HS_SECRET}" }`],
+      ['es', 'ES256', `{ kid: es, pem: ${JSON.stringify(ES_PUBLIC_PEM)} }`],
+    ].flatMap(([name, alg, key]) => [
+      `  - name: auth-${name}`,
+      `    match: { prefix: /auth-${name}/ }`,
+      '    upstream: origin',
+      `    rewrite: { strip_prefix: /auth-${name} }`,
+      `    auth: { jwt: { algorithms: [${alg}], keys: [ ${key} ], audience: perf, forward_claims: { sub: x-user-id } } }`,
+    ]),
   ];
   for (const b of BALANCERS) {
     lines.push(`  - { name: lb-${b}, match: { prefix: /lb-${b}/ }, upstream: lb-${b}, rewrite: { strip_prefix: /lb-${b} } }`);
