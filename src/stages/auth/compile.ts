@@ -165,8 +165,8 @@ function readKey(
   let algorithms: string[];
   try {
     algorithms = pemAlgorithms(material, pinned);
-  } catch {
-    report([source], 'not a PEM public key or certificate');
+  } catch (err) {
+    report([source], /too short/.test((err as Error).message) ? (err as Error).message : 'not a PEM public key or certificate');
     return null;
   }
   if (algorithms.length === 0) report([source], `this key verifies none of the route's algorithms (${pinned.join(', ')})`);

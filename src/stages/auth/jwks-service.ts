@@ -5,6 +5,9 @@ import type { AuthPlan, JwksSettings } from './compile.js';
 import { maxAgeMs, parseJwks } from './jwks-document.js';
 import type { JwksKey } from './jwt-verifier.js';
 
+/** A JWKS holds a handful of keys; a larger answer is refused rather than read whole into the primary. */
+const MAX_JWKS_BYTES = 1 << 20;
+
 /** What the service publishes to workers: by JWKS URL, the keys and a version that changes with them. */
 export type JwksPublished = Readonly<Record<string, { readonly version: number; readonly keys: readonly JwksKey[] }>>;
 
@@ -59,8 +62,11 @@ export function startJwksService(env: ServiceEnv): StageService<JwksSettings, Au
     d.lastAttempt = performance.now();
     try {
       const res = await request(d.url, { headersTimeout: s.timeoutMs, bodyTimeout: s.timeoutMs, signal: AbortSignal.timeout(s.timeoutMs) });
-      const body = await res.body.text();
-      if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}`);
+      if (res.statusCode !== 200) {
+        await res.body.dump();
+        throw new Error(`status ${res.statusCode}`);
+      }
+      const body = await boundedText(res.body, MAX_JWKS_BYTES);
       const { keys, skipped } = parseJwks(body);
       const cc = res.headers['cache-control'];
       const ttl = Math.min(Math.max(maxAgeMs(Array.isArray(cc) ? cc.join(', ') : cc) ?? s.defaultCacheMs, s.minCacheMs), s.maxCacheMs);
@@ -117,4 +123,19 @@ export function startJwksService(env: ServiceEnv): StageService<JwksSettings, Au
       for (const d of docs.values()) if (d.timer !== null) clearTimeout(d.timer);
     },
   };
+}
+
+/** The body as text, or an error once it passes `max` bytes. */
+async function boundedText(body: AsyncIterable<Buffer> & { destroy(): unknown }, max: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of body) {
+    size += c.length;
+    if (size > max) {
+      body.destroy();
+      throw new Error(`answer larger than ${max} bytes`);
+    }
+    chunks.push(c);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }

@@ -1,4 +1,4 @@
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 
 /**
  * Which algorithms a key can verify, by what the key is (not by what a token claims): an HMAC secret
@@ -11,9 +11,12 @@ const RSA = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'];
 const PSS = ['PS256', 'PS384', 'PS512'];
 const CURVE: Readonly<Record<string, string>> = { prime256v1: 'ES256', secp384r1: 'ES384' };
 
-/** The algorithms of `pinned` this PEM public key (or certificate) can verify; throws when it is no public key. */
+/** RSA keys shorter than this are refused (NIST SP 800-131A; RFC 7518 §3.3 requires 2048). */
+const MIN_RSA_BITS = 2048;
+
+/** The algorithms of `pinned` this PEM public key (or certificate) can verify; throws when it is no public key, or too weak. */
 export function pemAlgorithms(pem: string, pinned: readonly string[]): string[] {
-  const key = createPublicKey(pem);
+  const key = strongEnough(createPublicKey(pem));
   const type = key.asymmetricKeyType;
   let fits: readonly string[] = [];
   if (type === 'rsa') fits = RSA;
@@ -34,5 +37,11 @@ export function jwkToPem(jwk: Record<string, unknown>): string {
   // Only the public members: a JWKS that carries private parts ("d") must not make us hold them.
   const { kty, n, e, crv, x, y } = jwk;
   const pub = Object.fromEntries(Object.entries({ kty, n, e, crv, x, y }).filter(([, v]) => v !== undefined));
-  return createPublicKey({ key: pub as never, format: 'jwk' }).export({ type: 'spki', format: 'pem' }) as string;
+  return strongEnough(createPublicKey({ key: pub as never, format: 'jwk' })).export({ type: 'spki', format: 'pem' }) as string;
+}
+
+function strongEnough(key: KeyObject): KeyObject {
+  const bits = key.asymmetricKeyDetails?.modulusLength;
+  if (bits !== undefined && bits < MIN_RSA_BITS) throw new Error(`an RSA key of ${bits} bits is too short: at least ${MIN_RSA_BITS}`);
+  return key;
 }

@@ -12,6 +12,8 @@ const SECRET = 'a-test-secret-that-is-at-least-32-bytes-long';
 const dir = mkdtempSync(join(tmpdir(), 'sluice-auth-config-'));
 const ecPem = join(dir, 'ec.pem');
 writeFileSync(ecPem, generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }) as string);
+const weakPem = join(dir, 'weak.pem');
+writeFileSync(weakPem, generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'pem' }) as string);
 const secretFile = join(dir, 'secret');
 writeFileSync(secretFile, `${SECRET}\n`);
 
@@ -51,6 +53,7 @@ test('refused: both kinds, neither, a short secret, a key that fits no algorithm
       /auth\.jwt\.keys\[0\]\.pem_file: this key verifies none of the route's algorithms \(RS256\)/,
     ],
     ['{ jwt: { algorithms: [HS256], keys: [ { pem: "not a key" } ] } }', /auth\.jwt\.keys\[0\]\.pem: not a PEM public key/],
+    [`{ jwt: { algorithms: [RS256], keys: [ { pem_file: "${weakPem}" } ] } }`, /keys\[0\]\.pem_file: an RSA key of 1024 bits is too short: at least 2048/],
     [
       '{ jwt: { algorithms: [HS256], keys: [ { secret_env: SLUICE_TEST_UNSET_SECRET } ] } }',
       /secret_env: environment variable SLUICE_TEST_UNSET_SECRET is not set/,

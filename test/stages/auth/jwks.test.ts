@@ -23,6 +23,7 @@ const sign = (key: KeyObject, algorithm: 'ES256' | 'RS256', kid: string) =>
 
 let jwks: { keys: object[] } = { keys: [jwk(ec1.publicKey, 'k1', 'ES256'), { kty: 'oct', kid: 'sym', k: Buffer.from(SYM).toString('base64url') }] };
 let fetches = 0;
+let shortFetches = 0;
 let server: Server;
 let jwksUrl: string;
 let gw: TestGateway;
@@ -30,7 +31,13 @@ let upUrl: string;
 let upServer: Server;
 
 before(async () => {
-  server = createServer((_req, res) => {
+  server = createServer((req, res) => {
+    if (req.url === '/short.json') {
+      shortFetches++;
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=1' });
+      res.end(JSON.stringify({ keys: [jwk(ec1.publicKey, 'k1', 'ES256')] }));
+      return;
+    }
     fetches++;
     res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'public, max-age=3600' });
     res.end(JSON.stringify(jwks));
@@ -49,6 +56,10 @@ routes:
     match: { prefix: /jwks }
     upstream: up
     auth: { jwt: { algorithms: [ES256, RS256, HS256], jwks_url: "${jwksUrl}" } }
+  - name: short
+    match: { prefix: /short }
+    upstream: up
+    auth: { jwt: { algorithms: [ES256], jwks_url: "${jwksUrl.replace('/jwks.json', '/short.json')}" } }
   - name: nowhere
     match: { prefix: /nowhere }
     upstream: up
@@ -95,6 +106,15 @@ test('rotation: a new kid is fetched on its first use (the JWKS max-age is an ho
   await new Promise((r) => setTimeout(r, 300));
   const seconds = (Date.now() - started) / 1000;
   assert.ok(fetches - burstStart <= Math.ceil(seconds) + 1, `${fetches - burstStart} fetches for 30 unknown kids in ${seconds} s`);
+});
+
+test('a JWKS is fetched again when its Cache-Control max-age runs out (here 1 s, jwks.min_cache_s 1)', async () => {
+  await waitFor(() => shortFetches >= 1, 'first fetch');
+  const first = shortFetches;
+  const started = Date.now();
+  await waitFor(() => shortFetches >= first + 2, 'two refetches', 6000);
+  assert.ok(Date.now() - started >= 1000, 'not before max-age');
+  assert.equal(fetches > 0, true);
 });
 
 test('JWKS host down: the last keys stay in force (stale), and the failure is logged', async () => {
