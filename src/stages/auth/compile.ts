@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { HOP_BY_HOP_NAMES } from '../../http/hop-by-hop.js';
 import type { RouteContext, StageProblems } from '../../pipeline/stage-factory.js';
 import { pemAlgorithms, secretAlgorithms } from './key-algorithms.js';
+import { parseKeysFile, type StoredKey } from './keys-file.js';
 import type { ApiKeyConfig, AuthConfig, JwksSettingsConfig, JwtConfig } from './schema.js';
 
 /** One static verification key, its material read in the primary (files and variables included). */
@@ -34,7 +36,10 @@ export interface ApiKeyPlan {
   /** Lower-case header name, or null when the key comes in the query. */
   readonly header: string | null;
   readonly query: string | null;
-  readonly keys: ReadonlyArray<{ readonly id: string; readonly sha256: string }>;
+  /** The config's keys (keys_file's come from the service, which watches it). */
+  readonly keys: readonly StoredKey[];
+  /** Absolute path of keys_file, or null. */
+  readonly keysFile: string | null;
   readonly forwardId: string;
 }
 
@@ -182,11 +187,23 @@ function compileApiKey(c: ApiKeyConfig, problems: StageProblems): ApiKeyPlan {
   if (header !== null && (CANNOT_FORWARD.includes(header) || header === forwardId)) {
     problems.report(at('header'), `${header} cannot carry the API key`);
   }
+  if (c.keys === undefined && c.keys_file === undefined) problems.report(at(), 'set keys, keys_file, or both');
   const ids = new Set<string>();
-  const keys = c.keys.map((k, i) => {
+  const keys = (c.keys ?? []).map((k, i) => {
     if (ids.has(k.id)) problems.report(at('keys', i, 'id'), `duplicate key id "${k.id}"`);
     ids.add(k.id);
     return { id: k.id, sha256: k.hash.slice(7).toLowerCase() };
   });
-  return { header, query: c.query ?? null, keys, forwardId };
+  const keysFile = c.keys_file === undefined ? null : resolve(c.keys_file);
+  if (keysFile !== null) {
+    // Read now so that a bad file refuses the config; the service then watches it.
+    try {
+      const parsed = parseKeysFile(readFileSync(keysFile, 'utf8'));
+      for (const p of parsed.problems) problems.report(at('keys_file'), `${keysFile} ${p}`);
+      for (const k of parsed.keys) if (ids.has(k.id)) problems.report(at('keys_file'), `${keysFile}: key id "${k.id}" is also under keys`);
+    } catch (err) {
+      problems.report(at('keys_file'), `cannot read ${keysFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+  return { header, query: c.query ?? null, keys, keysFile, forwardId };
 }

@@ -1,7 +1,7 @@
 import { defineStage } from '../../pipeline/stage-factory.js';
 import { type AuthPlan, compileAuth, compileJwksSettings, type JwksSettings } from './compile.js';
-import { startJwksService } from './jwks-service.js';
 import { authSchema, jwksSettingsSchema } from './schema.js';
+import { startAuthService } from './service.js';
 import { authStage } from './stage.js';
 
 /** `auth:` on a route (a JWT or an API key), `jwks:` for how JWKS documents are fetched (docs/auth.md). */
@@ -10,7 +10,7 @@ export const auth = defineStage<typeof authSchema, AuthPlan, JwksSettings>({
   schema: authSchema,
   settings: { key: 'jwks', schema: jwksSettingsSchema, compile: compileJwksSettings },
   compile: (raw, route, _settings, problems) => compileAuth(raw, route, problems),
-  // JWKS documents are fetched once, in the primary, and their keys published to every worker.
-  service: { start: startJwksService },
+  // JWKS documents are fetched and API keys files watched once, in the primary; their keys go to every worker.
+  service: { start: startAuthService },
   instantiate: (plan, env) => authStage(plan, env),
 });

@@ -64,9 +64,13 @@ const apiKeySchema = object(
       ),
       { minItems: 1, description: 'The accepted keys, hashed.' },
     ),
+    keys_file: string({
+      minLength: 1,
+      description: 'A file of more keys, one `ID sha256:HEX` a line; watched: a change applies without a reload.',
+    }),
     forward_id: string({ pattern: HEADER_NAME, default: 'x-api-key-id', description: "The upstream header that carries the key's id." }),
   },
-  { additionalProperties: false, required: ['keys'], description: 'An API key in a header or a query parameter, stored as its sha256.' },
+  { additionalProperties: false, description: 'An API key in a header or a query parameter, stored as its sha256: keys, keys_file, or both.' },
 );
 
 export const authSchema = object(

@@ -9,9 +9,10 @@ import { AMBIGUOUS, matchKey, presentedKey, withoutParam } from './api-key.js';
 import { bearerToken } from './bearer.js';
 import { forwardedHeaders, hasScopes, scopesOf } from './claims.js';
 import type { ApiKeyPlan, AuthPlan, JwksSettings, JwtPlan } from './compile.js';
-import type { JwksPublished } from './jwks-service.js';
 import { type JwksKey, JwtVerifier } from './jwt-verifier.js';
+import type { StoredKey } from './keys-file.js';
 import { challenges, REFUSED, type Refusal, refusalReply } from './refusal.js';
+import type { AuthPublished } from './service.js';
 import { TokenCache, type Verified } from './token-cache.js';
 
 /** Verified tokens kept per route and worker. */
@@ -24,7 +25,7 @@ const TOKEN_CACHE_ENTRIES = 10_000;
  * credential when it must not go upstream.
  */
 export function authStage(plan: AuthPlan, env: StageEnv<JwksSettings>): Stage {
-  return plan.jwt !== null ? new JwtStage(plan, plan.jwt, env) : new ApiKeyStage(plan, plan.apiKey!, env.log);
+  return plan.jwt !== null ? new JwtStage(plan, plan.jwt, env) : new ApiKeyStage(plan, plan.apiKey!, env);
 }
 
 /** Refusal answers and their log lines, shared by both kinds. */
@@ -119,9 +120,9 @@ class JwtStage implements Stage {
 
   /** The primary published JWKS documents: take this route's if it changed (and forget tokens verified with the old keys). */
   private takeJwks(): void {
-    const published = this.keys.current as JwksPublished | undefined;
+    const published = this.keys.current as AuthPublished | undefined;
     this.seenPublished = published;
-    const doc = published?.[this.jwt.jwksUrl!];
+    const doc = published?.jwks[this.jwt.jwksUrl!];
     if (doc === undefined || doc.version === this.seenVersion) return;
     this.seenVersion = doc.version;
     this.verifier.setJwks(doc.keys as JwksKey[]);
@@ -147,27 +148,46 @@ const NO_CLAIMS: Readonly<Record<string, unknown>> = Object.freeze({});
 
 class ApiKeyStage implements Stage {
   readonly name = 'auth';
-  private readonly hashes: Buffer[];
-  private readonly principals: Principal[];
+  private hashes: Buffer[] = [];
+  private principals: Principal[] = [];
   private readonly refuser: Refuser;
+  private readonly files: ServiceView;
+  private seenPublished: unknown;
+  private seenVersion = -1;
 
   constructor(
     plan: AuthPlan,
     private readonly key: ApiKeyPlan,
-    log: Logger,
+    env: StageEnv<JwksSettings>,
   ) {
-    this.hashes = key.keys.map((k) => Buffer.from(k.sha256, 'hex'));
-    this.principals = key.keys.map((k): Principal => ({ via: 'api_key', subject: k.id, keyId: k.id, claims: NO_CLAIMS }));
-    this.refuser = new Refuser(plan, log);
+    this.refuser = new Refuser(plan, env.log);
+    this.files = env.service;
+    this.useKeys(key.keys);
   }
 
   onRequest(ctx: RequestCtx): LocalReply | null {
+    if (this.key.keysFile !== null && this.files.current !== this.seenPublished) this.takeKeysFile();
     const presented = presentedKey(ctx, this.key);
     if (presented === null) return this.refuser.refuse(ctx, REFUSED.missing);
     const i = presented === AMBIGUOUS ? -1 : matchKey(presented, this.hashes);
     if (i === -1) return this.refuser.refuse(ctx, REFUSED.apiKey);
     ctx.principal = this.principals[i];
     return null;
+  }
+
+  /** The watched keys file changed (the primary published it): its keys join the config's. */
+  private takeKeysFile(): void {
+    const published = this.files.current as AuthPublished | undefined;
+    this.seenPublished = published;
+    const doc = published?.keyFiles[this.key.keysFile!];
+    if (doc === undefined || doc.version === this.seenVersion) return;
+    this.seenVersion = doc.version;
+    this.useKeys([...this.key.keys, ...doc.keys]);
+  }
+
+  private useKeys(keys: readonly StoredKey[]): void {
+    this.hashes = keys.map((k) => Buffer.from(k.sha256, 'hex'));
+    this.principals = keys.map((k): Principal => ({ via: 'api_key', subject: k.id, keyId: k.id, claims: NO_CLAIMS }));
   }
 
   onUpstreamRequest(ctx: RequestCtx, head: UpstreamRequestHead): void {

@@ -1,14 +1,21 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startGateway, type TestGateway } from '../../helpers/gateway.js';
 import { json, request } from '../../helpers/http.js';
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.js';
+import { waitFor } from '../../helpers/wait.js';
 
 /** API keys through the real data plane: stored as sha256, the id forwarded, the key itself never. */
 const KEY_A = 'key-a-7f3c9e1d2b4a';
 const KEY_B = 'key-b/with+odd=chars';
 const sha = (k: string) => `sha256:${createHash('sha256').update(k).digest('hex')}`;
+
+const keysFile = join(mkdtempSync(join(tmpdir(), 'sluice-keys-')), 'keys.txt');
+writeFileSync(keysFile, `# id sha256:hex\nfile-c ${sha('key-c')}\n\n`);
 
 let up: TestUpstream;
 let gw: TestGateway;
@@ -27,6 +34,10 @@ routes:
     match: { prefix: /q }
     upstream: up
     auth: { api_key: { query: api_key, forward_id: x-client, keys: [ { id: team-a, hash: "${sha(KEY_A)}" } ] } }
+  - name: from-file
+    match: { prefix: /f }
+    upstream: up
+    auth: { api_key: { keys_file: "${keysFile}", keys: [ { id: inline, hash: "${sha('key-inline')}" } ] } }
 `);
 });
 after(async () => {
@@ -82,4 +93,24 @@ test('the key is never logged', async () => {
   await gw.waitForLog((l) => l.msg === 'auth refusing requests' && l.code === 'SLUICE_ERR_AUTH_INVALID_API_KEY');
   const everything = JSON.stringify(gw.logs) + gw.stderr.join('');
   assert.ok(!everything.includes(KEY_A) && !everything.includes(encodeURIComponent(KEY_B)) && !everything.includes(KEY_B));
+});
+
+test('keys_file: its keys and the inline ones pass; an edit applies without a reload; a bad edit keeps the last good keys', async () => {
+  const status = async (key: string) => (await request(gw.url('/f/x'), { headers: { 'x-api-key': key } })).status;
+  assert.equal(await status('key-c'), 200);
+  assert.equal(await status('key-inline'), 200);
+  assert.equal(await status('key-d'), 401);
+  // Replaced the way editors and deploy tools do: a new file renamed over the old one.
+  const next = `${keysFile}.new`;
+  writeFileSync(next, `file-d ${sha('key-d')}\n`);
+  renameSync(next, keysFile);
+  await waitFor(async () => (await status('key-d')) === 200, 'the new key accepted', 5000);
+  for (let i = 0; i < 4; i++) {
+    assert.equal(await status('key-d'), 200, 'in both workers');
+    assert.equal(await status('key-c'), 401, 'the removed key is refused');
+  }
+  assert.equal(up.seen.at(-1)!.headers['x-api-key-id'], 'file-d');
+  writeFileSync(keysFile, 'file-e not-a-hash\n');
+  await gw.waitForLog((l) => l.msg === 'API keys file rejected; its last keys stay in force' && l.file === keysFile);
+  assert.equal(await status('key-d'), 200);
 });

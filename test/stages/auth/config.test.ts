@@ -14,6 +14,8 @@ const ecPem = join(dir, 'ec.pem');
 writeFileSync(ecPem, generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }) as string);
 const weakPem = join(dir, 'weak.pem');
 writeFileSync(weakPem, generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'pem' }) as string);
+const badKeys = join(dir, 'keys.txt');
+writeFileSync(badKeys, `ok sha256:${'a'.repeat(64)}\nbroken line\nok sha256:${'b'.repeat(64)}\n`);
 const secretFile = join(dir, 'secret');
 writeFileSync(secretFile, `${SECRET}\n`);
 
@@ -67,6 +69,10 @@ test('refused: both kinds, neither, a short secret, a key that fits no algorithm
       /auth\.api_key\.query: set header or query, not both/,
     ],
     ['{ api_key: { keys: [ { id: a, hash: "md5:abc" } ] } }', /auth\.api_key\.keys\[0\]\.hash/],
+    ['{ api_key: { header: x-key } }', /routes\[0\]\.auth\.api_key: set keys, keys_file, or both/],
+    [`{ api_key: { keys_file: "${badKeys}" } }`, /auth\.api_key\.keys_file: \S+keys\.txt line 2: expected "ID sha256:<64 hex digits>"/],
+    [`{ api_key: { keys_file: "${badKeys}" } }`, /auth\.api_key\.keys_file: \S+keys\.txt line 3: duplicate key id "ok"/],
+    [`{ api_key: { keys_file: "${dir}/missing.txt" } }`, /auth\.api_key\.keys_file: cannot read \S+missing\.txt: ENOENT/],
     [
       `{ api_key: { keys: [ { id: a, hash: "sha256:${'0'.repeat(64)}" }, { id: a, hash: "sha256:${'1'.repeat(64)}" } ] } }`,
       /auth\.api_key\.keys\[1\]\.id: duplicate key id "a"/,
