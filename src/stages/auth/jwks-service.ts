@@ -56,7 +56,8 @@ export function startJwksService(env: ServiceEnv): StageService<JwksSettings, Au
   };
 
   const fetchDoc = async (d: Doc) => {
-    if (d.fetching || closed || settings === null) return;
+    // A document no route uses any more (a reload dropped it) is not fetched again.
+    if (d.fetching || closed || settings === null || docs.get(d.url) !== d) return;
     const s = settings;
     d.fetching = true;
     d.lastAttempt = performance.now();
@@ -71,7 +72,8 @@ export function startJwksService(env: ServiceEnv): StageService<JwksSettings, Au
       const cc = res.headers['cache-control'];
       const ttl = Math.min(Math.max(maxAgeMs(Array.isArray(cc) ? cc.join(', ') : cc) ?? s.defaultCacheMs, s.minCacheMs), s.maxCacheMs);
       const text = JSON.stringify(keys);
-      if (docs.get(d.url) === d && text !== d.text) {
+      if (docs.get(d.url) !== d) return;
+      if (text !== d.text) {
         d.keys = keys;
         d.text = text;
         d.version++;
