@@ -5,6 +5,8 @@
  * reports as ::ffff:10.1.2.3 matches `10.0.0.0/8`.
  */
 
+import { hexDigit } from './hex.js';
+
 /** A compiled list of ranges: structured-clonable, so it can cross postMessage inside a plan. */
 export interface CidrSet {
   /** IPv4 ranges as [first, last, first, last, ...] (unsigned 32-bit), sorted and merged. */
@@ -55,13 +57,6 @@ function parseV4(text: string, start: number, end: number): boolean {
   if (i !== end) return false;
   v4 = value;
   return true;
-}
-
-function hexDigit(c: number): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  const l = c | 0x20;
-  if (l >= 0x61 && l <= 0x66) return l - 0x61 + 10;
-  return -1;
 }
 
 const groups = new Uint16Array(8);

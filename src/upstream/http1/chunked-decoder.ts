@@ -3,6 +3,8 @@
  * digits, extensions and trailers are read past (never relayed), and every CRLF is checked. A body
  * whose framing is off is an error, so the connection is dropped rather than misread.
  */
+
+import { hexDigit } from '../../http/hex.js';
 import { fieldByte } from './response-head.js';
 
 const CR = 0x0d,
@@ -63,7 +65,7 @@ export class ChunkedDecoder {
       const c = buf[at];
       switch (this.state) {
         case SIZE: {
-          const v = hex(c);
+          const v = hexDigit(c);
           if (v >= 0) {
             if (++this.digits > 13) return this.fail('chunk size too large');
             this.size = this.size * 16 + v;
@@ -131,11 +133,4 @@ export class ChunkedDecoder {
     this.error = why;
     return CHUNKED_ERROR;
   }
-}
-
-function hex(c: number): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  const l = c | 0x20;
-  if (l >= 0x61 && l <= 0x66) return l - 0x61 + 10;
-  return -1;
 }
