@@ -160,10 +160,14 @@ function compileFallback(r: RouteConfig): FallbackPlan | null {
   return { status: f.status, body: f.body, headers: Object.entries(f.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v] as const) };
 }
 
-/** A route with cors: and a method list also matches OPTIONS, so its preflights reach the cors stage. */
+/** A route's methods, with those its stages also match (OPTIONS for `cors:` preflights). */
 function compileMethods(r: RouteConfig): string[] | null {
   const methods = r.match.methods;
   if (methods === undefined) return null;
-  const cors = (r as RouteConfig & Record<string, unknown>).cors;
-  return cors !== undefined && !methods.includes('OPTIONS') ? [...methods, 'OPTIONS'] : [...methods];
+  const out = [...methods];
+  for (const f of stageRegistry) {
+    if (f.alsoMatches === undefined || (r as RouteConfig & Record<string, unknown>)[f.kind] === undefined) continue;
+    for (const m of f.alsoMatches) if (!out.includes(m)) out.push(m);
+  }
+  return out;
 }

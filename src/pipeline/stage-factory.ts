@@ -27,6 +27,11 @@ export interface StageFactory<R = any, P = any, S = any> {
    * gateway-wide settings that act on each route (the top-level `ip:` policy).
    */
   readonly everyRoute?: true;
+  /**
+   * Methods a route that sets the field also matches when its match names methods: `cors:` adds
+   * OPTIONS, so preflights reach it. The stage sees the route's own list in RouteContext.methods.
+   */
+  readonly alsoMatches?: readonly string[];
   /** Gateway-wide settings under a top-level key of the config, compiled once per config. */
   readonly settings?: StageSettings<S>;
   /** Per route that sets its field, in the primary: the plan, or null when there is nothing to do. */

@@ -16,8 +16,8 @@ export interface CorsPlan {
   readonly maxAge: string;
   readonly credentials: boolean;
   /**
-   * The route's match names methods without OPTIONS: compile/route.ts adds OPTIONS so preflights
-   * reach this stage, and an OPTIONS that is not a preflight answers 404 as it would have.
+   * The route's match names methods without OPTIONS: the route also matches OPTIONS for this stage
+   * (alsoMatches), and an OPTIONS that is not a preflight answers 404.
    */
   readonly preflightOnly: boolean;
 }
@@ -33,7 +33,12 @@ export function compileCors(c: CorsConfig, route: RouteContext, problems: StageP
   const origins = anyOrigin ? [] : (c.origins as readonly string[]).map((o) => o.toLowerCase());
   origins.forEach((o, i) => {
     if (!ORIGIN.test(o)) problems.report(['cors', 'origins', i], `"${o}" is not an origin: write scheme://host[:port], without a path or trailing slash`);
+    // Browsers leave the scheme's own port out of Origin, so such an entry could never match.
+    else if (o.startsWith('https://') ? o.endsWith(':443') : o.endsWith(':80'))
+      problems.report(['cors', 'origins', i], `"${o}" names the scheme's default port, which browsers leave out of Origin: write it without the port`);
   });
+  // Answers the gateway makes itself carry no CORS headers: a respond: route's would be unreadable in the browser.
+  if (!route.hasUpstream) problems.report(['cors'], 'needs a route with an upstream: answers made by the gateway (respond:) carry no CORS headers');
   const headers = (c.headers ?? []).map((h) => h.toLowerCase());
   const methods = [...c.methods];
   return {

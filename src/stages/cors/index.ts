@@ -7,6 +7,7 @@ import { corsStage } from './stage.js';
 export const cors = defineStage({
   kind: 'cors',
   schema: corsSchema,
+  alsoMatches: ['OPTIONS'],
   compile: (raw, route, _settings, problems) => compileCors(raw, route, problems),
   instantiate: (plan) => corsStage(plan),
 });

@@ -34,3 +34,13 @@ test('defaults, lower-casing, and a method-restricted route also matches OPTIONS
   assert.equal(plan.preflightOnly, true);
   assert.deepEqual(compileConfig(yaml).plan.routes[0].methods, ['GET', 'POST', 'OPTIONS']);
 });
+
+test("an origin with the scheme's default port (browsers leave it out) and cors: on a respond: route are refused", () => {
+  const ports = configProblems(`${base}    cors: { origins: ["https://a.example.com:443", "http://b.example.com:80", "http://c.example.com:443"] }\n`);
+  assert.equal(ports.length, 2, ports.join('\n'));
+  assert.match(ports[0], /cors\.origins\[0\]: "https:\/\/a\.example\.com:443" names the scheme's default port/);
+  assert.match(ports[1], /cors\.origins\[1\]: "http:\/\/b\.example\.com:80" names the scheme's default port/);
+  const local = configProblems(`routes:\n  - name: hi\n    match: { path: /hi }\n    respond: { body: hi }\n    cors: { origins: "*" }\n`);
+  assert.equal(local.length, 1, local.join('\n'));
+  assert.match(local[0], /routes\[0\]\.cors: needs a route with an upstream/);
+});
