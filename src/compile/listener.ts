@@ -51,14 +51,32 @@ function compileTls(t: TlsConfig, base: string, at: ConfigPath, problems: Schema
         'SLUICE_ERR_TLS_CLIENT_CERT_UNSUPPORTED: client_ca only verifies certificates that clients choose to present; say so with require_client_cert: false (docs/tls.md)',
     });
   }
+  const sni = t.sni.map((s) => ({ hosts: s.hosts.map((h) => h.toLowerCase()), cert: resolve(base, s.cert), key: resolve(base, s.key) }));
+  refuseRepeatedHosts(sni, at, problems);
   const files = [t.cert, t.key, ...t.sni.flatMap((s) => [s.cert, s.key]), ...(t.client_ca === undefined ? [] : [t.client_ca])];
   return {
     sources: [...new Set(files.map((f) => resolve(base, f)))],
     cert: resolve(base, t.cert),
     key: resolve(base, t.key),
     minVersion: t.min_version as TlsPlan['minVersion'],
-    sni: t.sni.map((s) => ({ hosts: s.hosts.map((h) => h.toLowerCase()), cert: resolve(base, s.cert), key: resolve(base, s.key) })),
+    sni,
     clientCa: t.client_ca === undefined ? null : resolve(base, t.client_ca),
     stamp: '',
   };
+}
+
+/**
+ * uWS aborts the whole process ("Internal routing error", exit 134) when one SSLApp is given the
+ * same server name twice, so a name repeated in a listener's `sni:` (names are compared lower-cased,
+ * as they are looked up) is refused here, at start and on a reload, before any worker builds the app.
+ */
+function refuseRepeatedHosts(sni: readonly { readonly hosts: readonly string[] }[], at: ConfigPath, problems: SchemaProblem[]): void {
+  const first = new Map<string, number>();
+  sni.forEach((entry, i) =>
+    entry.hosts.forEach((host, j) => {
+      const earlier = first.get(host);
+      if (earlier === undefined) first.set(host, i);
+      else problems.push({ path: [...at, 'sni', i, 'hosts', j], message: `${host} is already named by sni[${earlier}]; a name may appear once per listener` });
+    }),
+  );
 }

@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { type CertDir, type CertFiles, certDir } from '../helpers/certs.js';
+import { runCli, startGateway } from '../helpers/gateway.js';
+import { tlsRequest } from '../helpers/tls-client.js';
+
+// What a config reload may change on a running TLS listener, and what it must refuse (docs/tls.md).
+let certs: CertDir;
+let ca: CertFiles;
+let caPem: Buffer;
+let main: CertFiles;
+let exact: CertFiles;
+let wild: CertFiles;
+
+before(() => {
+  certs = certDir();
+  ca = certs.ca('ca');
+  caPem = readFileSync(ca.cert);
+  main = certs.cert('main', { ca, names: ['localhost'] });
+  exact = certs.cert('exact', { ca, names: ['a.example.com', 'b.example.com'] });
+  wild = certs.cert('wild', { ca, names: ['*.example.com'] });
+});
+
+after(() => certs.remove());
+
+/** The CN a new handshake gets; a handshake caught in a listen-socket swap is reset and tried again (docs/tls.md). */
+async function cnFor(port: number, servername?: string): Promise<string> {
+  for (let tries = 0; ; tries++) {
+    try {
+      return (await tlsRequest(port, { ca: caPem, servername })).peerCn;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ECONNRESET' || tries === 3) throw err;
+    }
+  }
+}
+
+const routes = `routes:
+  - { name: hi, match: { prefix: / }, respond: { status: 200, body: hi } }
+`;
+
+test('a server name twice in one listener (case aside) is refused with file:line:col, at start and on reload', async () => {
+  const file = join(certs.dir, 'twice.yaml');
+  writeFileSync(
+    file,
+    `listen:
+  host: 127.0.0.1
+  port: 0
+  tls:
+    cert: ${main.cert}
+    key: ${main.key}
+    sni:
+      - { hosts: [a.example.com], cert: ${exact.cert}, key: ${exact.key} }
+      - { hosts: [A.Example.com, "*.example.com"], cert: ${wild.cert}, key: ${wild.key} }
+${routes}`,
+  );
+  const r = await runCli(['validate', '--config', file]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stdout + r.stderr, new RegExp(`${file}:9:19 listen\\.tls\\.sni\\[1\\]\\.hosts\\[0\\]: a\\.example\\.com is already named by sni\\[0\\]`));
+
+  // uWS aborts the process on a repeated name: a reload bringing one in must leave the gateway serving.
+  const one = `{ hosts: [a.example.com], cert: ${exact.cert}, key: ${exact.key} }`;
+  const g = await startGateway(`listen: { host: 127.0.0.1, port: 0, tls: { cert: ${main.cert}, key: ${main.key}, sni: [ ${one} ] } }\n${routes}`);
+  try {
+    assert.equal(await cnFor(g.port, 'a.example.com'), 'a.example.com');
+    const text = readFileSync(g.configFile, 'utf8');
+    writeFileSync(g.configFile, text.replace(one, `${one}, { hosts: [a.example.com, "*.example.com"], cert: ${wild.cert}, key: ${wild.key} }`));
+    const rejected = await g.waitForLog((l) => l.msg === 'config rejected; the running config stays in force');
+    assert.match(rejected.issues.join('\n'), /listen\.tls\.sni\[1\]\.hosts\[0\]: a\.example\.com is already named by sni\[0\]/);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(await cnFor(g.port, 'a.example.com'), 'a.example.com');
+    assert.equal(await cnFor(g.port, 'b.example.com'), 'localhost', 'the rejected entry is not in force');
+  } finally {
+    assert.equal(await g.stop(), 0);
+  }
+});
