@@ -62,7 +62,8 @@ export interface TlsPlan {
   readonly sni: readonly { readonly hosts: readonly string[]; readonly cert: string; readonly key: string }[];
   readonly clientCa: string | null;
   /**
-   * A digest of every file's content, filled in by the primary once it has checked the pairs: a
+   * A digest of every file's content and of the settings the app is built from (min_version, SNI
+   * names, whether there is a client CA), filled in by the primary once it has checked the pairs: a
    * worker rebuilds its TLS app when this changes, and only then.
    */
   readonly stamp: string;

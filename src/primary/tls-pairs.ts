@@ -14,12 +14,15 @@ import type { SchemaProblem } from '../config/validate.js';
  * folder under a name made of its content, and the plan names those copies. A file changing again
  * between this check and a worker's load cannot reach uWS unchecked, which matters because uWS's
  * addServerName crashes the whole process on a key that does not match its certificate (docs/tls.md).
- * Returns the listeners with those paths and their `stamp` (a digest of the content) filled in.
+ * Returns the listeners with those paths and their `stamp` (a digest of the content and settings) filled in.
  */
 export function checkTlsFiles(listeners: readonly ListenerPlan[], problems: SchemaProblem[], now = Date.now()): ListenerPlan[] {
   return listeners.map((l) => {
     if (l.tls === null) return l;
-    const digest = createHash('sha256');
+    // The stamp is what tells a worker to rebuild this listener's SSLApp: it covers every setting
+    // the app is built from, not only the files' content (a min_version or SNI name change alone
+    // must rebuild it too).
+    const digest = createHash('sha256').update(JSON.stringify([l.tls.minVersion, l.tls.sni.map((s) => s.hosts), l.tls.clientCa !== null]));
     const at = [...l.at, 'tls'];
     const pair = (cert: string, key: string, where: readonly (string | number)[]) => {
       const certPem = readText(cert, [...where, 'cert'], problems);

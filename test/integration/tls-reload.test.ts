@@ -5,6 +5,7 @@ import { after, before, test } from 'node:test';
 import { type CertDir, type CertFiles, certDir } from '../helpers/certs.js';
 import { runCli, startGateway } from '../helpers/gateway.js';
 import { tlsRequest } from '../helpers/tls-client.js';
+import { waitFor } from '../helpers/wait.js';
 
 // What a config reload may change on a running TLS listener, and what it must refuse (docs/tls.md).
 let certs: CertDir;
@@ -71,6 +72,43 @@ ${routes}`,
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(await cnFor(g.port, 'a.example.com'), 'a.example.com');
     assert.equal(await cnFor(g.port, 'b.example.com'), 'localhost', 'the rejected entry is not in force');
+  } finally {
+    assert.equal(await g.stop(), 0);
+  }
+});
+
+test('a reload that changes only min_version, or only the SNI names, rebuilds the listener', async () => {
+  const g = await startGateway(`listen:
+  host: 127.0.0.1
+  port: 0
+  tls:
+    cert: ${main.cert}
+    key: ${main.key}
+    min_version: TLSv1.2
+    sni: [ { hosts: [a.example.com], cert: ${exact.cert}, key: ${exact.key} } ]
+${routes}`);
+  const reloaded = async (edit: (t: string) => string, generation: number) => {
+    writeFileSync(g.configFile, edit(readFileSync(g.configFile, 'utf8')));
+    await g.waitForLog((l) => l.msg === 'config reloaded' && l.generation === generation);
+  };
+  try {
+    assert.equal((await tlsRequest(g.port, { ca: caPem, maxVersion: 'TLSv1.2' })).protocol, 'TLSv1.2');
+    await reloaded((t) => t.replace('min_version: TLSv1.2', 'min_version: TLSv1.3'), 2);
+    await waitFor(
+      () =>
+        tlsRequest(g.port, { ca: caPem, maxVersion: 'TLSv1.2' }).then(
+          () => false,
+          (err) => /handshake failure|ERR_SSL/i.test(String(err)),
+        ),
+      'TLS 1.2 refused after min_version: TLSv1.3',
+      3000,
+    );
+    assert.equal((await tlsRequest(g.port, { ca: caPem })).protocol, 'TLSv1.3');
+
+    assert.equal(await cnFor(g.port, 'b.example.com'), 'localhost');
+    await reloaded((t) => t.replace('hosts: [a.example.com]', 'hosts: [b.example.com]'), 3);
+    await waitFor(async () => (await cnFor(g.port, 'b.example.com')) === 'a.example.com', 'the renamed SNI entry', 3000);
+    assert.equal(await cnFor(g.port, 'a.example.com'), 'localhost', 'the old name is gone');
   } finally {
     assert.equal(await g.stop(), 0);
   }
