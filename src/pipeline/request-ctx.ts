@@ -11,7 +11,10 @@ export interface RequestCtx {
   readonly query: string;
   /** Lower-case Host header value, port included when sent. */
   readonly host: string;
-  /** 'https' when the request came in over a TLS listener (the route predicate `scheme`, X-Forwarded-Proto). */
+  /**
+   * 'https' when the request came in over a TLS listener, or a peer in trusted_proxies says so
+   * (worker/forwarded-proto.ts): the route predicate `scheme` and the X-Forwarded-Proto sent upstream.
+   */
   readonly scheme: 'http' | 'https';
   /** The address of the TCP peer that sent the request. */
   readonly peerAddress: string;

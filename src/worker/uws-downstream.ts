@@ -10,6 +10,7 @@ import { ipAllowed } from '../stages/ip/stage.js';
 import { acceptHead, type Refusal } from './accept.js';
 import { decideClient } from './client-address.js';
 import { downstreamHead, statusLine } from './downstream-head.js';
+import { takeForwardedProto } from './forwarded-proto.js';
 import { peerAddress } from './peer-address.js';
 import { requestId } from './request-id.js';
 import type { Runtime } from './runtime.js';
@@ -106,6 +107,7 @@ export class UwsDownstream implements FrontDoor {
     const limits = plan.limits;
     const refusal = acceptHead(req, limits.maxHeaderBytes, ex);
     decideClient(ex, peerAddress(res), plan.trustedProxies);
+    if (ex.peerTrusted) takeForwardedProto(ex);
     const given = ex.header('x-request-id');
     ex.id = given !== undefined && isPrintableId(given) ? given : requestId();
     if (refusal !== null) return this.refuse(refusal);

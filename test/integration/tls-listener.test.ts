@@ -79,6 +79,30 @@ test('match: { scheme: https } takes only requests from a TLS listener', async (
   assert.equal(plain.body, 'use https');
 });
 
+test('behind a TLS load balancer in trusted_proxies, its X-Forwarded-Proto is the scheme; only http or https', async () => {
+  const g = await startGateway(`
+trusted_proxies: [127.0.0.0/8]
+upstreams:
+  echo: { endpoints: [ { url: "${upstream.origin}" } ] }
+routes:
+  - { name: secure, match: { prefix: /secure, scheme: https }, respond: { status: 200, body: "secure" } }
+  - { name: echo, match: { prefix: / }, upstream: echo }
+`);
+  try {
+    const secure = await request(g.url('/secure/x'), { headers: { 'x-forwarded-proto': 'HTTPS' } });
+    assert.equal(secure.body, 'secure', 'match: { scheme: https } takes it');
+    const proxied = await request(g.url('/p'), { headers: { 'x-forwarded-proto': 'https' } });
+    assert.equal(json(proxied).headers['x-forwarded-proto'], 'https', 'and the upstream is told so');
+    for (const claim of ['ftp', 'https, http', ['https', 'https']]) {
+      const r = await request(g.url('/p'), { headers: { 'x-forwarded-proto': claim } });
+      assert.equal(json(r).headers['x-forwarded-proto'], 'http', `${JSON.stringify(claim)} leaves the listener's scheme`);
+    }
+    assert.equal(json(await request(g.url('/secure/x'), { headers: { 'x-forwarded-proto': 'ftp' } })).url, '/secure/x', 'the echo route, not secure');
+  } finally {
+    assert.equal(await g.stop(), 0);
+  }
+});
+
 test('a redirect_to_https listener answers 308 to the same host, path and query on the TLS port', async () => {
   const r = await request(`http://127.0.0.1:${redirectPort}/a/b?c=1&d`, { headers: { host: 'shop.example.com:8080' } });
   assert.equal(r.status, 308);
