@@ -9,6 +9,20 @@ import type { TlsPlan } from '../compile/plan.js';
  */
 const NO_TLS12_SUITE = 'ECDHE-PSK-CHACHA20-POLY1305';
 
+/**
+ * TLS 1.2 suites when TLS 1.2 is allowed: ECDHE key exchange (forward secrecy) with AEAD ciphers
+ * only, Mozilla's "intermediate" list. uSockets' default also accepts RSA key exchange and CBC with
+ * SHA-1 (AES128-SHA and the like), which no current client needs.
+ */
+const TLS12_SUITES = [
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
+
 /** One certificate's options for uWS (the default pair, or an SNI entry's). */
 export function tlsOptions(plan: TlsPlan, cert: string, key: string): AppOptions {
   return {
@@ -17,6 +31,6 @@ export function tlsOptions(plan: TlsPlan, cert: string, key: string): AppOptions
     // With a CA file uWS asks for a client certificate and verifies one that is presented; it
     // cannot require one (docs/tls.md), which compile/listener.ts makes the config say.
     ...(plan.clientCa === null ? {} : { ca_file_name: plan.clientCa }),
-    ...(plan.minVersion === 'TLSv1.3' ? { ssl_ciphers: NO_TLS12_SUITE } : {}),
+    ssl_ciphers: plan.minVersion === 'TLSv1.3' ? NO_TLS12_SUITE : TLS12_SUITES,
   };
 }

@@ -136,6 +136,18 @@ test('TLS 1.2 and 1.3 are both accepted by default; ALPN is not negotiated by th
   assert.equal(r.status, 200);
 });
 
+test('TLS 1.2 takes only ECDHE with AEAD suites: RSA key exchange and CBC-SHA1 are refused', async () => {
+  for (const ciphers of ['AES128-SHA', 'AES256-SHA', 'ECDHE-RSA-AES128-SHA', 'AES128-GCM-SHA256']) {
+    await assert.rejects(tlsRequest(tlsPort, { ca: caPem, maxVersion: 'TLSv1.2', ciphers }), /handshake failure|ERR_SSL/i, ciphers);
+  }
+  for (const ciphers of ['ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES256-GCM-SHA384', 'ECDHE-RSA-CHACHA20-POLY1305']) {
+    assert.equal((await tlsRequest(tlsPort, { ca: caPem, maxVersion: 'TLSv1.2', ciphers })).status, 200, ciphers);
+  }
+  // The wildcard pair is EC (P-256): its ECDSA suites work over SNI.
+  const ec = await tlsRequest(tlsPort, { ca: caPem, servername: 'b.example.com', maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256' });
+  assert.equal(ec.peerCn, '*.example.com');
+});
+
 test('min_version: TLSv1.3 refuses TLS 1.2 handshakes, on the default pair and on SNI names', async () => {
   const main = certs.cert('min13', { ca, names: ['localhost'] });
   const sni = certs.cert('min13-sni', { ca, names: ['a.example.com'] });
