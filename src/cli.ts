@@ -46,7 +46,8 @@ function usage(problem: string): number {
 
 function validate(file: string): number {
   try {
-    const { plan } = loadPlanFile(file);
+    const { plan, warnings } = loadPlanFile(file);
+    for (const w of warnings) process.stderr.write(`warning: ${formatConfigIssue(w)}\n`);
     process.stdout.write(`${file}: ok (${plan.routes.length} routes, ${plan.upstreams.length} upstreams)\n`);
     return 0;
   } catch (err) {

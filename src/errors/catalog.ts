@@ -123,7 +123,7 @@ export const catalog = {
     status: 500,
     source: 'config',
     message:
-      'A TLS certificate or key cannot be used (unreadable, key not matching, expired or not yet valid); fix the files: the pair in force stays until a good one arrives.',
+      'A TLS certificate or key cannot be used (unreadable, key not matching, expired or not yet valid), or one in force is expired or expiring soon; fix or renew the files: the pair in force stays until a good one arrives.',
   },
   SLUICE_ERR_TLS_CLIENT_CERT_UNSUPPORTED: {
     status: 500,

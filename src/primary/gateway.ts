@@ -4,7 +4,7 @@ import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { CompiledPlan, ListenerPlan } from '../compile/plan.js';
 import { Discovery } from '../discovery/discovery.js';
-import { ConfigError, formatConfigIssue, GatewayError } from '../errors/gateway-error.js';
+import { ConfigError, type ConfigIssue, formatConfigIssue, GatewayError } from '../errors/gateway-error.js';
 import { createLogger, flushLogger } from '../observe/log.js';
 import { nowMs } from '../shared/clock.js';
 import { EndpointHealth } from '../shared/endpoint-health.js';
@@ -22,7 +22,7 @@ import { gcMode } from './node-flags.js';
 import { claimPort } from './port-check.js';
 import { StageServices } from './stage-services.js';
 import { Supervisor } from './supervisor.js';
-import { tlsFiles } from './tls-pairs.js';
+import { certificatesInForce, tlsFiles } from './tls-pairs.js';
 import { watchTlsFiles } from './tls-watch.js';
 
 export interface RunningGateway {
@@ -40,6 +40,7 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
   const first = loadPlanFile(file, env, 1);
   const log = createLogger(first.plan.log.level, { role: 'primary' });
   warnUnverifiedTls(log, first.plan);
+  warnCertificates(log, first.warnings);
   loadUws(); // fail here, in the primary, rather than once per worker
   const ports: number[] = [];
   for (const l of first.plan.listeners) ports.push(await claimPort(l.host, l.port));
@@ -127,9 +128,10 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
   const reloadOnce = async (source: string) => {
     lastText = hashOf(file);
     try {
-      const loaded = loadPlanFile(file, env, generation + 1, fixed.admin.host);
+      const loaded = loadPlanFile(file, env, generation + 1, { adminHost: fixed.admin.host, certificates: certificatesInForce(configured.listeners) });
       warnFixedChanges(log, fixed, loaded.plan);
       warnUnverifiedTls(log, loaded.plan);
+      warnCertificates(log, loaded.warnings);
       await discovery.reconcile(loaded.plan.upstreams, DISCOVERY_FIRST_WAIT_MS);
       const pinned = pin(loaded.plan);
       const next = bind(pinned);
@@ -259,4 +261,10 @@ function warnUnverifiedTls(log: Logger, plan: CompiledPlan): void {
   const unverified = plan.upstreams.filter((u) => u.tls?.verify === false).map((u) => u.name);
   if (unverified.length > 0)
     log.warn({ upstreams: unverified }, 'tls.verify is false: these upstreams accept any certificate, so their traffic can be read and changed on the way');
+}
+
+/** A certificate in force that is expired, not yet valid or about to expire is served, but never silently. */
+function warnCertificates(log: Logger, warnings: readonly ConfigIssue[]): void {
+  if (warnings.length > 0)
+    log.warn({ code: 'SLUICE_ERR_TLS_PAIR', issues: warnings.map(formatConfigIssue) }, 'certificate in force is expired, not yet valid or expiring soon');
 }

@@ -5,10 +5,30 @@ import { join } from 'node:path';
 import type { ListenerPlan } from '../compile/plan.js';
 import type { SchemaProblem } from '../config/validate.js';
 
+/** A certificate this close to its end is reported at start and on every reload. */
+const EXPIRY_WARNING_DAYS = 14;
+const DAY_MS = 86_400_000;
+
+export interface PairCheck {
+  /**
+   * The certificates the running config serves (their private copies: certificatesInForce), or null
+   * at start, when every configured one is the one in force.
+   */
+  readonly inForce: ReadonlySet<string> | null;
+  /** Certificates served although expired, not yet valid or expiring soon: logged, not refused. */
+  readonly warnings: SchemaProblem[];
+  readonly now?: number;
+}
+
 /**
  * Check every TLS listener's certificate files before any worker loads them: readable, the key
- * matching the certificate, the certificate valid now. A problem refuses the whole config (at start
- * or on a reload, which a changed certificate file triggers), so the pair in force stays in force.
+ * matching the certificate. A problem refuses the whole config (at start or on a reload, which a
+ * changed certificate file triggers), so the pair in force stays in force.
+ *
+ * Validity dates refuse only a change: a reload that brings in an expired or not-yet-valid
+ * certificate (new content, or a new path) is refused, but one already in force is served anyway and
+ * warned about, at start and on each reload, as nginx does. Refusing it would take every listener
+ * down at start and refuse every unrelated reload until the file is replaced.
  *
  * Workers never read the operator's files: each checked file is copied, as read, into a private
  * folder under a name made of its content, and the plan names those copies. A file changing again
@@ -16,7 +36,8 @@ import type { SchemaProblem } from '../config/validate.js';
  * addServerName crashes the whole process on a key that does not match its certificate (docs/tls.md).
  * Returns the listeners with those paths and their `stamp` (a digest of the content and settings) filled in.
  */
-export function checkTlsFiles(listeners: readonly ListenerPlan[], problems: SchemaProblem[], now = Date.now()): ListenerPlan[] {
+export function checkTlsFiles(listeners: readonly ListenerPlan[], problems: SchemaProblem[], check: PairCheck): ListenerPlan[] {
+  const now = check.now ?? Date.now();
   return listeners.map((l) => {
     if (l.tls === null) return l;
     // The stamp is what tells a worker to rebuild this listener's SSLApp: it covers every setting
@@ -29,8 +50,20 @@ export function checkTlsFiles(listeners: readonly ListenerPlan[], problems: Sche
       const keyPem = readText(key, [...where, 'key'], problems);
       if (certPem === null || keyPem === null) return { cert, key };
       digest.update(certPem).update('\0').update(keyPem).update('\0');
-      const message = pairProblem(certPem, keyPem, now);
-      if (message !== null) problems.push({ path: [...where, 'cert'], message: `SLUICE_ERR_TLS_PAIR: ${cert}: ${message}` });
+      const checked = pairProblem(certPem, keyPem);
+      if (typeof checked === 'string') {
+        problems.push({ path: [...where, 'cert'], message: `SLUICE_ERR_TLS_PAIR: ${cert}: ${checked}` });
+        return { cert, key };
+      }
+      const dates = validityProblem(checked, now);
+      if (dates !== null) {
+        const inForce = check.inForce === null || check.inForce.has(copyName(certPem));
+        if (inForce)
+          check.warnings.push({ path: [...where, 'cert'], message: `SLUICE_ERR_TLS_PAIR: ${cert}: ${dates}; served anyway: it is the one in force` });
+        else problems.push({ path: [...where, 'cert'], message: `SLUICE_ERR_TLS_PAIR: ${cert}: ${dates}` });
+      } else if (Date.parse(checked.validTo) - now < EXPIRY_WARNING_DAYS * DAY_MS) {
+        check.warnings.push({ path: [...where, 'cert'], message: `SLUICE_ERR_TLS_PAIR: ${cert}: the certificate expires on ${checked.validTo}` });
+      }
       return { cert: copyOf(certPem), key: copyOf(keyPem) };
     };
     const main = pair(l.tls.cert, l.tls.key, at);
@@ -49,12 +82,22 @@ export function checkTlsFiles(listeners: readonly ListenerPlan[], problems: Sche
   });
 }
 
+/** The certificates a plan's TLS listeners serve, as their private copies (named by content). */
+export function certificatesInForce(listeners: readonly ListenerPlan[]): Set<string> {
+  return new Set(listeners.flatMap((l) => (l.tls === null ? [] : [l.tls.cert, ...l.tls.sni.map((s) => s.cert)])));
+}
+
 /** Every file the TLS listeners' config names: what the primary watches. */
 export function tlsFiles(listeners: readonly ListenerPlan[]): string[] {
   return [...new Set(listeners.flatMap((l) => l.tls?.sources ?? []))];
 }
 
 let copies: string | null = null;
+
+/** Where copyOf puts this content ('' before the folder exists: nothing has been copied yet). */
+function copyName(pem: string): string {
+  return copies === null ? '' : join(copies, `${createHash('sha256').update(pem).digest('hex').slice(0, 32)}.pem`);
+}
 
 /** A private copy of checked content, named by it (written once, never changed). */
 function copyOf(pem: string): string {
@@ -63,7 +106,7 @@ function copyOf(pem: string): string {
     copies = dir;
     process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   }
-  const file = join(copies, `${createHash('sha256').update(pem).digest('hex').slice(0, 32)}.pem`);
+  const file = copyName(pem);
   const temp = `${file}.${process.pid}.tmp`;
   writeFileSync(temp, pem, { mode: 0o600 });
   renameSync(temp, file);
@@ -87,8 +130,8 @@ function x509(pem: string): X509Certificate | null {
   }
 }
 
-/** Why this certificate and key cannot be served, or null when they can. */
-function pairProblem(certPem: string, keyPem: string, now: number): string | null {
+/** Why this certificate and key cannot be served, or the certificate when they can. */
+function pairProblem(certPem: string, keyPem: string): string | X509Certificate {
   const cert = x509(certPem);
   if (cert === null) return 'not a PEM certificate';
   let key: ReturnType<typeof createPrivateKey>;
@@ -98,6 +141,10 @@ function pairProblem(certPem: string, keyPem: string, now: number): string | nul
     return 'the key file holds no unencrypted PEM private key';
   }
   if (!cert.checkPrivateKey(key)) return 'the key does not match the certificate';
+  return cert;
+}
+
+function validityProblem(cert: X509Certificate, now: number): string | null {
   if (Date.parse(cert.validFrom) > now) return `the certificate is not valid before ${cert.validFrom}`;
   if (Date.parse(cert.validTo) < now) return `the certificate expired on ${cert.validTo}`;
   return null;

@@ -13,7 +13,8 @@ export interface TlsReply {
   readonly alpn: string | false | null;
 }
 
-export interface TlsRequestOptions extends Pick<ConnectionOptions, 'ca' | 'cert' | 'key' | 'minVersion' | 'maxVersion' | 'ALPNProtocols' | 'ciphers'> {
+export interface TlsRequestOptions
+  extends Pick<ConnectionOptions, 'ca' | 'cert' | 'key' | 'minVersion' | 'maxVersion' | 'ALPNProtocols' | 'ciphers' | 'rejectUnauthorized'> {
   /** SNI name; absent: none is sent (the client connects to an IP address). */
   readonly servername?: string;
   readonly path?: string;
@@ -42,6 +43,7 @@ export function tlsRequest(port: number, o: TlsRequestOptions): Promise<TlsReply
         maxVersion: o.maxVersion,
         ciphers: o.ciphers,
         ALPNProtocols: o.ALPNProtocols,
+        rejectUnauthorized: o.rejectUnauthorized,
         ...(o.checkName === true ? {} : { checkServerIdentity: () => undefined }),
       } as RequestOptions,
       (res) => {

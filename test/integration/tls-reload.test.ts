@@ -113,3 +113,49 @@ ${routes}`);
     assert.equal(await g.stop(), 0);
   }
 });
+
+test('an expired certificate in force is served with a warning; only a change bringing one in is refused', async () => {
+  const expired = certs.cert('old', { ca, cn: 'old', names: ['localhost'], startDays: 10, days: 2 });
+  const soon = certs.cert('soon', { ca, cn: 'soon', names: ['a.example.com'], startDays: 1, days: 5 });
+  const notYet = certs.cert('future', { ca, cn: 'future', names: ['localhost'], startDays: -2 });
+  const config = `listen:
+  - { host: 127.0.0.1, port: 0 }
+  - host: 127.0.0.1
+    port: 0
+    tls:
+      cert: ${expired.cert}
+      key: ${expired.key}
+      sni: [ { hosts: [a.example.com], cert: ${soon.cert}, key: ${soon.key} } ]
+routes:
+  - { name: hi, match: { prefix: / }, respond: { status: 200, body: one } }
+`;
+  const file = join(certs.dir, 'expired.yaml');
+  writeFileSync(file, config);
+  const v = await runCli(['validate', '--config', file]);
+  assert.equal(v.code, 0, v.stderr);
+  assert.match(v.stderr, new RegExp(`warning: ${file}:6:13 listen\\[1\\]\\.tls\\.cert: SLUICE_ERR_TLS_PAIR: .*expired on .*served anyway`));
+  assert.match(v.stderr, /listen\[1\]\.tls\.sni\[0\]\.cert: SLUICE_ERR_TLS_PAIR: .*expires on/);
+
+  const g = await startGateway(config);
+  try {
+    const warned = await g.waitForLog((l) => l.msg === 'certificate in force is expired, not yet valid or expiring soon');
+    assert.equal(warned.level, 'warn');
+    assert.match(warned.issues.join('\n'), /tls\.cert: .*expired on/);
+    const tlsPort = g.ports[1];
+    assert.equal((await tlsRequest(tlsPort, { ca: caPem, rejectUnauthorized: false })).peerCn, 'old');
+    // An unrelated reload is accepted: the expired pair is the one in force.
+    writeFileSync(g.configFile, readFileSync(g.configFile, 'utf8').replace('body: one', 'body: two'));
+    await g.waitForLog((l) => l.msg === 'config reloaded' && l.generation === 2);
+    await waitFor(async () => (await tlsRequest(tlsPort, { ca: caPem, rejectUnauthorized: false })).body === 'two', 'the reloaded route', 3000);
+    // A change that brings in a certificate outside its dates is refused.
+    writeFileSync(
+      g.configFile,
+      readFileSync(g.configFile, 'utf8').replace(`cert: ${expired.cert}`, `cert: ${notYet.cert}`).replace(`key: ${expired.key}`, `key: ${notYet.key}`),
+    );
+    const rejected = await g.waitForLog((l) => l.msg === 'config rejected; the running config stays in force');
+    assert.match(rejected.issues.join('\n'), /tls\.cert: SLUICE_ERR_TLS_PAIR: .*not valid before/);
+    assert.equal((await tlsRequest(tlsPort, { ca: caPem, rejectUnauthorized: false })).peerCn, 'old');
+  } finally {
+    assert.equal(await g.stop(), 0);
+  }
+});
