@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type CertDir, type CertFiles, certDir } from '../helpers/certs.js';
 import { runCli, startGateway, type TestGateway } from '../helpers/gateway.js';
-import { json, request } from '../helpers/http.js';
+import { json, rawExchange, request } from '../helpers/http.js';
 import { tlsConnection, tlsRequest } from '../helpers/tls-client.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait.js';
@@ -109,10 +109,22 @@ test('a redirect_to_https listener answers 308 to the same host, path and query 
   assert.equal(r.headers.location, `https://shop.example.com:${tlsPort}/a/b?c=1&d`);
   const post = await request(`http://127.0.0.1:${redirectPort}/form`, { method: 'POST', body: 'x=1', headers: { host: 'shop.example.com' } });
   assert.equal(post.status, 308);
-  assert.equal(post.headers.connection, 'close', 'the unread body is not parsed as a next request');
   assert.equal(upstream.seen.filter((s) => s.url === '/form').length, 0);
   const bad = await request(`http://127.0.0.1:${redirectPort}/x`, { headers: { host: 'evil.example/..' } });
   assert.equal(bad.status, 400);
+});
+
+test('redirect_to_https: one Connection header; two Host headers get 400; no Host gets no answer', async () => {
+  const post = await rawExchange(redirectPort, 'POST /form HTTP/1.1\r\nHost: shop.example.com\r\nContent-Length: 3\r\n\r\nx=1');
+  assert.match(post.text, /^HTTP\/1\.1 308 /);
+  assert.equal(post.text.match(/^connection:/gim)?.length, 1, post.text);
+  assert.ok(post.closed);
+  const twice = await rawExchange(redirectPort, 'GET /x HTTP/1.1\r\nHost: shop.example.com\r\nHost: evil.example\r\n\r\n');
+  assert.match(twice.text, /^HTTP\/1\.1 400 /);
+  // uWS holds an HTTP/1.1 request without Host before any handler sees it, unanswered until its idle
+  // timeout, on every listener (docs/security.md): nothing is redirected.
+  const none = await rawExchange(redirectPort, 'GET /x HTTP/1.1\r\n\r\n', 500);
+  assert.equal(none.text, '');
 });
 
 test('SNI picks the exact name, then *.example.com, and any other name gets the default pair', async () => {
