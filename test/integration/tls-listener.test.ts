@@ -136,6 +136,8 @@ test('SNI picks the exact name, then *.example.com, and any other name gets the 
   assert.equal((await tlsRequest(tlsPort, { ca: caPem })).peerCn, 'localhost', 'no SNI at all');
   const deeper = await tlsRequest(tlsPort, { ca: caPem, servername: 'x.y.example.com' });
   assert.equal(deeper.peerCn, 'localhost', 'a wildcard covers one label, as certificates do');
+  // docs/tls.md: uWS compares the client's name case-sensitively (configured names are lower-cased).
+  assert.equal((await tlsRequest(tlsPort, { ca: caPem, servername: 'A.EXAMPLE.COM' })).peerCn, 'localhost');
 });
 
 test('TLS 1.2 and 1.3 are both accepted by default; ALPN is not negotiated by this uWS build', async () => {
