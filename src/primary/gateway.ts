@@ -22,7 +22,8 @@ import { gcMode } from './node-flags.js';
 import { claimPort } from './port-check.js';
 import { StageServices } from './stage-services.js';
 import { Supervisor } from './supervisor.js';
-import { certificatesInForce, tlsFiles } from './tls-pairs.js';
+import { clearStaleCopies, keepOnlyCopies } from './tls-copies.js';
+import { certificatesInForce, tlsCopies, tlsFiles } from './tls-pairs.js';
 import { watchTlsFiles } from './tls-watch.js';
 
 export interface RunningGateway {
@@ -37,6 +38,7 @@ export interface RunningGateway {
  * publish path. A rejected config is logged with every problem and the running one stays.
  */
 export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.env): Promise<RunningGateway> {
+  clearStaleCopies();
   const first = loadPlanFile(file, env, 1);
   const log = createLogger(first.plan.log.level, { role: 'primary' });
   warnUnverifiedTls(log, first.plan);
@@ -138,8 +140,11 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
       // Only a config that is accepted whole reaches the services (bind can still refuse it).
       services.configure(pinned);
       generation++;
+      const previous = configured;
       configured = pinned;
       await supervisor.publish({ ...next, generation });
+      // A worker that has not switched yet may still build from the previous plan's copies: keep those too.
+      keepOnlyCopies(new Set([...tlsCopies(previous.listeners), ...tlsCopies(pinned.listeners)]));
       tlsWatch.watch(tlsFiles(pinned.listeners));
       log.info({ source, generation }, 'config reloaded');
       return { ok: true as const, generation };

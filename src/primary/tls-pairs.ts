@@ -1,9 +1,8 @@
 import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { ListenerPlan } from '../compile/plan.js';
 import type { SchemaProblem } from '../config/validate.js';
+import { copyPath, writeCopy } from './tls-copies.js';
 
 /** A certificate this close to its end is reported at start and on every reload. */
 const EXPIRY_WARNING_DAYS = 14;
@@ -38,7 +37,13 @@ export interface PairCheck {
  */
 export function checkTlsFiles(listeners: readonly ListenerPlan[], problems: SchemaProblem[], check: PairCheck): ListenerPlan[] {
   const now = check.now ?? Date.now();
-  return listeners.map((l) => {
+  /** Content to copy once the whole config has passed: a rejected file is never copied. */
+  const toCopy: string[] = [];
+  const copyOf = (pem: string): string => {
+    toCopy.push(pem);
+    return copyPath(pem);
+  };
+  const checked = listeners.map((l) => {
     if (l.tls === null) return l;
     // The stamp is what tells a worker to rebuild this listener's SSLApp: it covers every setting
     // the app is built from, not only the files' content (a min_version or SNI name change alone
@@ -50,19 +55,19 @@ export function checkTlsFiles(listeners: readonly ListenerPlan[], problems: Sche
       const keyPem = readText(key, [...where, 'key'], problems);
       if (certPem === null || keyPem === null) return { cert, key };
       digest.update(certPem).update('\0').update(keyPem).update('\0');
-      const checked = pairProblem(certPem, keyPem);
-      if (typeof checked === 'string') {
-        problems.push({ path: [...where, 'cert'], message: `SLUICE_ERR_TLS_PAIR: ${cert}: ${checked}` });
+      const x509Cert = pairProblem(certPem, keyPem);
+      if (typeof x509Cert === 'string') {
+        problems.push({ path: [...where, 'cert'], message: `SLUICE_ERR_TLS_PAIR: ${cert}: ${x509Cert}` });
         return { cert, key };
       }
-      const dates = validityProblem(checked, now);
+      const dates = validityProblem(x509Cert, now);
       if (dates !== null) {
-        const inForce = check.inForce === null || check.inForce.has(copyName(certPem));
+        const inForce = check.inForce === null || check.inForce.has(copyPath(certPem));
         if (inForce)
           check.warnings.push({ path: [...where, 'cert'], message: `SLUICE_ERR_TLS_PAIR: ${cert}: ${dates}; served anyway: it is the one in force` });
         else problems.push({ path: [...where, 'cert'], message: `SLUICE_ERR_TLS_PAIR: ${cert}: ${dates}` });
-      } else if (Date.parse(checked.validTo) - now < EXPIRY_WARNING_DAYS * DAY_MS) {
-        check.warnings.push({ path: [...where, 'cert'], message: `SLUICE_ERR_TLS_PAIR: ${cert}: the certificate expires on ${checked.validTo}` });
+      } else if (Date.parse(x509Cert.validTo) - now < EXPIRY_WARNING_DAYS * DAY_MS) {
+        check.warnings.push({ path: [...where, 'cert'], message: `SLUICE_ERR_TLS_PAIR: ${cert}: the certificate expires on ${x509Cert.validTo}` });
       }
       return { cert: copyOf(certPem), key: copyOf(keyPem) };
     };
@@ -80,6 +85,16 @@ export function checkTlsFiles(listeners: readonly ListenerPlan[], problems: Sche
     if (problems.length > 0) return l;
     return { ...l, tls: { ...l.tls, ...main, sni, clientCa, stamp: digest.digest('hex').slice(0, 16) } };
   });
+  if (problems.length > 0) return [...listeners];
+  for (const pem of toCopy) writeCopy(pem);
+  return checked;
+}
+
+/** Every private copy a plan's TLS listeners name: what must stay on disk while that plan may be loaded. */
+export function tlsCopies(listeners: readonly ListenerPlan[]): string[] {
+  return listeners.flatMap((l) =>
+    l.tls === null ? [] : [l.tls.cert, l.tls.key, ...l.tls.sni.flatMap((s) => [s.cert, s.key]), ...(l.tls.clientCa === null ? [] : [l.tls.clientCa])],
+  );
 }
 
 /** The certificates a plan's TLS listeners serve, as their private copies (named by content). */
@@ -90,27 +105,6 @@ export function certificatesInForce(listeners: readonly ListenerPlan[]): Set<str
 /** Every file the TLS listeners' config names: what the primary watches. */
 export function tlsFiles(listeners: readonly ListenerPlan[]): string[] {
   return [...new Set(listeners.flatMap((l) => l.tls?.sources ?? []))];
-}
-
-let copies: string | null = null;
-
-/** Where copyOf puts this content ('' before the folder exists: nothing has been copied yet). */
-function copyName(pem: string): string {
-  return copies === null ? '' : join(copies, `${createHash('sha256').update(pem).digest('hex').slice(0, 32)}.pem`);
-}
-
-/** A private copy of checked content, named by it (written once, never changed). */
-function copyOf(pem: string): string {
-  if (copies === null) {
-    const dir = mkdtempSync(join(tmpdir(), 'sluice-tls-'));
-    copies = dir;
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-  }
-  const file = copyName(pem);
-  const temp = `${file}.${process.pid}.tmp`;
-  writeFileSync(temp, pem, { mode: 0o600 });
-  renameSync(temp, file);
-  return file;
 }
 
 function readText(file: string, path: readonly (string | number)[], problems: SchemaProblem[]): string | null {

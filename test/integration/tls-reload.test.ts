@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type CertDir, type CertFiles, certDir } from '../helpers/certs.js';
@@ -157,5 +159,48 @@ routes:
     assert.equal((await tlsRequest(tlsPort, { ca: caPem, rejectUnauthorized: false })).peerCn, 'old');
   } finally {
     assert.equal(await g.stop(), 0);
+  }
+});
+
+test("key copies: only checked files are copied, retired ones are deleted, a dead process's folder is cleared", async () => {
+  // A folder left by a process that is gone (an abort skips the exit hook), and one of a live process.
+  const deadPid = spawnSync(process.execPath, ['-e', '']).pid;
+  const stale = join(tmpdir(), `sluice-tls-${deadPid}-test`);
+  const live = join(tmpdir(), `sluice-tls-${process.pid}-test`);
+  for (const dir of [stale, live]) {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'old-key.pem'), 'x');
+  }
+  const files: CertFiles = { cert: join(certs.dir, 'copied.pem'), key: join(certs.dir, 'copied-key.pem') };
+  const rotate = (c: CertFiles) => {
+    copyFileSync(c.key, files.key);
+    copyFileSync(c.cert, files.cert);
+  };
+  const pairs = ['one', 'two', 'three'].map((cn) => certs.cert(`copy-${cn}`, { ca, cn, names: ['localhost'] }));
+  rotate(pairs[0]);
+  const g = await startGateway(`listen: { host: 127.0.0.1, port: 0, tls: { cert: ${files.cert}, key: ${files.key} } }\n${routes}`);
+  try {
+    assert.equal(existsSync(stale), false, "the dead process's folder is removed at start");
+    assert.equal(existsSync(live), true, "a live process's folder is left alone");
+    const mine = readdirSync(tmpdir()).filter((n) => n.startsWith(`sluice-tls-${g.proc.pid}-`));
+    assert.equal(mine.length, 1);
+    const copies = () => readdirSync(join(tmpdir(), mine[0])).sort();
+    assert.equal(copies().length, 2, 'the certificate and its key');
+
+    copyFileSync(pairs[1].key, files.key); // a key that is not the certificate's: refused, not copied
+    await g.waitForLog((l) => l.msg === 'config rejected; the running config stays in force');
+    assert.equal(copies().length, 2, 'a refused file is not copied');
+
+    let generation = 1;
+    for (const pair of pairs.slice(1)) {
+      rotate(pair);
+      generation++;
+      await g.waitForLog((l) => l.msg === 'config reloaded' && l.generation === generation);
+    }
+    await waitFor(async () => (await cnFor(g.port)) === 'three', 'the third pair', 3000);
+    assert.equal(copies().length, 4, 'the pair in force and the one before it; the first is deleted');
+  } finally {
+    assert.equal(await g.stop(), 0);
+    rmSync(live, { recursive: true, force: true });
   }
 });
