@@ -7,7 +7,6 @@ import { ConfigError, type ConfigIssue } from '../errors/gateway-error.js';
 import { configShape } from '../stages/registry.js';
 import { adminOpenProblem } from './admin-auth.js';
 import { readPlanFiles } from './plan-files.js';
-import { checkTlsFiles } from './tls-pairs.js';
 
 /** On a reload: what the running config holds that the new one is checked against. */
 export interface Running {
@@ -42,11 +41,9 @@ function compileLoaded({ config, locate }: LoadedConfig, file: string, generatio
   const compiled = compile(config, file, generation);
   if ('problems' in compiled) throw new ConfigError(locate(compiled.problems));
   const problems: SchemaProblem[] = [];
-  const withFiles = readPlanFiles(compiled.plan, problems);
   const warnings: SchemaProblem[] = [];
-  const listeners = checkTlsFiles(withFiles.listeners, problems, { inForce: running?.certificates ?? null, warnings });
+  const plan = readPlanFiles(compiled.plan, problems, { inForce: running?.certificates ?? null, warnings });
   if (problems.length > 0) throw new ConfigError(locate(problems));
-  const plan = { ...withFiles, listeners };
   const open = adminOpenProblem(plan.admin, running?.adminHost);
   if (open !== null) throw new ConfigError(locate([open]), 'SLUICE_ERR_ADMIN_OPEN');
   return { config, plan: deepFreeze(plan), warnings: locate(warnings) };

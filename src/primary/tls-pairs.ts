@@ -1,8 +1,10 @@
-import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { createHash, type X509Certificate } from 'node:crypto';
 import type { ListenerPlan } from '../compile/plan.js';
 import type { SchemaProblem } from '../config/validate.js';
+import { caProblem, checkPair, readText } from './pem-files.js';
 import { copyPath, writeCopy } from './tls-copies.js';
+
+const PAIR = 'SLUICE_ERR_TLS_PAIR: ';
 
 /** A certificate this close to its end is reported at start and on every reload. */
 const EXPIRY_WARNING_DAYS = 14;
@@ -51,11 +53,11 @@ export function checkTlsFiles(listeners: readonly ListenerPlan[], problems: Sche
     const digest = createHash('sha256').update(JSON.stringify([l.tls.minVersion, l.tls.sni.map((s) => s.hosts), l.tls.clientCa !== null]));
     const at = [...l.at, 'tls'];
     const pair = (cert: string, key: string, where: readonly (string | number)[]) => {
-      const certPem = readText(cert, [...where, 'cert'], problems);
-      const keyPem = readText(key, [...where, 'key'], problems);
+      const certPem = readText(cert, [...where, 'cert'], problems, PAIR);
+      const keyPem = readText(key, [...where, 'key'], problems, PAIR);
       if (certPem === null || keyPem === null) return { cert, key };
       digest.update(certPem).update('\0').update(keyPem).update('\0');
-      const x509Cert = pairProblem(certPem, keyPem);
+      const x509Cert = checkPair(certPem, keyPem);
       if (typeof x509Cert === 'string') {
         problems.push({ path: [...where, 'cert'], message: `SLUICE_ERR_TLS_PAIR: ${cert}: ${x509Cert}` });
         return { cert, key };
@@ -75,8 +77,9 @@ export function checkTlsFiles(listeners: readonly ListenerPlan[], problems: Sche
     const sni = l.tls.sni.map((s, i) => ({ hosts: s.hosts, ...pair(s.cert, s.key, [...at, 'sni', i]) }));
     let clientCa = l.tls.clientCa;
     if (clientCa !== null) {
-      const ca = readText(clientCa, [...at, 'client_ca'], problems);
-      if (ca !== null && x509(ca) === null) problems.push({ path: [...at, 'client_ca'], message: `SLUICE_ERR_TLS_PAIR: ${clientCa}: not a PEM certificate` });
+      const ca = readText(clientCa, [...at, 'client_ca'], problems, PAIR);
+      const bad = ca === null ? null : caProblem(clientCa, ca);
+      if (bad !== null) problems.push({ path: [...at, 'client_ca'], message: `${PAIR}${bad}` });
       if (ca !== null) {
         digest.update(ca);
         clientCa = copyOf(ca);
@@ -105,37 +108,6 @@ export function certificatesInForce(listeners: readonly ListenerPlan[]): Set<str
 /** Every file the TLS listeners' config names: what the primary watches. */
 export function tlsFiles(listeners: readonly ListenerPlan[]): string[] {
   return [...new Set(listeners.flatMap((l) => l.tls?.sources ?? []))];
-}
-
-function readText(file: string, path: readonly (string | number)[], problems: SchemaProblem[]): string | null {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (err) {
-    problems.push({ path, message: `SLUICE_ERR_TLS_PAIR: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` });
-    return null;
-  }
-}
-
-function x509(pem: string): X509Certificate | null {
-  try {
-    return new X509Certificate(pem);
-  } catch {
-    return null;
-  }
-}
-
-/** Why this certificate and key cannot be served, or the certificate when they can. */
-function pairProblem(certPem: string, keyPem: string): string | X509Certificate {
-  const cert = x509(certPem);
-  if (cert === null) return 'not a PEM certificate';
-  let key: ReturnType<typeof createPrivateKey>;
-  try {
-    key = createPrivateKey(keyPem);
-  } catch {
-    return 'the key file holds no unencrypted PEM private key';
-  }
-  if (!cert.checkPrivateKey(key)) return 'the key does not match the certificate';
-  return cert;
 }
 
 function validityProblem(cert: X509Certificate, now: number): string | null {

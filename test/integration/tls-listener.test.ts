@@ -283,6 +283,9 @@ test('config problems name file, line:col and field', async () => {
   const other = certs.cert('cfg-other', { ca, names: ['localhost'] });
   const notYet = certs.cert('not-yet', { ca, names: ['localhost'], startDays: -2 });
   const file = join(certs.dir, 'bad.yaml');
+  // A CA bundle whose second certificate is broken: every one must parse, as for upstream CAs.
+  const bundle = join(certs.dir, 'bundle.pem');
+  writeFileSync(bundle, `${caPem}-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n`);
   writeFileSync(
     file,
     `listen:
@@ -292,7 +295,7 @@ test('config problems name file, line:col and field', async () => {
     tls:
       cert: ${good.cert}
       key: ${other.key}
-      client_ca: ${ca.cert}
+      client_ca: ${bundle}
       require_client_cert: true
       sni:
         - { hosts: [a.example.com], cert: ${notYet.cert}, key: ${notYet.key} }
@@ -309,7 +312,8 @@ test('config problems name file, line:col and field', async () => {
   const text = files.stdout + files.stderr;
   assert.notEqual(files.code, 0);
   assert.match(text, new RegExp(`${file}:6:13 listen\\[1\\]\\.tls\\.cert: SLUICE_ERR_TLS_PAIR: .*the key does not match the certificate`));
-  assert.match(text, /listen\[1\]\.tls\.sni\[1\]\.cert: SLUICE_ERR_TLS_PAIR: cannot read .*missing\.pem \(ENOENT\)/);
+  assert.match(text, /listen\[1\]\.tls\.sni\[1\]\.cert: SLUICE_ERR_TLS_PAIR: cannot read .*missing\.pem: ENOENT/);
+  assert.match(text, /listen\[1\]\.tls\.client_ca: SLUICE_ERR_TLS_PAIR: .*bundle\.pem: certificate 2 does not parse/);
 
   writeFileSync(file, `listen: { port: 0, redirect_to_https: true }\n`);
   const noTls = await runCli(['validate', '--config', file]);
