@@ -14,9 +14,9 @@ import { stageFactory, stageRegistry, stageTableBytes } from '../stages/registry
 import { loadUws } from '../worker/uws.js';
 import { ActiveHealthChecker } from './active-health.js';
 import { startAdmin } from './admin.js';
-import { watchConfigFile } from './config-watch.js';
 import { describeUpstreams } from './describe-upstreams.js';
 import { EndpointRows } from './endpoint-rows.js';
+import { watchFiles } from './file-watch.js';
 import { loadPlanFile } from './load-plan.js';
 import { gcMode } from './node-flags.js';
 import { claimPort } from './port-check.js';
@@ -24,7 +24,6 @@ import { StageServices } from './stage-services.js';
 import { Supervisor } from './supervisor.js';
 import { clearStaleCopies, keepOnlyCopies } from './tls-copies.js';
 import { certificatesInForce, tlsCopies, tlsFiles } from './tls-pairs.js';
-import { watchTlsFiles } from './tls-watch.js';
 
 export interface RunningGateway {
   readonly port: number;
@@ -190,11 +189,12 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
   }
   const adminPort = (admin.address() as { port: number }).port;
 
-  const watcher = watchConfigFile(file, () => {
+  const watcher = watchFiles(CONFIG_SETTLE_MS, () => {
     if (!draining && hashOf(file) !== lastText) void reload('file');
   });
+  watcher.watch([file]);
   // A changed certificate or key is a reload: the same checks, and a bad pair leaves the running one.
-  const tlsWatch = watchTlsFiles(() => {
+  const tlsWatch = watchFiles(TLS_SETTLE_MS, () => {
     if (!draining) void reload('certificate');
   });
   tlsWatch.watch(tlsFiles(configured.listeners));
@@ -222,6 +222,10 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
 /** At start and on reload, how long to wait for a new discovery source's first answer. */
 const DISCOVERY_FIRST_WAIT_MS = 3000;
 const REPUBLISH_COALESCE_MS = 50;
+/** An editor's save can be several writes: one reload for them. */
+const CONFIG_SETTLE_MS = 250;
+/** A certificate and its key are often written one after the other: one reload for both. */
+const TLS_SETTLE_MS = 100;
 const SWEEP_MS = 5000;
 
 function hashOf(file: string): string {

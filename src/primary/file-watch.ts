@@ -3,21 +3,20 @@ import { basename, dirname } from 'node:path';
 
 /** fs.watch misses changes on some filesystems (network mounts, some container volumes): a stat poll backs it up. */
 const POLL_MS = 500;
-/** A certificate and its key are often written one after the other: one reload for both. */
-const SETTLE_MS = 100;
 
-export interface TlsWatch {
+export interface FileWatch {
   /** The files to watch from now on (a reload can name other ones). */
   watch(files: readonly string[]): void;
   close(): void;
 }
 
 /**
- * Calls `onChange` shortly after any certificate, key or CA file changes: its content, or which
- * file the path names (a renamed-over file, a Kubernetes secret's symlink swap). Watches the
- * directories, as config-watch.ts does, since replacing a file ends a watch on the old one.
+ * Calls `onChange` `settleMs` after the last change to any watched file (the config file; the
+ * certificate, key and CA files): its content, or which file the path names (an editor's or `mv`'s
+ * renamed-over file, a Kubernetes secret's symlink swap). Watches the directories, since replacing a
+ * file ends a watch on the old one; a stat poll catches what fs.watch misses.
  */
-export function watchTlsFiles(onChange: () => void): TlsWatch {
+export function watchFiles(settleMs: number, onChange: () => void): FileWatch {
   let watchers: FSWatcher[] = [];
   let signatures = new Map<string, string>();
   let timer: NodeJS.Timeout | null = null;
@@ -26,7 +25,7 @@ export function watchTlsFiles(onChange: () => void): TlsWatch {
     timer = setTimeout(() => {
       timer = null;
       onChange();
-    }, SETTLE_MS);
+    }, settleMs);
     timer.unref();
   };
   const check = () => {
