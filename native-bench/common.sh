@@ -11,3 +11,14 @@ routes:
   - { name: all, match: { prefix: / }, upstream: origin }
 YAML
 }
+# record_run RESULTS RUN TARGET WRK_OUTPUT: one results.tsv row (run, target, req/s, p50, p99, error
+# lines) from wrk --latency output, and a progress line on stderr.
+record_run() {
+  local rps p50 p99 errs
+  rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$4")
+  p50=$(awk '$1 == "50%" {print $2}' <<<"$4")
+  p99=$(awk '$1 == "99%" {print $2}' <<<"$4")
+  errs=$(awk '/Non-2xx|Socket errors/ {n++} END {print n+0}' <<<"$4")
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$2" "$3" "$rps" "$p50" "$p99" "$errs" >>"$1"
+  echo "  run $2 $3: $rps req/s p50 $p50 p99 $p99" >&2
+}

@@ -84,12 +84,7 @@ for target in $TARGETS; do "${pin_rest[@]}" wrk -t1 -c"$CONNECTIONS" -d2s "${SCR
 for run in $(seq "$RUNS"); do
   for target in $TARGETS; do
     out=$("${pin_rest[@]}" wrk -t1 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency "${SCRIPT[@]}" "http://127.0.0.1:${PORT[$target]}$PATH_UNDER_TEST")
-    rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
-    p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
-    p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
-    errs=$(awk '/Non-2xx|Socket errors/ {n++} END {print n+0}' <<<"$out")
-    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$run" "$target" "$rps" "$p50" "$p99" "$errs" >>"$DIR/results.tsv"
-    echo "  run $run $target: $rps req/s p50 $p50 p99 $p99" >&2
+    record_run "$DIR/results.tsv" "$run" "$target" "$out"
   done
 done
 node native-bench/table.mjs "$DIR/results.tsv"
