@@ -11,6 +11,8 @@ export interface AccessRecord {
   readonly method: string;
   readonly logPath: string;
   readonly query: string;
+  /** What a stage made of the query for the log (a credential masked), or null: the query, generically masked. */
+  readonly logQuery: string | null;
   readonly logRoute: string | null;
   readonly upstreamName: string | null;
   readonly endpoint: string | null;
@@ -94,7 +96,8 @@ export class AccessLog {
   write(r: AccessRecord, info: boolean, warn: boolean, sample: number): void {
     const notable = r.status >= 500 || r.status === 499;
     if (notable ? !warn : !info || (sample < 1 && Math.random() >= sample)) return;
-    const query = r.query === '' ? '' : maskQuery(r.query);
+    const raw = r.logQuery ?? r.query;
+    const query = raw === '' ? '' : maskQuery(raw);
     const prefix = this.prefix(notable ? this.warn : this.info);
     const where = this.where(r.logRoute, r.upstreamName, r.endpoint);
     const bound =

@@ -31,6 +31,7 @@ export class Exchange implements RequestCtx, LegRequest, Outcome {
   rawUrl = '';
   path = '';
   query = '';
+  logQuery: string | null = null;
   host = '';
   scheme: 'http' | 'https' = 'http';
   rawHeaders: string[] = [];

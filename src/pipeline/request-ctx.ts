@@ -9,6 +9,11 @@ export interface RequestCtx {
   readonly path: string;
   /** Raw query string without "?" ("" when none). */
   readonly query: string;
+  /**
+   * The query as the access log writes it, set by a stage that read a credential from it (an API key
+   * parameter, masked); null: the query as received, with the generic secret names masked.
+   */
+  logQuery: string | null;
   /** Lower-case Host header value, port included when sent. */
   readonly host: string;
   /**

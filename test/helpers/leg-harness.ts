@@ -92,6 +92,7 @@ export function legHarness(yaml: string): LegHarness {
       method,
       path,
       query: r.query ?? '',
+      logQuery: null,
       host: 'gw.test',
       scheme: 'http',
       peerAddress: '127.0.0.1',

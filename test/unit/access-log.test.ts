@@ -11,6 +11,7 @@ function record(over: Partial<AccessRecord> = {}): AccessRecord {
     method: 'GET',
     logPath: '/tiny',
     query: '',
+    logQuery: null,
     logRoute: 'all',
     upstreamName: 'origin',
     endpoint: 'http://127.0.0.1:7001',

@@ -5,7 +5,7 @@ import { OncePerSecond } from '../../observe/once-per-second.js';
 import type { LocalReply, Stage, UpstreamRequestHead } from '../../pipeline/phase.js';
 import type { Principal, RequestCtx, RequestState } from '../../pipeline/request-ctx.js';
 import type { ServiceView, StageEnv } from '../../pipeline/stage-factory.js';
-import { AMBIGUOUS, matchKey, presentedKey, withoutParam } from './api-key.js';
+import { AMBIGUOUS, maskedParam, matchKey, presentedKey, withoutParam } from './api-key.js';
 import { bearerToken } from './bearer.js';
 import { forwardedHeaders, hasScopes, scopesOf } from './claims.js';
 import type { ApiKeyPlan, AuthPlan, JwksSettings, JwtPlan } from './compile.js';
@@ -169,6 +169,8 @@ class ApiKeyStage implements Stage {
     if (this.key.keysFile !== null && this.files.current !== this.seenPublished) this.takeKeysFile();
     const presented = presentedKey(ctx, this.key);
     if (presented === null) return this.refuser.refuse(ctx, REFUSED.missing);
+    // The access log must not carry the key, whatever the parameter is called, refused or not.
+    if (this.key.query !== null) ctx.logQuery = maskedParam(ctx.query, this.key.query);
     const i = presented === AMBIGUOUS ? -1 : matchKey(presented, this.hashes);
     if (i === -1) return this.refuser.refuse(ctx, REFUSED.apiKey);
     ctx.principal = this.principals[i];

@@ -34,6 +34,10 @@ routes:
     match: { prefix: /q }
     upstream: up
     auth: { api_key: { query: api_key, forward_id: x-client, keys: [ { id: team-a, hash: "${sha(KEY_A)}" } ] } }
+  - name: short-name
+    match: { prefix: /k }
+    upstream: up
+    auth: { api_key: { query: k, keys: [ { id: team-a, hash: "${sha(KEY_A)}" } ] } }
   - name: from-file
     match: { prefix: /f }
     upstream: up
@@ -87,6 +91,49 @@ test('a key in the query: percent-decoded, taken out of the query sent upstream;
   assert.equal(twice.status, 401);
   assert.equal(json(twice).error.code, 'SLUICE_ERR_AUTH_INVALID_API_KEY');
   assert.equal((await request(gw.url('/q/x?api_keyx=1'))).status, 401, 'a longer parameter name is not the key');
+});
+
+test('a key under a name the generic mask misses (k) is masked in the access log, passed or refused', async () => {
+  const ok = await request(gw.url(`/k/x?a=1&k=${KEY_A}`), { headers: { 'x-request-id': 'qk-ok' } });
+  assert.equal(ok.status, 200, ok.body);
+  assert.equal(up.seen.at(-1)!.url, '/k/x?a=1');
+  const wrong = await request(gw.url(`/k/x?k=${KEY_A}x&%6B=${KEY_A}`), { headers: { 'x-request-id': 'qk-bad' } });
+  assert.equal(wrong.status, 401);
+  const okLine = await gw.waitForLog((l) => l.type === 'access' && l.request_id === 'qk-ok');
+  const badLine = await gw.waitForLog((l) => l.type === 'access' && l.request_id === 'qk-bad');
+  assert.equal(okLine.query, 'a=1&k=[redacted]');
+  assert.equal(badLine.query, 'k=[redacted]&%6B=[redacted]');
+  assert.ok(!JSON.stringify(gw.logs).includes(KEY_A));
+});
+
+test('a percent-encoded parameter name is the parameter: a second one is refused, every one is removed upstream', async () => {
+  const before = up.seen.length;
+  for (const q of [`k=${KEY_A}&%6B=other`, `%6b=other&k=${KEY_A}`, `k=${KEY_A}&%6B`]) {
+    const r = await request(gw.url(`/k/x?${q}`));
+    assert.equal(r.status, 401, q);
+    assert.equal(json(r).error.code, 'SLUICE_ERR_AUTH_INVALID_API_KEY');
+  }
+  assert.equal(up.seen.length, before, 'nothing refused went upstream');
+  const encoded = await request(gw.url(`/k/x?b=2&%6B=${KEY_A}&c=3`));
+  assert.equal(encoded.status, 200, encoded.body);
+  assert.equal(up.seen.at(-1)!.url, '/k/x?b=2&c=3');
+  const long = await request(gw.url(`/q/x?%61pi_key=${KEY_A}`));
+  assert.equal(long.status, 200, long.body);
+  assert.equal(up.seen.at(-1)!.url, '/q/x');
+});
+
+test('two x-api-key headers are refused, even when one is good', async () => {
+  const before = up.seen.length;
+  for (const keys of [
+    [KEY_A, 'other'],
+    ['other', KEY_A],
+    [KEY_A, KEY_A],
+  ]) {
+    const r = await request(gw.url('/h/x'), { headers: { 'x-api-key': keys } });
+    assert.equal(r.status, 401, keys.join());
+    assert.equal(json(r).error.code, 'SLUICE_ERR_AUTH_INVALID_API_KEY');
+  }
+  assert.equal(up.seen.length, before);
 });
 
 test('the key is never logged', async () => {
