@@ -42,3 +42,17 @@ function isB64TokenChar(c: number): boolean {
     c === 0x3d
   );
 }
+
+/**
+ * The request's one Authorization header, undefined when it has none, null when it has more than one:
+ * only the first would be checked, and the upstream would see them all.
+ */
+export function soleAuthorization(raw: readonly string[]): string | undefined | null {
+  let found: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i] !== 'authorization') continue;
+    if (found !== undefined) return null;
+    found = raw[i + 1];
+  }
+  return found;
+}

@@ -18,6 +18,7 @@ const refusal = (code: ErrorCode, error: Refusal['error'], description: string):
 export const REFUSED = {
   missing: refusal('SLUICE_ERR_AUTH_MISSING', null, 'no credentials'),
   malformed: refusal('SLUICE_ERR_AUTH_INVALID_TOKEN', 'invalid_token', 'the token is malformed'),
+  twoTokens: refusal('SLUICE_ERR_AUTH_INVALID_TOKEN', 'invalid_token', 'more than one Authorization header'),
   signature: refusal('SLUICE_ERR_AUTH_INVALID_TOKEN', 'invalid_token', 'the token signature is invalid'),
   algorithm: refusal('SLUICE_ERR_AUTH_INVALID_TOKEN', 'invalid_token', 'the token algorithm is not accepted'),
   unknownKid: refusal('SLUICE_ERR_AUTH_INVALID_TOKEN', 'invalid_token', 'the token key id is unknown'),

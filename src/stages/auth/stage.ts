@@ -6,7 +6,7 @@ import type { LocalReply, Stage, UpstreamRequestHead } from '../../pipeline/phas
 import type { Principal, RequestCtx, RequestState } from '../../pipeline/request-ctx.js';
 import type { ServiceView, StageEnv } from '../../pipeline/stage-factory.js';
 import { AMBIGUOUS, maskedParam, matchKey, presentedKey, withoutParam } from './api-key.js';
-import { bearerToken } from './bearer.js';
+import { bearerToken, soleAuthorization } from './bearer.js';
 import { forwardedHeaders, hasScopes, scopesOf } from './claims.js';
 import type { ApiKeyPlan, AuthPlan, JwksSettings, JwtPlan } from './compile.js';
 import { type JwksKey, JwtVerifier } from './jwt-verifier.js';
@@ -76,7 +76,8 @@ class JwtStage implements Stage {
   }
 
   onRequest(ctx: RequestCtx): LocalReply | null {
-    const authorization = ctx.header('authorization');
+    const authorization = soleAuthorization(ctx.rawHeaders);
+    if (authorization === null) return this.refuser.refuse(ctx, REFUSED.twoTokens);
     const token = bearerToken(authorization);
     if (token === null) return this.refuser.refuse(ctx, authorization === undefined || !/^bearer /i.test(authorization) ? REFUSED.missing : REFUSED.malformed);
     if (this.jwt.jwksUrl !== null && this.keys.current !== this.seenPublished) this.takeJwks();

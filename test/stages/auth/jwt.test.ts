@@ -192,6 +192,23 @@ test('a forwarded claim holding CR/LF is refused, never forwarded', async () => 
   assert.equal(up.seen.length, before, 'nothing reached the upstream');
 });
 
+test('two Authorization headers are refused, even when the first holds a good token', async () => {
+  const before = up.seen.length;
+  const valid = rs(good());
+  const other = rs(good({ sub: 'mallory' }), 'other-kid');
+  tokensSent.push(valid, other);
+  for (const pair of [
+    [`Bearer ${valid}`, `Bearer ${other}`],
+    [`Bearer ${valid}`, `Bearer ${valid}`],
+    [`Bearer ${valid}`, 'Basic YTpi'],
+  ]) {
+    const r = await request(gw.url('/rs/a'), { headers: { authorization: pair } });
+    assertRefused(r, 401, 'SLUICE_ERR_AUTH_INVALID_TOKEN', /more than one Authorization header/);
+  }
+  assert.equal(up.seen.length, before, 'nothing reached the upstream');
+  assert.equal((await get('/rs/a', valid)).status, 200, 'one header passes');
+});
+
 test('refusals are logged with their code and reason, at most once a second per code; a token never is', async () => {
   const line = await gw.waitForLog((l) => l.msg === 'auth refusing requests' && l.code === 'SLUICE_ERR_AUTH_INVALID_TOKEN');
   assert.equal(line.route, 'hs');
