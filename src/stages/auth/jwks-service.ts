@@ -7,6 +7,8 @@ import type { JwksKey } from './jwt-verifier.js';
 
 /** A JWKS holds a handful of keys; a larger answer is refused rather than read whole into the primary. */
 const MAX_JWKS_BYTES = 1 << 20;
+/** The first retry of a JWKS that has never arrived; it doubles on each failure, up to min_cache_s. */
+const FIRST_RETRY_MS = 1000;
 
 /** What the service publishes to workers: by JWKS URL, the keys and a version that changes with them. */
 export type JwksPublished = Readonly<Record<string, { readonly version: number; readonly keys: readonly JwksKey[] }>>;
@@ -20,6 +22,8 @@ interface Doc {
   version: number;
   /** When the last fetch started (ms, performance clock), for the unknown-kid cool-down. */
   lastAttempt: number;
+  /** Failed fetches in a row: while no keys have ever arrived, they set the backoff. */
+  failures: number;
   fetching: boolean;
   timer: NodeJS.Timeout | null;
   /** When the timer fires (performance clock). */
@@ -29,9 +33,10 @@ interface Doc {
 /**
  * Fetches the routes' JWKS documents in the primary (undici) and publishes their keys to every
  * worker. A document is kept as long as its Cache-Control max-age says, within jwks.min_cache_s and
- * max_cache_s; a worker that meets an unknown kid signals, and the document is fetched again at most
- * once per jwks.unknown_kid_refresh_s. While the host fails, the last keys stay in force (served
- * stale) and the fetch is retried every min_cache_s.
+ * max_cache_s; a worker that meets an unknown kid (or has no keys yet) signals, and the document is
+ * fetched again at most once per jwks.unknown_kid_refresh_s. While the host fails, the last keys stay
+ * in force (served stale) and the fetch is retried every min_cache_s; a document that never arrived
+ * is retried sooner (1, 2, 4 s ... up to min_cache_s), since its routes answer 503 until it does.
  */
 export function startJwksService(env: ServiceEnv): StageService<JwksSettings, AuthPlan> {
   const docs = new Map<string, Doc>();
@@ -73,6 +78,7 @@ export function startJwksService(env: ServiceEnv): StageService<JwksSettings, Au
       const ttl = Math.min(Math.max(maxAgeMs(Array.isArray(cc) ? cc.join(', ') : cc) ?? s.defaultCacheMs, s.minCacheMs), s.maxCacheMs);
       const text = JSON.stringify(keys);
       if (docs.get(d.url) !== d) return;
+      d.failures = 0;
       if (text !== d.text) {
         d.keys = keys;
         d.text = text;
@@ -82,11 +88,13 @@ export function startJwksService(env: ServiceEnv): StageService<JwksSettings, Au
       }
       schedule(d, ttl);
     } catch (err) {
+      d.failures++;
+      const retry = d.keys === null ? Math.min(FIRST_RETRY_MS * 2 ** (d.failures - 1), s.minCacheMs) : s.minCacheMs;
       log.warn(
-        { code: 'SLUICE_ERR_AUTH_KEYS_UNAVAILABLE', url: d.url, cause: (err as Error).message, stale: d.keys !== null, retry_s: s.minCacheMs / 1000 },
+        { code: 'SLUICE_ERR_AUTH_KEYS_UNAVAILABLE', url: d.url, cause: (err as Error).message, stale: d.keys !== null, retry_s: retry / 1000 },
         d.keys === null ? 'JWKS fetch failed; no keys yet' : 'JWKS fetch failed; the last keys stay in force',
       );
-      schedule(d, s.minCacheMs);
+      schedule(d, retry);
     } finally {
       d.fetching = false;
     }
@@ -106,7 +114,7 @@ export function startJwksService(env: ServiceEnv): StageService<JwksSettings, Au
       if (removed) publish();
       for (const url of urls) {
         if (docs.has(url)) continue;
-        const d: Doc = { url, keys: null, text: '', version: 0, lastAttempt: Number.NEGATIVE_INFINITY, fetching: false, timer: null, due: 0 };
+        const d: Doc = { url, keys: null, text: '', version: 0, lastAttempt: Number.NEGATIVE_INFINITY, failures: 0, fetching: false, timer: null, due: 0 };
         docs.set(url, d);
         void fetchDoc(d);
       }

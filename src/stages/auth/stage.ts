@@ -107,7 +107,8 @@ class JwtStage implements Stage {
   private verify(token: string, now: number): Verified | Refusal {
     const r = this.verifier.check(token);
     if (!('payload' in r)) {
-      if (r === REFUSED.unknownKid) this.askForKeys(now);
+      // No keys yet: the primary retries on its own, but a waiting caller is a reason to try now.
+      if (r === REFUSED.unknownKid || r === REFUSED.keysUnavailable) this.askForKeys(now);
       return r;
     }
     const p = r.payload;
@@ -130,7 +131,7 @@ class JwtStage implements Stage {
     this.cache.clear();
   }
 
-  /** A token named a kid nobody knows: ask the primary to fetch the JWKS again (it also limits how often). */
+  /** A token named a kid nobody knows, or no keys arrived yet: ask the primary to fetch again (it limits how often). */
   private askForKeys(now: number): void {
     if (this.jwt.jwksUrl === null || now - this.lastSignal < this.refreshMs) return;
     this.lastSignal = now;
