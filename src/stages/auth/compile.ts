@@ -101,6 +101,9 @@ function compileJwt(c: JwtConfig, problems: StageProblems): JwtPlan {
   if (c.jwks_url !== undefined && !algorithms.some((a) => !a.startsWith('HS'))) {
     problems.report(at('jwks_url'), 'a JWKS holds public keys: add an asymmetric algorithm (RS*, PS*, ES*, EdDSA) to algorithms');
   }
+  if (c.jwks_url !== undefined && !c.jwks_insecure_http && !isSafeJwksUrl(c.jwks_url)) {
+    problems.report(at('jwks_url'), 'a plain http JWKS off loopback lets anyone on the path swap the keys: use https, or set jwks_insecure_http: true');
+  }
   const forward: string[] = [];
   for (const [claim, header] of Object.entries(c.forward_claims ?? {})) {
     const lower = header.toLowerCase();
@@ -127,6 +130,19 @@ function compileJwt(c: JwtConfig, problems: StageProblems): JwtPlan {
     forward,
     stripAuthorization: c.strip_authorization,
   };
+}
+
+/** https, or http to this machine: nobody else on the path can change the keys. */
+function isSafeJwksUrl(url: string): boolean {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return false;
+  }
+  if (u.protocol === 'https:') return true;
+  const host = u.hostname;
+  return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 type KeyConfig = NonNullable<JwtConfig['keys']>[number];

@@ -29,6 +29,10 @@ const jwtSchema = object(
     algorithms: array(string({ enum: ALGORITHMS }), { minItems: 1, description: 'The only algorithms accepted (pinned); none is never accepted.' }),
     keys: array(keySchema, { minItems: 1, description: 'Static verification keys.' }),
     jwks_url: string({ pattern: '^https?://', description: 'A JWKS document the gateway fetches (in the primary) and refreshes.' }),
+    jwks_insecure_http: boolean({
+      default: false,
+      description: 'Allow a plain http:// jwks_url on a host other than loopback (anyone on the path could swap the keys).',
+    }),
     issuer: anyOf([string({ minLength: 1 }), array(string({ minLength: 1 }), { minItems: 1 })], { description: 'Accepted iss value(s).' }),
     audience: anyOf([string({ minLength: 1 }), array(string({ minLength: 1 }), { minItems: 1 })], {
       description: 'Accepted aud value(s): one of them must be in the token.',

@@ -63,6 +63,9 @@ test('refused: both kinds, neither, a short secret, a key that fits no algorithm
     [`{ jwt: { algorithms: [HS256], keys: [ { secret: "${SECRET}", secret_env: X } ] } }`, /auth\.jwt\.keys\[0\]: set exactly one of secret/],
     ['{ jwt: { algorithms: [HS256], jwks_url: "https://idp.test/jwks" } }', /auth\.jwt\.jwks_url: a JWKS holds public keys/],
     ['{ jwt: { algorithms: [none], jwks_url: "https://idp.test/jwks" } }', /auth\.jwt\.algorithms\[0\]/],
+    ['{ jwt: { algorithms: [ES256], jwks_url: "http://idp.test/jwks" } }', /gw\.yaml:7:\d+ routes\[0\]\.auth\.jwt\.jwks_url: a plain http JWKS off loopback/],
+    ['{ jwt: { algorithms: [ES256], jwks_url: "http://10.0.0.1:8080/jwks" } }', /auth\.jwt\.jwks_url: a plain http JWKS off loopback/],
+    ['{ jwt: { algorithms: [ES256], jwks_url: "http://127.0.0.1.idp.test/jwks" } }', /auth\.jwt\.jwks_url: a plain http JWKS off loopback/],
     ['{ jwt: { algorithms: [ES256], jwks_url: "https://idp.test/jwks", forward_claims: { sub: host } } }', /forward_claims\.sub: host cannot carry a claim/],
     [
       `{ api_key: { header: x-key, query: key, keys: [ { id: a, hash: "sha256:${'0'.repeat(64)}" } ] } }`,
@@ -85,6 +88,15 @@ test('refused: both kinds, neither, a short secret, a key that fits no algorithm
       `${auth}\n→ ${problems.join('\n')}`,
     );
   }
+});
+
+test('jwks_url: https, or http to loopback, or http with jwks_insecure_http: true, load', () => {
+  for (const url of ['https://idp.test/jwks', 'http://127.0.0.1:9/jwks', 'http://localhost:9/jwks', 'http://[::1]:9/jwks']) {
+    const plan = stagePlan<AuthPlan>(route(`{ jwt: { algorithms: [ES256], jwks_url: "${url}" } }`), 'auth', 'r')!;
+    assert.equal(plan.jwt!.jwksUrl, url);
+  }
+  const plan = stagePlan<AuthPlan>(route('{ jwt: { algorithms: [ES256], jwks_url: "http://idp.test/jwks", jwks_insecure_http: true } }'), 'auth', 'r')!;
+  assert.equal(plan.jwt!.jwksUrl, 'http://idp.test/jwks');
 });
 
 test('jwks settings: max_cache_s below min_cache_s is refused', () => {
