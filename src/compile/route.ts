@@ -5,6 +5,7 @@ import type { StageFactory } from '../pipeline/stage-factory.js';
 import type { HostsPlan, PredicatePlan, SegmentPlan } from '../router/match-plan.js';
 import { normalizePath } from '../router/normalize-path.js';
 import { parsePathPattern } from '../router/path-pattern.js';
+import { principalKind } from '../stages/auth/compile.js';
 import { stageRegistry } from '../stages/registry.js';
 import type { FallbackPlan, RetryPlan, RoutePlan, StagePlan } from './plan.js';
 
@@ -84,7 +85,12 @@ function compileTarget(r: RouteConfig, upstreamNames: string[], at: At, report: 
 /** Each stage the route sets, in registry order, compiled by the stage itself. */
 function compileStages(r: RouteConfig, stageSettings: Record<string, unknown>, at: At, report: Report): StagePlan[] {
   const stages: StagePlan[] = [];
-  const route = { name: r.name, hasUpstream: r.upstream !== undefined, methods: r.match.methods ?? null };
+  const route = {
+    name: r.name,
+    hasUpstream: r.upstream !== undefined,
+    methods: r.match.methods ?? null,
+    principal: principalKind((r as RouteConfig & Record<string, unknown>).auth),
+  };
   const problems = { report: (rel: readonly (string | number)[], message: string) => report(at(...rel), message) };
   for (const f of stageRegistry) {
     const raw = stageField(r, f);

@@ -64,6 +64,8 @@ export interface RouteContext {
   readonly hasUpstream: boolean;
   /** The methods its match names, upper-case; null when it matches any method. */
   readonly methods: readonly string[] | null;
+  /** The kind of caller its `auth:` proves (rate-limit keys jwt:CLAIM and api_key need it); null without auth. */
+  readonly principal: 'jwt' | 'api_key' | null;
 }
 
 /** Lets compile report a cross-field problem at a path relative to its route (or to its settings key). */

@@ -75,6 +75,12 @@ const CANNOT_FORWARD = [...HOP_BY_HOP_NAMES, 'content-length', 'host', 'x-reques
 /** RFC 7518 §3.2: an HMAC key at least as long as the hash; 32 bytes is HS256's. */
 const MIN_SECRET_BYTES = 32;
 
+/** The kind of caller a route's raw `auth:` proves (RouteContext.principal). */
+export function principalKind(raw: unknown): 'jwt' | 'api_key' | null {
+  const a = raw as AuthConfig | undefined;
+  return a?.jwt !== undefined ? 'jwt' : a?.api_key !== undefined ? 'api_key' : null;
+}
+
 export function compileAuth(c: AuthConfig, route: RouteContext, problems: StageProblems): AuthPlan | null {
   if ((c.jwt === undefined) === (c.api_key === undefined)) problems.report(['auth'], 'set exactly one of jwt or api_key');
   return {

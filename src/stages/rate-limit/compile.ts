@@ -57,9 +57,22 @@ export function compileRateLimit(
   const limits = list.map((l, i) => {
     if (names.has(l.name)) problems.report(['rate_limit', i, 'name'], `duplicate limit name "${l.name}" in this route`);
     names.add(l.name);
-    return compileLimit(route.name, l, (field, message) => problems.report(['rate_limit', i, field], message), settings.redis !== null);
+    const report = (field: string, message: string) => problems.report(['rate_limit', i, field], message);
+    checkPrincipalParts(l, route, report);
+    return compileLimit(route.name, l, report, settings.redis !== null);
   });
   return { route: route.name, limits: limits.sort((a, b) => ORDER[a.kind] - ORDER[b.kind]) };
+}
+
+/** A key part the route's auth: never sets would put every caller in one budget: refused. */
+function checkPrincipalParts(l: LimitConfig, route: RouteContext, report: (field: string, message: string) => void): void {
+  for (const text of typeof l.key === 'string' ? [l.key] : l.key) {
+    const part = parseKeyPart(text)!;
+    if (part.kind !== 'jwt' && part.kind !== 'api_key') continue;
+    if (route.principal !== part.kind) {
+      report('key', `${text} needs auth: { ${part.kind === 'jwt' ? 'jwt' : 'api_key'}: ... } on this route; without it every caller shares one budget`);
+    }
+  }
 }
 
 function compileLimit(route: string, l: LimitConfig, report: (field: string, message: string) => void, haveRedis: boolean): LimitPlan {
