@@ -84,7 +84,8 @@ export class JwtVerifier {
     }
     if (tried > 0) return last;
     if (named) return REFUSED.algorithm;
-    if (this.plan.jwksUrl !== null && !this.jwksLoaded && this.fixed.length === 0) return REFUSED.keysUnavailable;
+    // No static key fits, and the JWKS that may hold the key has not arrived: not the caller's fault.
+    if (this.plan.jwksUrl !== null && !this.jwksLoaded) return REFUSED.keysUnavailable;
     return kid === '' ? REFUSED.algorithm : REFUSED.unknownKid;
   }
 

@@ -18,6 +18,9 @@ const token = createSigner({ key: ec.privateKey.export({ type: 'pkcs8', format: 
   sub: 'late',
 });
 
+const SECRET = 'a-static-secret-that-is-at-least-32-bytes';
+const hsToken = createSigner({ key: SECRET, algorithm: 'HS256', kid: 'static', expiresIn: 600_000 })({ sub: 'static' });
+
 let up = false;
 let fetches = 0;
 let server: Server;
@@ -44,6 +47,14 @@ routes:
     match: { prefix: /late }
     upstream: up
     auth: { jwt: { algorithms: [ES256], jwks_url: "http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json" } }
+  - name: mixed
+    match: { prefix: /mixed }
+    upstream: up
+    auth:
+      jwt:
+        algorithms: [ES256, HS256]
+        keys: [ { kid: static, secret: "${SECRET}" } ]
+        jwks_url: "http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json"
 `);
 });
 after(async () => {
@@ -53,15 +64,26 @@ after(async () => {
   server.close();
 });
 
-test('a JWKS host down at start: 503 meanwhile, its keys used within seconds once it is back', async () => {
+test('a JWKS host down at start: 503 meanwhile (static keys still work), its keys used within seconds once it is back', async () => {
   await gw.waitForLog((l) => l.msg === 'JWKS fetch failed; no keys yet' && l.code === 'SLUICE_ERR_AUTH_KEYS_UNAVAILABLE');
   const r = await request(gw.url('/late/a'), { headers: { authorization: `Bearer ${token}` } });
   assert.equal(r.status, 503);
   assert.equal(json(r).error.code, 'SLUICE_ERR_AUTH_KEYS_UNAVAILABLE');
+  // Static keys beside the JWKS: they work meanwhile; a kid they do not have may be in the JWKS, so 503.
+  const staticOk = await request(gw.url('/mixed/a'), { headers: { authorization: `Bearer ${hsToken}` } });
+  assert.equal(staticOk.status, 200, staticOk.body);
+  const notYet = await request(gw.url('/mixed/a'), { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(notYet.status, 503, notYet.body);
+  assert.equal(json(notYet).error.code, 'SLUICE_ERR_AUTH_KEYS_UNAVAILABLE');
   await new Promise((res) => setTimeout(res, 2500));
   up = true;
   const back = performance.now();
   await waitFor(async () => (await request(gw.url('/late/a'), { headers: { authorization: `Bearer ${token}` } })).status === 200, 'the late JWKS used', 6000);
   assert.ok(performance.now() - back < 6000);
+  await waitFor(
+    async () => (await request(gw.url('/mixed/a'), { headers: { authorization: `Bearer ${token}` } })).status === 200,
+    'the JWKS key beside static ones',
+    6000,
+  );
   assert.ok(fetches < 10, `the backoff keeps fetches few (${fetches})`);
 });
