@@ -25,7 +25,7 @@ export const REFUSED = {
   issuer: refusal('SLUICE_ERR_AUTH_INVALID_TOKEN', 'invalid_token', 'the token issuer is not accepted'),
   audience: refusal('SLUICE_ERR_AUTH_INVALID_TOKEN', 'invalid_token', 'the token audience is not accepted'),
   claims: refusal('SLUICE_ERR_AUTH_INVALID_TOKEN', 'invalid_token', 'the token lacks a required claim or a claim is invalid'),
-  unsafeClaim: refusal('SLUICE_ERR_AUTH_INVALID_TOKEN', 'invalid_token', 'a forwarded claim holds CR, LF or NUL'),
+  unsafeClaim: refusal('SLUICE_ERR_AUTH_INVALID_TOKEN', 'invalid_token', 'a forwarded claim holds a control character or a list item with a comma'),
   expired: refusal('SLUICE_ERR_AUTH_TOKEN_EXPIRED', 'invalid_token', 'the token has expired'),
   notYetValid: refusal('SLUICE_ERR_AUTH_TOKEN_NOT_YET_VALID', 'invalid_token', 'the token is not valid yet'),
   scope: refusal('SLUICE_ERR_AUTH_INSUFFICIENT_SCOPE', 'insufficient_scope', 'the token lacks a required scope'),
