@@ -25,7 +25,8 @@ export function hasScopes(held: readonly string[], any: readonly string[] | null
 export function forwardedHeaders(payload: Record<string, unknown>, forward: readonly string[]): string[] | null {
   const out: string[] = [];
   for (let i = 0; i < forward.length; i += 2) {
-    const v = payload[forward[i]];
+    // Own claims only: `constructor` must not read Object.prototype's.
+    const v = Object.hasOwn(payload, forward[i]) ? payload[forward[i]] : undefined;
     if (v === undefined || v === null) continue;
     const text = typeof v === 'string' ? v : Array.isArray(v) ? listText(v) : typeof v === 'object' ? JSON.stringify(v) : String(v);
     if (text === null || !isFieldValue(text)) return null;

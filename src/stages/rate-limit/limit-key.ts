@@ -36,7 +36,7 @@ function partValue(ctx: RequestCtx, part: KeyPart): string {
     case 'header':
       return ctx.header(part.name) ?? '';
     case 'jwt':
-      return ctx.principal?.via === 'jwt' ? claimText(ctx.principal.claims[part.claim]) : '';
+      return ctx.principal?.via === 'jwt' && Object.hasOwn(ctx.principal.claims, part.claim) ? claimText(ctx.principal.claims[part.claim]) : '';
     case 'api_key':
       return ctx.principal?.via === 'api_key' ? ctx.principal.subject : '';
   }

@@ -62,7 +62,11 @@ routes:
   - name: mixed
     match: { prefix: /mixed }
     upstream: up
-    auth: { jwt: { algorithms: [RS256, HS256], keys: [ { kid: rs1, pem_file: "${pemFile}" }, { kid: hs1, secret_env: TEST_JWT_SECRET } ] } }
+    auth:
+      jwt:
+        algorithms: [RS256, HS256]
+        keys: [ { kid: rs1, pem_file: "${pemFile}" }, { kid: hs1, secret_env: TEST_JWT_SECRET } ]
+        forward_claims: { constructor: x-ctor, toString: x-to-string, sub: x-sub }
   - name: scoped
     match: { prefix: /scoped }
     upstream: up
@@ -145,6 +149,17 @@ test('algorithm confusion: an HS256 token signed with the RSA public key is refu
   // The mixed route does take both kinds when each is signed with its own key.
   assert.equal((await get('/mixed/a', rs(good()))).status, 200);
   assert.equal((await get('/mixed/a', hs(good()))).status, 200);
+});
+
+test('forward_claims reads claims the token itself holds, never inherited ones (constructor, toString)', async () => {
+  const r = await get('/mixed/a', hs(good()));
+  assert.equal(r.status, 200, r.body);
+  const seen = up.seen.at(-1)!;
+  assert.equal(seen.headers['x-sub'], 'alice');
+  assert.equal(seen.headers['x-ctor'], undefined);
+  assert.equal(seen.headers['x-to-string'], undefined);
+  assert.equal((await get('/mixed/a', hs(good({ constructor: 'own' })))).status, 200);
+  assert.equal(up.seen.at(-1)!.headers['x-ctor'], 'own');
 });
 
 test('expired and not-yet-valid tokens (beyond clock_skew_s) have their own codes; within the skew they pass', async () => {
