@@ -27,7 +27,8 @@ export interface Checked {
 /**
  * Signature and registered claims of a route's tokens, with fast-jwt. The token's header picks the
  * key: its alg must be one the route pins and the key can do (key-algorithms.ts), its kid names the
- * key (a token without a kid is tried against every key that can do its alg). Claims are checked by
+ * key. A token without a kid is tried against every static key that can do its alg, and against the
+ * JWKS key only when just one can: else any made-up token would cost a signature check per key. Claims are checked by
  * fast-jwt only after the signature, so a claim error means the token was genuine.
  */
 export class JwtVerifier {
@@ -65,10 +66,11 @@ export class JwtVerifier {
     const alg = header.alg;
     if (typeof alg !== 'string' || !this.plan.algorithms.includes(alg)) return REFUSED.algorithm;
     const kid = typeof header.kid === 'string' ? header.kid : '';
+    const kidless = kid === '' && severalCan(this.fromJwks, alg);
     let tried = 0;
     let named = false;
     let last: Refusal = REFUSED.signature;
-    for (const list of [this.fixed, this.fromJwks]) {
+    for (const list of [this.fixed, kidless ? NO_KEYS : this.fromJwks]) {
       for (const k of list) {
         if (kid !== '' && k.kid !== kid) continue;
         named = true;
@@ -83,6 +85,7 @@ export class JwtVerifier {
       }
     }
     if (tried > 0) return last;
+    if (kidless) return REFUSED.kidRequired;
     if (named) return REFUSED.algorithm;
     // No static key fits, and the JWKS that may hold the key has not arrived: not the caller's fault.
     if (this.plan.jwksUrl !== null && !this.jwksLoaded) return REFUSED.keysUnavailable;
@@ -103,6 +106,15 @@ export class JwtVerifier {
     });
     return { kid, algorithms, verify };
   }
+}
+
+const NO_KEYS: readonly KeyVerifier[] = [];
+
+/** Whether more than one of these keys can verify `alg`. */
+function severalCan(keys: readonly KeyVerifier[], alg: string): boolean {
+  let n = 0;
+  for (const k of keys) if (k.algorithms.includes(alg) && ++n > 1) return true;
+  return false;
 }
 
 /** The JOSE header of a compact JWS, or null when it is not one. */

@@ -22,6 +22,7 @@ export const REFUSED = {
   signature: refusal('SLUICE_ERR_AUTH_INVALID_TOKEN', 'invalid_token', 'the token signature is invalid'),
   algorithm: refusal('SLUICE_ERR_AUTH_INVALID_TOKEN', 'invalid_token', 'the token algorithm is not accepted'),
   unknownKid: refusal('SLUICE_ERR_AUTH_INVALID_TOKEN', 'invalid_token', 'the token key id is unknown'),
+  kidRequired: refusal('SLUICE_ERR_AUTH_INVALID_TOKEN', 'invalid_token', 'the token names no key id and several JWKS keys could verify it'),
   issuer: refusal('SLUICE_ERR_AUTH_INVALID_TOKEN', 'invalid_token', 'the token issuer is not accepted'),
   audience: refusal('SLUICE_ERR_AUTH_INVALID_TOKEN', 'invalid_token', 'the token audience is not accepted'),
   claims: refusal('SLUICE_ERR_AUTH_INVALID_TOKEN', 'invalid_token', 'the token lacks a required claim or a claim is invalid'),

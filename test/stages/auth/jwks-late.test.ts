@@ -14,6 +14,8 @@ import { waitFor } from '../../helpers/wait.js';
  * coming back, not after min_cache_s (30 s here, the default).
  */
 const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const ec2 = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const kidless = createSigner({ key: ec.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, algorithm: 'ES256', expiresIn: 600_000 })({ sub: 'x' });
 const token = createSigner({ key: ec.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, algorithm: 'ES256', kid: 'k1', expiresIn: 600_000 })({
   sub: 'late',
 });
@@ -35,7 +37,14 @@ before(async () => {
       return;
     }
     res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=3600' });
-    res.end(JSON.stringify({ keys: [{ ...ec.publicKey.export({ format: 'jwk' }), kid: 'k1', alg: 'ES256', use: 'sig' }] }));
+    res.end(
+      JSON.stringify({
+        keys: [
+          { ...ec.publicKey.export({ format: 'jwk' }), kid: 'k1', alg: 'ES256', use: 'sig' },
+          { ...ec2.publicKey.export({ format: 'jwk' }), kid: 'k2', alg: 'ES256', use: 'sig' },
+        ],
+      }),
+    );
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   upstream = await startUpstream();
@@ -86,4 +95,12 @@ test('a JWKS host down at start: 503 meanwhile (static keys still work), its key
     6000,
   );
   assert.ok(fetches < 10, `the backoff keeps fetches few (${fetches})`);
+});
+
+test('a token without a kid is refused when several JWKS keys could verify it (one check per key otherwise)', async () => {
+  await waitFor(async () => (await request(gw.url('/late/a'), { headers: { authorization: `Bearer ${token}` } })).status === 200, 'the JWKS arrived');
+  const r = await request(gw.url('/late/a'), { headers: { authorization: `Bearer ${kidless}` } });
+  assert.equal(r.status, 401, r.body);
+  assert.equal(json(r).error.code, 'SLUICE_ERR_AUTH_INVALID_TOKEN');
+  assert.match(String(r.headers['www-authenticate']), /error_description="the token names no key id and several JWKS keys could verify it"/);
 });
