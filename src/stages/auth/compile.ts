@@ -70,8 +70,23 @@ export function compileJwksSettings(c: JwksSettingsConfig, problems: StageProble
   };
 }
 
-/** Headers a claim or key id may not be forwarded in: sluice writes them, or they frame the message. */
-const CANNOT_FORWARD = [...HOP_BY_HOP_NAMES, 'content-length', 'host', 'x-request-id', 'authorization'];
+/**
+ * Headers a claim or key id may not be forwarded in: they frame the message (hop-by-hop,
+ * content-length), sluice writes them for every request (upstream/request-head.ts: host, x-request-id,
+ * x-forwarded-for/-proto/-host, via), or they carry the credential (authorization). A claim sent as
+ * x-forwarded-for would replace the client chain sluice checked.
+ */
+const CANNOT_FORWARD = [
+  ...HOP_BY_HOP_NAMES,
+  'content-length',
+  'host',
+  'x-request-id',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'via',
+  'authorization',
+];
 /** RFC 7518 §3.2: an HMAC key at least as long as the hash; 32 bytes is HS256's. */
 const MIN_SECRET_BYTES = 32;
 

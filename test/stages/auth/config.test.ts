@@ -68,6 +68,23 @@ test('refused: both kinds, neither, a short secret, a key that fits no algorithm
     ['{ jwt: { algorithms: [ES256], jwks_url: "http://127.0.0.1.idp.test/jwks" } }', /auth\.jwt\.jwks_url: a plain http JWKS off loopback/],
     ['{ jwt: { algorithms: [ES256], jwks_url: "https://idp.test/jwks", forward_claims: { sub: host } } }', /forward_claims\.sub: host cannot carry a claim/],
     [
+      '{ jwt: { algorithms: [ES256], jwks_url: "https://idp.test/jwks", forward_claims: { sub: X-Forwarded-For } } }',
+      /gw\.yaml:7:\d+ routes\[0\]\.auth\.jwt\.forward_claims\.sub: x-forwarded-for cannot carry a claim/,
+    ],
+    [
+      '{ jwt: { algorithms: [ES256], jwks_url: "https://idp.test/jwks", forward_claims: { a: x-forwarded-proto } } }',
+      /forward_claims\.a: x-forwarded-proto cannot/,
+    ],
+    [
+      '{ jwt: { algorithms: [ES256], jwks_url: "https://idp.test/jwks", forward_claims: { a: x-forwarded-host } } }',
+      /forward_claims\.a: x-forwarded-host cannot/,
+    ],
+    ['{ jwt: { algorithms: [ES256], jwks_url: "https://idp.test/jwks", forward_claims: { a: via } } }', /forward_claims\.a: via cannot carry a claim/],
+    [
+      `{ api_key: { forward_id: x-forwarded-for, keys: [ { id: a, hash: "sha256:${'0'.repeat(64)}" } ] } }`,
+      /api_key\.forward_id: x-forwarded-for cannot carry the key id/,
+    ],
+    [
       `{ api_key: { header: x-key, query: key, keys: [ { id: a, hash: "sha256:${'0'.repeat(64)}" } ] } }`,
       /auth\.api_key\.query: set header or query, not both/,
     ],
