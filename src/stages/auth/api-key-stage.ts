@@ -2,7 +2,7 @@ import { dropFields } from '../../http/fields.js';
 import type { LocalReply, Stage, UpstreamRequestHead } from '../../pipeline/phase.js';
 import type { Principal, RequestCtx } from '../../pipeline/request-ctx.js';
 import type { StageEnv } from '../../pipeline/stage-factory.js';
-import { AMBIGUOUS, maskedParam, matchKey, presentedKey, withoutParam } from './api-key.js';
+import { AMBIGUOUS, hasParam, maskedParam, matchKey, presentedKey, withoutParam } from './api-key.js';
 import type { ApiKeyPlan, AuthPlan, JwksSettings } from './compile.js';
 import type { StoredKey } from './keys-file.js';
 import type { KeyFilesPublished } from './keys-file-service.js';
@@ -38,8 +38,6 @@ export class ApiKeyStage implements Stage {
     if (this.file !== null) this.takeKeysFile(this.file);
     const presented = presentedKey(ctx, this.key);
     if (presented === null) return this.refuser.refuse(ctx, REFUSED.missing);
-    // The access log must not carry the key, whatever the parameter is called, refused or not.
-    if (this.key.query !== null) ctx.logQuery = maskedParam(ctx.query, this.key.query);
     const i = presented === AMBIGUOUS ? -1 : matchKey(presented, this.hashes);
     if (i === -1) return this.refuser.refuse(ctx, REFUSED.apiKey);
     ctx.principal = this.principals[i];
@@ -56,6 +54,16 @@ export class ApiKeyStage implements Stage {
   private useKeys(keys: readonly StoredKey[]): void {
     this.hashes = keys.map((k) => Buffer.from(k.sha256, 'hex'));
     this.principals = keys.map((k): Principal => ({ via: 'api_key', subject: k.id, keyId: k.id, claims: NO_CLAIMS }));
+  }
+
+  /**
+   * The access log must not carry the key, whatever the parameter is called, refused or not, and
+   * also when an earlier stage answered before this one ran (an ip: 403, a CORS preflight, which
+   * browsers send with the query): onLog runs for every request of the route.
+   */
+  onLog(ctx: RequestCtx): void {
+    const name = this.key.query;
+    if (name !== null && hasParam(ctx.query, name)) ctx.logQuery = maskedParam(ctx.query, name);
   }
 
   onUpstreamRequest(ctx: RequestCtx, head: UpstreamRequestHead): void {

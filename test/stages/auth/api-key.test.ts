@@ -38,6 +38,7 @@ routes:
     match: { prefix: /k }
     upstream: up
     auth: { api_key: { query: k, keys: [ { id: team-a, hash: "${sha(KEY_A)}" } ] } }
+    cors: { origins: ["https://app.example.com"] }
   - name: from-file
     match: { prefix: /f }
     upstream: up
@@ -103,6 +104,14 @@ test('a key under a name the generic mask misses (k) is masked in the access log
   const badLine = await gw.waitForLog((l) => l.type === 'access' && l.request_id === 'qk-bad');
   assert.equal(okLine.query, 'a=1&k=[redacted]');
   assert.equal(badLine.query, 'k=[redacted]&%6B=[redacted]');
+  // A preflight is answered by cors: before auth runs, and browsers keep the query on it.
+  const preflight = await request(gw.url(`/k/x?k=${KEY_A}`), {
+    method: 'OPTIONS',
+    headers: { origin: 'https://app.example.com', 'access-control-request-method': 'GET', 'x-request-id': 'qk-preflight' },
+  });
+  assert.equal(preflight.status, 204);
+  const preflightLine = await gw.waitForLog((l) => l.type === 'access' && l.request_id === 'qk-preflight');
+  assert.equal(preflightLine.query, 'k=[redacted]');
   assert.ok(!JSON.stringify(gw.logs).includes(KEY_A));
 });
 
