@@ -128,16 +128,31 @@ export class Exchange implements RequestCtx, LegRequest, Outcome {
         );
         return;
       }
-      return this.reply(verdict);
+      return this.answer(stages, i, verdict);
     }
     this.forward();
+  }
+
+  /** Stage i answered: the stages before it, which let the request pass, may add to the reply. */
+  private answer(stages: readonly Stage[], i: number, verdict: LocalReply): void {
+    let r = verdict;
+    for (let k = 0; k < i; k++) {
+      const s = stages[k];
+      if (s.onLocalReply === undefined) continue;
+      try {
+        r = s.onLocalReply(this, r);
+      } catch (err) {
+        return this.stageFailed(s, err);
+      }
+    }
+    this.reply(r);
   }
 
   /** An awaited stage answered. If the request ended meanwhile (client gone, onLog run), no later stage may take anything. */
   private afterAwait(stages: readonly Stage[], i: number, verdict: LocalReply | null): void {
     if (this.finished) return;
     if (verdict === null) this.runRequestStages(stages, i + 1);
-    else this.reply(verdict);
+    else this.answer(stages, i, verdict);
   }
 
   private stageFailed(stage: Stage, err: unknown): void {

@@ -92,6 +92,12 @@ export interface Stage {
   readonly name: string;
   /** Route matched, head known. Return a LocalReply to answer now, null to continue. */
   onRequest?(ctx: RequestCtx): LocalReply | null | Promise<LocalReply | null>;
+  /**
+   * A later stage's onRequest answered (auth's 401, rate_limit's 429): this stage, whose onRequest
+   * let the request pass, may return the reply with headers added (cors: the allow headers, so a
+   * browser can read the 401). Synchronous; only for stages that also have onRequest.
+   */
+  onLocalReply?(ctx: RequestCtx, reply: LocalReply): LocalReply;
   /** Last edit of what goes upstream, once per try. Synchronous. */
   onUpstreamRequest?(ctx: RequestCtx, head: UpstreamRequestHead): void;
   /** The upstream's response head, before it is written downstream. Synchronous. */

@@ -20,6 +20,7 @@ export function corsStage(plan: CorsPlan): Stage {
     name: 'cors',
     onRequest: (ctx) => onRequest(plan, ctx),
     onResponse: (ctx, head) => onResponse(plan, ctx, head),
+    onLocalReply: (ctx, reply) => onLocalReply(plan, ctx, reply),
   };
 }
 
@@ -75,6 +76,22 @@ function onResponse(plan: CorsPlan, ctx: RequestCtx, head: ResponseHead): void {
   setHeader(head, 'access-control-allow-origin', plan.anyOrigin ? '*' : origin);
   if (plan.credentials) setHeader(head, 'access-control-allow-credentials', 'true');
   if (plan.exposeHeaders !== '') setHeader(head, 'access-control-expose-headers', plan.exposeHeaders);
+}
+
+/**
+ * A later stage refused the request (auth's 401, rate_limit's 429): without the allow headers the
+ * browser hides that answer from the script, which then cannot tell an expired token from a
+ * network error. Preflights never get here (this stage answered them).
+ */
+function onLocalReply(plan: CorsPlan, ctx: RequestCtx, reply: LocalReply): LocalReply {
+  const origin = ctx.header('origin');
+  const headers: [string, string][] = reply.headers === undefined ? [] : reply.headers.map(([n, v]) => [n, v]);
+  if (!plan.anyOrigin) headers.push(['vary', 'Origin']);
+  if (origin === undefined || !originAllowed(plan, origin)) return headers.length === 0 ? reply : { ...reply, headers };
+  headers.push(['access-control-allow-origin', plan.anyOrigin ? '*' : origin]);
+  if (plan.credentials) headers.push(['access-control-allow-credentials', 'true']);
+  if (plan.exposeHeaders !== '') headers.push(['access-control-expose-headers', plan.exposeHeaders]);
+  return { ...reply, headers };
 }
 
 /** Vary: the upstream's values (all its Vary lines, joined) plus Origin, unless one is already Origin or *. */

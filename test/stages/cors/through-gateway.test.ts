@@ -40,6 +40,11 @@ routes:
     match: { prefix: /public/ }
     upstream: up
     cors: { origins: "*" }
+  - name: keyed
+    match: { prefix: /keyed/ }
+    upstream: up
+    cors: { origins: ["${APP}"], credentials: true }
+    auth: { api_key: { keys: [ { id: app, hash: "sha256:${'0'.repeat(64)}" } ] } }
 `);
 });
 after(async () => {
@@ -137,4 +142,19 @@ test('origins "*" answers any origin with *, and no Vary: Origin', async () => {
   assert.equal(r.headers.vary, undefined);
   const plain = await request(gw.url('/public/x'), { method: 'OPTIONS' });
   assert.equal(json(plain).method, 'OPTIONS', 'a route matching any method forwards a plain OPTIONS');
+});
+
+test("a later stage's refusal (auth's 401) carries the allow headers, so the browser lets the script read it", async () => {
+  const r = await request(gw.url('/keyed/x'), { headers: { origin: APP } });
+  assert.equal(r.status, 401);
+  assert.equal(json(r).error.code, 'SLUICE_ERR_AUTH_MISSING');
+  assert.equal(r.headers['access-control-allow-origin'], APP);
+  assert.equal(r.headers['access-control-allow-credentials'], 'true');
+  assert.equal(r.headers.vary, 'Origin');
+  assert.match(String(r.headers['www-authenticate']), /^Bearer|^ApiKey|realm/i, 'the refusal keeps its own headers');
+  const other = await request(gw.url('/keyed/x'), { headers: { origin: 'https://evil.example.com' } });
+  assert.equal(other.status, 401);
+  assert.equal(other.headers['access-control-allow-origin'], undefined);
+  const asked = await preflight('/keyed/x', { origin: APP, 'access-control-request-method': 'GET' });
+  assert.equal(asked.status, 204, 'a preflight needs no key: cors answers it before auth');
 });
