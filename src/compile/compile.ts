@@ -27,7 +27,7 @@ export function compile(cfg: GatewayConfig, file: string, generation: number): {
     const earlier = seen.get(r.name);
     if (earlier !== undefined) problems.push({ path: ['routes', i, 'name'], message: `duplicate route name "${r.name}" (first used by routes[${earlier}])` });
     seen.set(r.name, i);
-    return compileRoute(r, i, stageSettings, upstreamNames, problems);
+    return compileRoute(r, i, stageSettings, upstreamNames, dirname(file), problems);
   });
   if (problems.length > 0) return { problems };
   return {

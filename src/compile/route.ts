@@ -18,6 +18,7 @@ export function compileRoute(
   index: number,
   stageSettings: Record<string, unknown>,
   upstreamNames: string[],
+  configDir: string,
   problems: SchemaProblem[],
 ): RoutePlan {
   const at = (...rest: (string | number)[]): ConfigPath => ['routes', index, ...rest];
@@ -37,7 +38,7 @@ export function compileRoute(
     retries: compileRetries(r),
     timeoutMs: r.timeout_ms ?? -1,
     fallback: compileFallback(r),
-    stages: compileStages(r, stageSettings, at, report),
+    stages: compileStages(r, stageSettings, configDir, at, report),
   };
 }
 
@@ -83,13 +84,14 @@ function compileTarget(r: RouteConfig, upstreamNames: string[], at: At, report: 
 }
 
 /** Each stage the route sets, in registry order, compiled by the stage itself. */
-function compileStages(r: RouteConfig, stageSettings: Record<string, unknown>, at: At, report: Report): StagePlan[] {
+function compileStages(r: RouteConfig, stageSettings: Record<string, unknown>, configDir: string, at: At, report: Report): StagePlan[] {
   const stages: StagePlan[] = [];
   const route = {
     name: r.name,
     hasUpstream: r.upstream !== undefined,
     methods: r.match.methods ?? null,
     principal: principalKind((r as RouteConfig & Record<string, unknown>).auth),
+    configDir,
   };
   const problems = { report: (rel: readonly (string | number)[], message: string) => report(at(...rel), message) };
   for (const f of stageRegistry) {

@@ -66,6 +66,8 @@ export interface RouteContext {
   readonly methods: readonly string[] | null;
   /** The kind of caller its `auth:` proves (rate-limit keys jwt:CLAIM and api_key need it); null without auth. */
   readonly principal: 'jwt' | 'api_key' | null;
+  /** The config file's folder: a relative file path a stage reads resolves against it, as every file a config names does. */
+  readonly configDir: string;
 }
 
 /** Lets compile report a cross-field problem at a path relative to its route (or to its settings key). */

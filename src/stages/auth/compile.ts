@@ -101,12 +101,12 @@ export function compileAuth(c: AuthConfig, route: RouteContext, problems: StageP
   return {
     route: route.name,
     realm: c.realm ?? route.name.replace(/["\\]/g, ''),
-    jwt: c.jwt === undefined ? null : compileJwt(c.jwt, problems),
-    apiKey: c.api_key === undefined ? null : compileApiKey(c.api_key, problems),
+    jwt: c.jwt === undefined ? null : compileJwt(c.jwt, route.configDir, problems),
+    apiKey: c.api_key === undefined ? null : compileApiKey(c.api_key, route.configDir, problems),
   };
 }
 
-function compileJwt(c: JwtConfig, problems: StageProblems): JwtPlan {
+function compileJwt(c: JwtConfig, configDir: string, problems: StageProblems): JwtPlan {
   const at = (...rel: (string | number)[]) => ['auth', 'jwt', ...rel];
   const algorithms = [...new Set(c.algorithms)];
   if (c.keys === undefined && c.jwks_url === undefined) problems.report(at(), 'set keys, jwks_url, or both');
@@ -116,7 +116,7 @@ function compileJwt(c: JwtConfig, problems: StageProblems): JwtPlan {
     const kid = k.kid ?? '';
     if (kids.has(kid)) problems.report(at('keys', i, 'kid'), kid === '' ? 'only one key may lack a kid' : `duplicate kid "${kid}"`);
     kids.add(kid);
-    const key = readKey(k, algorithms, (field, message) => problems.report(at('keys', i, ...field), message));
+    const key = readKey(k, configDir, algorithms, (field, message) => problems.report(at('keys', i, ...field), message));
     if (key !== null) keys.push({ kid, ...key });
   });
   if (c.jwks_url !== undefined && !algorithms.some((a) => !a.startsWith('HS'))) {
@@ -171,6 +171,7 @@ type KeyConfig = NonNullable<JwtConfig['keys']>[number];
 /** The key's material and algorithms, or null (reported) when it is unusable. */
 function readKey(
   k: KeyConfig,
+  configDir: string,
   pinned: readonly string[],
   report: (field: string[], message: string) => void,
 ): { material: string; algorithms: string[] } | null {
@@ -190,9 +191,9 @@ function readKey(
     material = v;
   } else if (source === 'secret_file' || source === 'pem_file') {
     try {
-      material = readFileSync(k[source]!, 'utf8').replace(/\r?\n$/, '');
+      material = readFileSync(resolve(configDir, k[source]!), 'utf8').replace(/\r?\n$/, '');
     } catch (err) {
-      report([source], `cannot read ${k[source]}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      report([source], `cannot read ${resolve(configDir, k[source]!)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
       return null;
     }
   } else {
@@ -215,7 +216,7 @@ function readKey(
   return { material, algorithms };
 }
 
-function compileApiKey(c: ApiKeyConfig, problems: StageProblems): ApiKeyPlan {
+function compileApiKey(c: ApiKeyConfig, configDir: string, problems: StageProblems): ApiKeyPlan {
   const at = (...rel: (string | number)[]) => ['auth', 'api_key', ...rel];
   if (c.header !== undefined && c.query !== undefined) problems.report(at('query'), 'set header or query, not both');
   const forwardId = c.forward_id.toLowerCase();
@@ -231,7 +232,7 @@ function compileApiKey(c: ApiKeyConfig, problems: StageProblems): ApiKeyPlan {
     ids.add(k.id);
     return { id: k.id, sha256: k.hash.slice(7).toLowerCase() };
   });
-  const keysFile = c.keys_file === undefined ? null : resolve(c.keys_file);
+  const keysFile = c.keys_file === undefined ? null : resolve(configDir, c.keys_file);
   if (keysFile !== null) {
     // Read now so that a bad file refuses the config; the service then watches it.
     try {

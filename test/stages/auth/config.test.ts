@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { loadPlanText } from '../../../src/primary/load-plan.js';
 import type { AuthPlan } from '../../../src/stages/auth/compile.js';
 import { configProblems, stagePlan } from '../../helpers/config.js';
 
@@ -124,4 +125,20 @@ test('jwks settings: max_cache_s below min_cache_s is refused', () => {
     problems.some((p) => /gw\.yaml:1:\d+ jwks\.max_cache_s: must be at least min_cache_s/.test(p)),
     problems.join('\n'),
   );
+});
+
+test("relative secret_file, pem_file and keys_file are read from the config file's folder, like every file a config names", () => {
+  writeFileSync(join(dir, 'good-keys.txt'), `team sha256:${'c'.repeat(64)}\n`);
+  const yaml = `upstreams:
+  up: { endpoints: [ { url: "http://127.0.0.1:1" } ] }
+routes:
+  - { name: jwt, match: { prefix: /j }, upstream: up, auth: { jwt: { algorithms: [HS256, ES256], keys: [ { kid: a, secret_file: secret }, { kid: b, pem_file: ec.pem } ] } } }
+  - { name: key, match: { prefix: /k }, upstream: up, auth: { api_key: { keys_file: good-keys.txt } } }
+`;
+  // The gateway's working directory is elsewhere: the paths must not depend on it.
+  const routes = loadPlanText(yaml, join(dir, 'gw.yaml'), {}).plan.routes;
+  const jwt = routes[0].stages.find((s) => s.kind === 'auth')!.plan as AuthPlan;
+  assert.equal(jwt.jwt!.keys[0].material, SECRET);
+  const key = routes[1].stages.find((s) => s.kind === 'auth')!.plan as AuthPlan;
+  assert.equal(key.apiKey!.keysFile, join(dir, 'good-keys.txt'));
 });
