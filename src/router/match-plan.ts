@@ -7,7 +7,7 @@ export interface MatchPlan {
   readonly index: number;
   readonly hosts: HostsPlan | null;
   readonly methods: readonly string[] | null;
-  /** 'https': only requests from a TLS listener; 'http': only from a plain one; null: either. */
+  /** The request's scheme (a TLS listener's, or a trusted proxy's X-Forwarded-Proto) must be this; null: either. */
   readonly scheme: 'http' | 'https' | null;
   readonly path: readonly SegmentPlan[] | null;
   readonly prefix: string | null;

@@ -15,7 +15,7 @@ import type { HostsPlan, MatchPlan, PredicatePlan, SegmentPlan } from './match-p
 /** What the proxy needs to know about a request to route it; filled in by worker/accept.ts. */
 export interface RoutableRequest {
   readonly method: string;
-  /** 'https' when the request came in over a TLS listener. */
+  /** 'https' from a TLS listener, or when a trusted proxy's X-Forwarded-Proto says so. */
   readonly scheme: 'http' | 'https';
   /** Lower-case Host header value, port included when sent. */
   readonly host: string;
