@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { runCli, startGateway, startGatewayFile, type TestGateway } from '../helpers/gateway.js';
 import { json, request } from '../helpers/http.js';
 
@@ -70,7 +70,7 @@ test('with admin.token: 401 without or with a wrong token, 200 with it; /healthz
 });
 
 test('admin.token_file is read at start and again on reload: the new token works at once, the old one no more', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-admin-'));
+  const dir = mkdtempSync(join(configs, 'token-file-'));
   writeFileSync(join(dir, 'admin.token'), `${TOKEN}\n`);
   // A relative token_file is found beside the config file.
   const configFile = join(dir, 'sluice.yaml');
@@ -160,8 +160,12 @@ test('admin.token and admin.token_file together, or a short token, are config er
   assert.match(missing.stderr, /sluice\.yaml:1:\d+ admin\.token_file: cannot read \/nonexistent\/admin\.token: ENOENT/);
 });
 
+/** Every config this file writes lives in one folder, removed when the tests end. */
+const configs = mkdtempSync(join(tmpdir(), 'sluice-admin-'));
+after(() => rmSync(configs, { recursive: true, force: true }));
+
 function writeConfig(yaml: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'sluice-admin-')), 'sluice.yaml');
+  const file = join(mkdtempSync(join(configs, 'c-')), 'sluice.yaml');
   writeFileSync(file, yaml);
   return file;
 }
