@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { type AddressInfo, createServer as createTcpServer, type Socket } from 'node:net';
+import { type AddressInfo, createServer as createTcpServer, type Server as NetServer, type Socket } from 'node:net';
 
 export interface SeenRequest {
   readonly method: string;
@@ -20,30 +20,11 @@ export type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 /** A real node:http upstream on 127.0.0.1:0 that records every request head it receives. */
 export function startUpstream(handler: Handler = echo): Promise<TestUpstream> {
   const seen: SeenRequest[] = [];
-  const sockets = new Set<Socket>();
   const server: Server = createServer((req, res) => {
     seen.push({ method: req.method!, url: req.url!, headers: req.headers, rawHeaders: req.rawHeaders });
     handler(req, res);
   });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as AddressInfo).port;
-      resolve({
-        port,
-        origin: `http://127.0.0.1:${port}`,
-        seen,
-        close: () =>
-          new Promise<void>((r) => {
-            for (const s of sockets) s.destroy();
-            server.close(() => r());
-          }),
-      });
-    }),
-  );
+  return listenOnLoopback(server, seen);
 }
 
 /** Answers with JSON describing the request it received (body drained and counted). */
@@ -61,12 +42,19 @@ export const echo: Handler = (req, res) => {
 
 /** A raw TCP server: `onConnection` decides what bytes (if any) to send back. */
 export function startRawUpstream(onConnection: (s: Socket) => void): Promise<TestUpstream> {
-  const sockets = new Set<Socket>();
   const server = createTcpServer((s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
     s.on('error', () => {});
     onConnection(s);
+  });
+  return listenOnLoopback(server, []);
+}
+
+/** Listen on 127.0.0.1:0; close() destroys every open connection first, so it never waits on keep-alive. */
+function listenOnLoopback(server: Server | NetServer, seen: SeenRequest[]): Promise<TestUpstream> {
+  const sockets = new Set<Socket>();
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
   });
   return new Promise((resolve) =>
     server.listen(0, '127.0.0.1', () => {
@@ -74,7 +62,7 @@ export function startRawUpstream(onConnection: (s: Socket) => void): Promise<Tes
       resolve({
         port,
         origin: `http://127.0.0.1:${port}`,
-        seen: [],
+        seen,
         close: () =>
           new Promise<void>((r) => {
             for (const s of sockets) s.destroy();
