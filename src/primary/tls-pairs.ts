@@ -59,17 +59,16 @@ export function checkTlsFiles(listeners: readonly ListenerPlan[], problems: Sche
       digest.update(certPem).update('\0').update(keyPem).update('\0');
       const x509Cert = checkPair(certPem, keyPem);
       if (typeof x509Cert === 'string') {
-        problems.push({ path: [...where, 'cert'], message: `SLUICE_ERR_TLS_PAIR: ${cert}: ${x509Cert}` });
+        problems.push({ path: [...where, 'cert'], message: `${PAIR}${cert}: ${x509Cert}` });
         return { cert, key };
       }
       const dates = validityProblem(x509Cert, now);
       if (dates !== null) {
         const inForce = check.inForce === null || check.inForce.has(copyPath(certPem));
-        if (inForce)
-          check.warnings.push({ path: [...where, 'cert'], message: `SLUICE_ERR_TLS_PAIR: ${cert}: ${dates}; served anyway: it is the one in force` });
-        else problems.push({ path: [...where, 'cert'], message: `SLUICE_ERR_TLS_PAIR: ${cert}: ${dates}` });
+        if (inForce) check.warnings.push({ path: [...where, 'cert'], message: `${PAIR}${cert}: ${dates}; served anyway: it is the one in force` });
+        else problems.push({ path: [...where, 'cert'], message: `${PAIR}${cert}: ${dates}` });
       } else if (Date.parse(x509Cert.validTo) - now < EXPIRY_WARNING_DAYS * DAY_MS) {
-        check.warnings.push({ path: [...where, 'cert'], message: `SLUICE_ERR_TLS_PAIR: ${cert}: the certificate expires on ${x509Cert.validTo}` });
+        check.warnings.push({ path: [...where, 'cert'], message: `${PAIR}${cert}: the certificate expires on ${x509Cert.validTo}` });
       }
       return { cert: copyOf(certPem), key: copyOf(keyPem) };
     };
