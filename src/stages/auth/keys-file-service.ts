@@ -1,5 +1,5 @@
-import { type FSWatcher, readFileSync, watch } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { watchFiles } from '../../config/file-watch.js';
 import type { ServiceEnv, StageService } from '../../pipeline/stage-factory.js';
 import type { AuthPlan } from './compile.js';
 import { parseKeysFile, type StoredKey } from './keys-file.js';
@@ -10,20 +10,23 @@ export type KeyFilesPublished = Readonly<Record<string, { readonly version: numb
 const DEBOUNCE_MS = 250;
 
 interface Watched {
-  readonly watcher: FSWatcher;
   keys: StoredKey[] | null;
   text: string;
   version: number;
-  timer: NodeJS.Timeout | null;
 }
 
 /**
- * Watches the routes' API keys files in the primary, like the config file (the directory, so an
- * editor's replace is seen), and publishes their keys to every worker when they change. A file that
- * becomes unreadable or invalid is logged and its last good keys stay in force.
+ * Watches the routes' API keys files in the primary with the config file's watcher (the directory, so
+ * an editor's replace is seen, and a stat poll behind it), and publishes their keys to every worker
+ * when they change. A file that becomes unreadable or invalid is logged and its last good keys stay
+ * in force.
  */
 export function startKeyFilesService(env: ServiceEnv): StageService<unknown, AuthPlan> {
   const files = new Map<string, Watched>();
+  // Any change re-reads every file: read() parses only a file whose text changed.
+  const watcher = watchFiles(DEBOUNCE_MS, () => {
+    for (const [path, w] of files) read(path, w);
+  });
 
   const publish = () => {
     const out: Record<string, { version: number; keys: StoredKey[] }> = {};
@@ -42,13 +45,14 @@ export function startKeyFilesService(env: ServiceEnv): StageService<unknown, Aut
       );
       return;
     }
+    // The last text read, good or bad: an unchanged file (another one changed) is not parsed or logged again.
     if (text === w.text) return;
+    w.text = text;
     const { keys, problems } = parseKeysFile(text);
     if (problems.length > 0) {
       env.log.error({ code: 'SLUICE_ERR_CONFIG_INVALID', file: path, issues: problems }, 'API keys file rejected; its last keys stay in force');
       return;
     }
-    w.text = text;
     w.keys = keys;
     w.version++;
     env.log.info({ file: path, keys: keys.length }, 'API keys file loaded');
@@ -59,45 +63,24 @@ export function startKeyFilesService(env: ServiceEnv): StageService<unknown, Aut
     configure(_settings, plans) {
       const paths = new Set(plans.flatMap((p) => (p.apiKey?.keysFile ? [p.apiKey.keysFile] : [])));
       let removed = false;
-      for (const [path, w] of files) {
+      for (const path of files.keys()) {
         if (paths.has(path)) continue;
-        w.watcher.close();
-        if (w.timer !== null) clearTimeout(w.timer);
         files.delete(path);
         removed = true;
       }
       if (removed) publish();
+      watcher.watch([...paths]);
       for (const path of paths) {
-        const known = files.get(path);
-        if (known !== undefined) {
-          read(path, known); // a reload re-reads it too
-          continue;
+        let w = files.get(path);
+        if (w === undefined) {
+          w = { keys: null, text: '', version: 0 };
+          files.set(path, w);
         }
-        const name = basename(path);
-        const w: Watched = {
-          watcher: watch(dirname(path), (_event, changed) => {
-            if (changed !== null && changed !== name) return;
-            if (w.timer !== null) clearTimeout(w.timer);
-            w.timer = setTimeout(() => {
-              w.timer = null;
-              read(path, w);
-            }, DEBOUNCE_MS);
-          }),
-          keys: null,
-          text: '',
-          version: 0,
-          timer: null,
-        };
-        w.watcher.unref();
-        files.set(path, w);
-        read(path, w);
+        read(path, w); // a reload re-reads a known one too
       }
     },
     async close() {
-      for (const w of files.values()) {
-        w.watcher.close();
-        if (w.timer !== null) clearTimeout(w.timer);
-      }
+      watcher.close();
     },
   };
 }

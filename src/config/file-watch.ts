@@ -12,7 +12,7 @@ export interface FileWatch {
 
 /**
  * Calls `onChange` `settleMs` after the last change to any watched file (the config file; the
- * certificate, key and CA files): its content, or which file the path names (an editor's or `mv`'s
+ * certificate, key and CA files; API keys files): its content, or which file the path names (an editor's or `mv`'s
  * renamed-over file, a Kubernetes secret's symlink swap). Watches the directories, since replacing a
  * file ends a watch on the old one; a stat poll catches what fs.watch misses.
  */
