@@ -18,7 +18,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   observe: ['errors'],
   config: ['errors'],
   router: [],
-  pipeline: ['config', 'errors', 'http'],
+  pipeline: ['config', 'errors', 'http', 'observe'],
   stages: ['config', 'errors', 'http', 'observe', 'pipeline', 'shared'],
   compile: ['config', 'errors', 'http', 'pipeline', 'router', 'shared', 'stages'],
   discovery: ['compile', 'errors', 'observe'],
