@@ -49,6 +49,7 @@ export function compile(cfg: GatewayConfig, file: string, generation: number): {
         drainMs: cfg.timeouts.drain_ms,
       },
       log: { ...cfg.log },
+      metrics: { enabled: cfg.metrics.enabled },
       trustedProxies,
       stageSettings,
       upstreams,

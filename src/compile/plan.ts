@@ -18,6 +18,8 @@ export interface CompiledPlan {
   readonly limits: { readonly maxHeaderBytes: number; readonly maxBodyBytes: number; readonly allowChunkedRequests: boolean };
   readonly timeouts: { readonly connectMs: number; readonly responseHeaderMs: number; readonly idleMs: number; readonly drainMs: number };
   readonly log: { readonly level: string; readonly access: boolean; readonly sample: number };
+  /** Whether workers record request, upstream and stage metrics (the scrape's own series are always there). */
+  readonly metrics: { readonly enabled: boolean };
   /** Peers whose forwarding headers are believed (worker/client-address.ts). */
   readonly trustedProxies: CidrSet;
   /** Each stage's compiled settings (StageFactory.settings), by stage kind. */

@@ -489,6 +489,17 @@ const log = object(
   },
 );
 
+const metrics = object(
+  {
+    enabled: boolean({
+      default: true,
+      description:
+        'Record request, upstream and stage metrics in every worker (GET /metrics on the admin listener). Off: only process, config and upstream-health metrics.',
+    }),
+  },
+  { additionalProperties: false, default: {}, description: 'Prometheus metrics; see docs/observability.md.' },
+);
+
 const upstreams = record(upstreamSchema, {
   default: {},
   propertyNames: { pattern: '^[A-Za-z0-9_.-]{1,64}$' },
@@ -508,6 +519,7 @@ const gatewayProperties = {
   limits,
   timeouts,
   log,
+  metrics,
   trusted_proxies: array(string({ maxLength: 64 }), {
     default: [],
     description:

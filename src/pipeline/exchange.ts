@@ -46,7 +46,11 @@ export class Exchange implements RequestCtx, LegRequest, Outcome {
   params: readonly string[] = [];
   stageState: unknown[] | null = null;
   readonly startedAt = performance.now();
+  /** performance.now() as the exchange finished; 0 before. */
+  private endedAt = 0;
   route: RouteRuntime | null = null;
+  /** The stage that answered the request itself (its name), or null. */
+  answeredBy: string | null = null;
 
   body: RequestBody | null = null;
   leg: LegHandle | null = null;
@@ -145,6 +149,7 @@ export class Exchange implements RequestCtx, LegRequest, Outcome {
         return this.stageFailed(s, err);
       }
     }
+    this.answeredBy = stages[i].name;
     this.reply(r);
   }
 
@@ -237,6 +242,7 @@ export class Exchange implements RequestCtx, LegRequest, Outcome {
   finish(clientGone: boolean): void {
     if (this.finished) return;
     this.finished = true;
+    this.endedAt = performance.now();
     this.requestChain?.destroy();
     this.responseChain?.destroy();
     this.body?.destroy();
@@ -266,7 +272,7 @@ export class Exchange implements RequestCtx, LegRequest, Outcome {
     return this.front.bytesWritten;
   }
   get durationMs(): number {
-    return performance.now() - this.startedAt;
+    return (this.endedAt === 0 ? performance.now() : this.endedAt) - this.startedAt;
   }
   get tries(): number {
     return this.leg === null ? 0 : this.leg.tries;

@@ -1,3 +1,4 @@
+import type { RouteMetrics } from '../observe/worker-metrics.js';
 import type { Forwarder } from './downstream.js';
 import type { Stage } from './phase.js';
 
@@ -6,6 +7,8 @@ export interface RouteRuntime {
   readonly name: string;
   /** null: the route answers by itself (a `respond:` route). */
   readonly forwarder: Forwarder | null;
+  /** Its series (the same across generations); null when metrics are off. */
+  readonly metrics: RouteMetrics | null;
   // Per phase, the stages that have it, in pipeline order; null when none has (checked on the hot path).
   readonly onRequest: readonly Stage[] | null;
   readonly onUpstreamRequest: readonly Stage[] | null;
@@ -15,7 +18,7 @@ export interface RouteRuntime {
   readonly onLog: readonly Stage[] | null;
 }
 
-export function routeRuntime(name: string, forwarder: Forwarder | null, stages: readonly Stage[]): RouteRuntime {
+export function routeRuntime(name: string, forwarder: Forwarder | null, stages: readonly Stage[], metrics: RouteMetrics | null = null): RouteRuntime {
   const having = (phase: keyof Stage) => {
     const list = stages.filter((s) => s[phase] !== undefined);
     return list.length === 0 ? null : list;
@@ -23,6 +26,7 @@ export function routeRuntime(name: string, forwarder: Forwarder | null, stages: 
   return {
     name,
     forwarder,
+    metrics,
     onRequest: having('onRequest'),
     onUpstreamRequest: having('onUpstreamRequest'),
     onResponse: having('onResponse'),

@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import type { EnvVariable } from '../config/env.js';
 import type { Infer, SchemaNode } from '../config/schema-node.js';
+import type { FamilyKey } from '../observe/metric-families.js';
+import type { Counter } from '../observe/worker-metrics.js';
 import type { Stage } from './phase.js';
 import type { RequestState } from './request-ctx.js';
 
@@ -93,6 +95,12 @@ export interface StageEnv<S = unknown> {
   readonly service: ServiceView;
   /** Worker-lifetime resources kept across config generations (a Redis connection), by key. */
   keep<T extends { close(): unknown }>(key: string, create: () => T): T;
+  /**
+   * A counter of GET /metrics (a family of observe/metric-families.ts, label values in its order),
+   * the same object across generations: resolve it at instantiate, add to it per request. With
+   * metrics off it is a counter nobody reads.
+   */
+  counter(family: FamilyKey, labels: readonly string[]): Counter;
 }
 
 /** A worker's side of a stage's primary-side service. */

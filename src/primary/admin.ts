@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { catalog } from '../errors/catalog.js';
+import { OPENMETRICS_TYPE, PROMETHEUS_TYPE, renderMetrics } from '../observe/exposition.js';
 import { bearerMatches } from './admin-auth.js';
+import { describeWorkers, type Scrape } from './metrics-scrape.js';
 
 /** What the admin API needs from the running gateway. */
 export interface AdminTarget {
@@ -12,6 +14,8 @@ export interface AdminTarget {
   reload(): Promise<{ ok: true; generation: number } | { ok: false; code: string; issues: string[] }>;
   /** Endpoints, their health and every breaker, as workers see them now. */
   upstreams(): unknown;
+  /** Every worker's metrics, merged, with the primary's own. */
+  scrape(): Promise<Scrape>;
 }
 
 /**
@@ -19,6 +23,8 @@ export interface AdminTarget {
  *   GET  /healthz  200 while the process is alive
  *   GET  /readyz   200 once every worker listens; 503 while starting or draining
  *   GET  /upstreams  endpoints with health and ejection state, circuit breakers, in-flight counts
+ *   GET  /metrics  Prometheus text (OpenMetrics when the scraper asks for it), merged across workers
+ *   GET  /workers  each worker's generation, requests in flight, event-loop delay, heap, restarts
  *   POST /reload   re-read the config file: 200 {generation} or 400 with every problem
  * With admin.token set, all but /healthz and /readyz (which load balancers and orchestrators probe)
  * need `Authorization: Bearer <token>`, or get 401.
@@ -43,12 +49,19 @@ async function handle(req: IncomingMessage, res: ServerResponse, target: AdminTa
   const digest = target.tokenDigest;
   if (digest !== null && !bearerMatches(req.headers.authorization, digest)) return unauthorized(res);
   if (req.method === 'GET' && path === '/upstreams') return send(res, 200, target.upstreams());
+  if (req.method === 'GET' && path === '/metrics') return sendMetrics(res, await target.scrape(), wantsOpenMetrics(req.headers.accept));
+  if (req.method === 'GET' && path === '/workers') return send(res, 200, describeWorkers(await target.scrape(), target.generation));
   if (req.method === 'POST' && path === '/reload') {
     const r = await target.reload();
     if (r.ok) return send(res, 200, { status: 'reloaded', generation: r.generation });
     return send(res, 400, { error: { code: r.code, message: 'config rejected; the running config stays in force', issues: r.issues } });
   }
-  send(res, 404, { error: { code: 'SLUICE_ERR_ROUTE_NOT_FOUND', message: 'admin endpoints: GET /healthz, GET /readyz, GET /upstreams, POST /reload' } });
+  send(res, 404, {
+    error: {
+      code: 'SLUICE_ERR_ROUTE_NOT_FOUND',
+      message: 'admin endpoints: GET /healthz, GET /readyz, GET /upstreams, GET /metrics, GET /workers, POST /reload',
+    },
+  });
 }
 
 function unauthorized(res: ServerResponse): void {
@@ -59,5 +72,16 @@ function unauthorized(res: ServerResponse): void {
 function send(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** Prometheus asks for OpenMetrics first in its Accept header; anything else gets the classic text format. */
+function wantsOpenMetrics(accept: string | undefined): boolean {
+  return accept !== undefined && accept.includes('application/openmetrics-text');
+}
+
+function sendMetrics(res: ServerResponse, s: Scrape, openMetrics: boolean): void {
+  const text = renderMetrics(s.series, openMetrics);
+  res.writeHead(200, { 'content-type': openMetrics ? OPENMETRICS_TYPE : PROMETHEUS_TYPE, 'content-length': Buffer.byteLength(text) });
   res.end(text);
 }

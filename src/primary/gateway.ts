@@ -18,6 +18,7 @@ import { startAdmin } from './admin.js';
 import { describeUpstreams } from './describe-upstreams.js';
 import { EndpointRows } from './endpoint-rows.js';
 import { loadPlanFile } from './load-plan.js';
+import { type ReloadCounts, scrape } from './metrics-scrape.js';
 import { gcMode } from './node-flags.js';
 import { claimPort } from './port-check.js';
 import { StageServices } from './stage-services.js';
@@ -78,6 +79,8 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
   let draining = false;
   let lastText = hashOf(file);
   let generation = 1;
+  const startedAt = Date.now();
+  const reloads: ReloadCounts = { ok: 0, failed: 0, lastOk: true };
   let reloading: Promise<unknown> = Promise.resolve();
   /** The config's plan; what workers get adds discovered endpoints and table rows (bind). */
   let configured = pin(first.plan);
@@ -146,11 +149,15 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
       keepOnlyCopies(new Set([...tlsCopies(previous.listeners), ...tlsCopies(pinned.listeners)]));
       tlsWatch.watch(tlsFiles(pinned.listeners));
       log.info({ source, generation }, 'config reloaded');
+      reloads.ok++;
+      reloads.lastOk = true;
       return { ok: true as const, generation };
     } catch (err) {
       const issues = err instanceof ConfigError ? err.issues.map(formatConfigIssue) : [(err as Error).message];
       const code = err instanceof GatewayError ? err.code : 'SLUICE_ERR_INTERNAL';
       log.error({ source, code, issues }, 'config rejected; the running config stays in force');
+      reloads.failed++;
+      reloads.lastOk = false;
       return { ok: false as const, code, issues };
     }
   };
@@ -181,6 +188,7 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
       },
       reload: () => reload('admin'),
       upstreams: () => describeUpstreams(published, health, upstreamTable),
+      scrape: () => scrape({ supervisor, plan: () => published, health, table: upstreamTable, reloads, startedAt }),
     });
   } catch (err) {
     await stopBackground();

@@ -2,6 +2,8 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { CompiledPlan } from '../compile/plan.js';
 import { GatewayError } from '../errors/gateway-error.js';
+import { countersOnly, mergeSeries } from '../observe/exposition.js';
+import type { SeriesSnapshot } from '../observe/worker-metrics.js';
 import type { SharedState } from '../shared/shared-state.js';
 import type { FromWorker, ToWorker, WorkerData } from '../worker/messages.js';
 
@@ -17,6 +19,18 @@ interface Seat {
   generation: number;
   crashes: number;
   lastCrash: number;
+  /** Threads in this seat that died and were replaced. */
+  restarts: number;
+  /** The series of the thread in this seat at its latest scrape: its counters outlive it. */
+  last: readonly SeriesSnapshot[];
+}
+
+/** One worker's answer to a scrape; series null when it did not answer in time (or has no thread). */
+export interface WorkerScrape {
+  readonly index: number;
+  readonly generation: number;
+  readonly restarts: number;
+  readonly series: readonly SeriesSnapshot[] | null;
 }
 
 /**
@@ -27,6 +41,10 @@ export class Supervisor {
   private readonly seats: Seat[] = [];
   private stopping = false;
   private waiters: Array<() => void> = [];
+  /** Counters of threads that died, so that merged counters never go back (what they counted since their last scrape is lost). */
+  private retired: SeriesSnapshot[] = [];
+  private scrapes = new Map<number, (m: { generation: number; series: readonly SeriesSnapshot[] }) => void>();
+  private nextScrape = 0;
 
   constructor(
     private plan: CompiledPlan,
@@ -47,7 +65,7 @@ export class Supervisor {
   /** Resolves once every worker listens; rejects if a worker cannot listen. */
   async start(): Promise<void> {
     for (let i = 0; i < this.plan.workers; i++) {
-      this.seats.push({ worker: null, listening: false, generation: 0, crashes: 0, lastCrash: 0 });
+      this.seats.push({ worker: null, listening: false, generation: 0, crashes: 0, lastCrash: 0, restarts: 0, last: [] });
       this.spawn(i);
     }
     await this.until(() => this.fatal !== null || this.seats.every((s) => s.listening));
@@ -74,6 +92,42 @@ export class Supervisor {
     }, timeoutMs);
     await this.until(() => expired || this.seats.every((s) => s.worker === null || s.generation >= plan.generation));
     clearTimeout(timer);
+  }
+
+  /** Workers replaced since the start. */
+  get restarts(): number {
+    return this.seats.reduce((n, s) => n + s.restarts, 0);
+  }
+
+  /** The counters of threads that died. */
+  get retiredSeries(): readonly SeriesSnapshot[] {
+    return this.retired;
+  }
+
+  /**
+   * Every worker's metrics now. A worker answers between two of its events (a snapshot is a copy of
+   * its counters), so a scrape never blocks one; a worker that takes longer than timeoutMs is left out.
+   */
+  scrape(timeoutMs = 2000): Promise<WorkerScrape[]> {
+    return Promise.all(
+      this.seats.map((seat, index) => {
+        const w = seat.worker;
+        if (w === null) return { index, generation: seat.generation, restarts: seat.restarts, series: null };
+        const id = this.nextScrape++;
+        return new Promise<WorkerScrape>((resolve) => {
+          const timer = setTimeout(() => {
+            this.scrapes.delete(id);
+            resolve({ index, generation: seat.generation, restarts: seat.restarts, series: null });
+          }, timeoutMs);
+          this.scrapes.set(id, (m) => {
+            clearTimeout(timer);
+            seat.last = m.series;
+            resolve({ index, generation: m.generation, restarts: seat.restarts, series: m.series });
+          });
+          this.post(seat, { type: 'metrics', id });
+        });
+      }),
+    );
   }
 
   /** Stop accepting everywhere, wait for in-flight requests (bounded), let threads end. */
@@ -118,6 +172,11 @@ export class Supervisor {
       this.log.info({ worker: index, port: m.port, generation: seat.generation }, 'worker listening');
     } else if (m.type === 'plan-applied') {
       seat.generation = m.generation;
+    } else if (m.type === 'metrics') {
+      const answer = this.scrapes.get(m.id);
+      this.scrapes.delete(m.id);
+      answer?.(m);
+      return;
     } else if (m.type === 'service-signal') {
       this.onServiceSignal?.(m.kind, m.value);
       return;
@@ -133,6 +192,9 @@ export class Supervisor {
     seat.listening = false;
     this.wake();
     if (this.stopping || this.fatal !== null) return;
+    this.retired = mergeSeries([this.retired, countersOnly(seat.last)]);
+    seat.last = [];
+    seat.restarts++;
     const now = Date.now();
     seat.crashes = now - seat.lastCrash < 60_000 ? seat.crashes + 1 : 0;
     seat.lastCrash = now;

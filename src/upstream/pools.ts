@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { type ConnectionOptions, createSecureContext } from 'node:tls';
 import type { CompiledPlan, EndpointPlan, UpstreamPlan, UpstreamTlsPlan } from '../compile/plan.js';
+import { gauge, type SeriesSnapshot } from '../observe/worker-metrics.js';
 import { Http1Pool } from './http1/pool.js';
 
 /**
@@ -34,6 +35,23 @@ export class PoolSet {
   forOrigin(origin: string): Http1Pool | undefined {
     for (const [key, pool] of this.pools) if (key.startsWith(origin + '|')) return pool;
     return undefined;
+  }
+
+  /** Connections (idle, busy) and queued tries per endpoint, summed over this worker's current pools. */
+  gauges(): SeriesSnapshot[] {
+    const by = new Map<string, { open: number; idle: number; queued: number }>();
+    for (const [key, pool] of this.pools) {
+      const origin = key.slice(0, key.indexOf('|'));
+      const c = pool.counts;
+      const sum = by.get(origin);
+      if (sum === undefined) by.set(origin, c);
+      else by.set(origin, { open: sum.open + c.open, idle: sum.idle + c.idle, queued: sum.queued + c.queued });
+    }
+    return [...by].flatMap(([origin, c]) => [
+      gauge('poolConnections', [origin, 'idle'], c.idle),
+      gauge('poolConnections', [origin, 'busy'], c.open - c.idle),
+      gauge('poolQueued', [origin], c.queued),
+    ]);
   }
 
   /** The worker is done draining: whatever is still open was abandoned. */

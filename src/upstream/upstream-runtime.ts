@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { UpstreamPlan } from '../compile/plan.js';
 import { OncePerSecond } from '../observe/once-per-second.js';
+import type { EndpointMetrics, UpstreamMetrics } from '../observe/worker-metrics.js';
 import type { RequestCtx } from '../pipeline/request-ctx.js';
 import { msAt } from '../shared/clock.js';
 import type { EndpointHealth } from '../shared/endpoint-health.js';
@@ -30,6 +31,8 @@ export class UpstreamRuntime implements Candidates {
   /** In flight per endpoint and worker beyond which it is full (connections × pipelining + max_pending). */
   private readonly capacity: number;
   private readonly budgetRefusals = new OncePerSecond();
+  /** Same order as plan.endpoints; empty when metrics are off. */
+  private readonly endpointMetrics: readonly EndpointMetrics[];
   // Per-pick scratch: one pick runs at a time on a thread.
   private tried = 0;
   private now = 0;
@@ -43,8 +46,11 @@ export class UpstreamRuntime implements Candidates {
     readonly health: EndpointHealth,
     readonly table: UpstreamTable,
     readonly log: Logger,
+    /** null: metrics are off (metrics.enabled: false). */
+    private readonly metrics: UpstreamMetrics | null,
   ) {
     this.count = plan.endpoints.length;
+    this.endpointMetrics = metrics === null ? [] : plan.endpoints.map((e) => metrics.endpoint(e.origin));
     this.rows = plan.endpoints.map((e) => e.row);
     this.inService = plan.endpoints.filter((e) => e.weight > 0).map((e) => e.row);
     this.balancer = createBalancer(plan);
@@ -113,9 +119,17 @@ export class UpstreamRuntime implements Candidates {
    */
   tryOutcome(i: number, failed: boolean, probe: boolean, startedAt: number): void {
     const b = this.plan.breaker;
-    // Hot path: a success with no breaker and a balancer that ignores latency reads no clock.
-    if (!failed && b === null && this.balancer.observe === undefined) return;
+    const m = this.metrics;
+    // Hot path: with metrics off, a success with no breaker and a balancer that ignores latency reads no clock.
+    const quiet = !failed && b === null && this.balancer.observe === undefined;
+    if (quiet && m === null) return;
     const t = performance.now();
+    if (m !== null) {
+      const e = this.endpointMetrics[i];
+      (failed ? e.failed : e.ok).value++;
+      m.tryDuration.record(t - startedAt);
+      if (quiet) return;
+    }
     this.balancer.observe?.(i, t - startedAt, failed);
     const now = msAt(t);
     if (failed) this.passiveFailure(i, now);
@@ -136,6 +150,7 @@ export class UpstreamRuntime implements Candidates {
   passiveFailure(i: number, now: number): void {
     const ejectedFor = this.health.recordFailure(this.rows[i], now, this.plan.passive, this.inService, this.plan.row);
     if (ejectedFor === 0) return;
+    if (this.metrics !== null) this.endpointMetrics[i].ejections.value++;
     const endpoint = this.plan.endpoints[i].origin;
     this.log.warn(
       { upstream: this.plan.name, endpoint, eject_ms: ejectedFor, code: 'SLUICE_ERR_NO_HEALTHY_UPSTREAM' },
@@ -147,6 +162,7 @@ export class UpstreamRuntime implements Candidates {
   takeRetry(now: number): boolean {
     const b = this.plan.retryBudget;
     if (this.table.takeRetry(this.plan.row, now, b.ratio, b.minPerS)) return true;
+    if (this.metrics !== null) this.metrics.budgetRefusals.value++;
     const refused = this.budgetRefusals.hit();
     if (refused > 0)
       this.log.warn({ upstream: this.plan.name, refused, ratio: b.ratio, min_per_s: b.minPerS }, 'retry budget exhausted; failed tries answered without retry');

@@ -1,8 +1,11 @@
+import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { CompiledPlan } from '../compile/plan.js';
 import { AccessLog } from '../observe/access-log.js';
+import { EventLoopDelay } from '../observe/event-loop-delay.js';
 import { createLogger, flushDestinationSync, logDestination } from '../observe/log.js';
+import { gauge, WorkerMetrics } from '../observe/worker-metrics.js';
 import { EndpointHealth } from '../shared/endpoint-health.js';
 import { UpstreamTable } from '../shared/upstream-table.js';
 import { PoolSet } from '../upstream/pools.js';
@@ -28,7 +31,16 @@ const kept = new KeptResources();
 const health = new EndpointHealth(shared.endpointTable);
 const upstreamTable = new UpstreamTable(shared.upstreamTable);
 const serviceViews = new ServiceViews(services, (kind, value) => send({ type: 'service-signal', kind, value }));
-const build = (plan: CompiledPlan): Runtime => buildRuntime(plan, { pools, log, access, shared, kept, health, upstreamTable, serviceViews });
+const metrics = new WorkerMetrics();
+const loopDelay = new EventLoopDelay();
+const worker = String(index);
+metrics.addGauges(() => [
+  gauge('workerInFlight', [worker], inFlight.count),
+  gauge('eventLoopDelay', [worker], loopDelay.p99Ms / 1000),
+  gauge('heapUsed', [worker], getHeapStatistics().used_heap_size),
+]);
+metrics.addGauges(() => pools.gauges());
+const build = (plan: CompiledPlan): Runtime => buildRuntime(plan, { pools, log, access, shared, kept, health, upstreamTable, serviceViews, metrics });
 let runtime: Runtime = build(firstPlan);
 let listeners: Listener[] = [];
 
@@ -60,6 +72,7 @@ function drain(timeoutMs: number): void {
       .finally(() => {
         send({ type: 'drained', abandoned });
         access.close();
+        loopDelay.close();
         flushDestinationSync(dest);
         port.close();
       });
@@ -73,6 +86,7 @@ port.on('message', (m: ToWorker) => {
   if (m.type === 'plan') applyPlan(m.plan);
   else if (m.type === 'drain') drain(m.timeoutMs);
   else if (m.type === 'service') serviceViews.update(m.kind, m.value);
+  else if (m.type === 'metrics') send({ type: 'metrics', id: m.id, generation: runtime.plan.generation, series: metrics.snapshot() });
 });
 
 /** Every listener of the plan, in order; a plain one with redirect_to_https learns its TLS listener's port. */

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { CompiledPlan, RoutePlan } from '../compile/plan.js';
 import type { AccessLog } from '../observe/access-log.js';
+import type { RouteMetrics, WorkerMetrics } from '../observe/worker-metrics.js';
 import { RequestState } from '../pipeline/request-ctx.js';
 import { type RouteRuntime, routeRuntime } from '../pipeline/route-runtime.js';
 import { Router } from '../router/router.js';
@@ -24,6 +25,8 @@ export interface Runtime {
   readonly accessInfo: boolean;
   /** Access lines for 5xx and 499 (level warn or lower, even with log.access off). */
   readonly accessWarn: boolean;
+  /** The series of requests no route matched (route=""); null when metrics are off. */
+  readonly unmatched: RouteMetrics | null;
 }
 
 /** What a worker owns for its whole life, across config generations. */
@@ -36,10 +39,12 @@ export interface WorkerServices {
   readonly health: EndpointHealth;
   readonly upstreamTable: UpstreamTable;
   readonly serviceViews: ServiceViews;
+  readonly metrics: WorkerMetrics;
 }
 
 export function buildRuntime(plan: CompiledPlan, services: WorkerServices): Runtime {
   const { log, access } = services;
+  const metrics = plan.metrics.enabled ? services.metrics : null;
   const pools = services.pools.adopt(plan);
   const upstreams = plan.upstreams.map(
     (u) =>
@@ -50,6 +55,7 @@ export function buildRuntime(plan: CompiledPlan, services: WorkerServices): Runt
         services.health,
         services.upstreamTable,
         log,
+        metrics === null ? null : metrics.upstream(u.name),
       ),
   );
   const routes = plan.routes.map((r) => ({ plan: r, route: buildRoute(r, plan, upstreams, services) }));
@@ -61,6 +67,7 @@ export function buildRuntime(plan: CompiledPlan, services: WorkerServices): Runt
     access,
     accessInfo: plan.log.access && level <= log.levels.values.info,
     accessWarn: level <= log.levels.values.warn,
+    unmatched: metrics === null ? null : metrics.route(''),
   };
 }
 
@@ -69,6 +76,7 @@ function buildRoute(plan: RoutePlan, compiled: CompiledPlan, upstreams: Upstream
   let states = 0;
   const state = <T>() => new RequestState<T>(states++);
   const shared = services.shared;
+  const metrics = compiled.metrics.enabled ? services.metrics : null;
   const stages = plan.stages.map((s) =>
     stageFactory(s.kind).instantiate(s.plan, {
       log: services.log,
@@ -78,8 +86,9 @@ function buildRoute(plan: RoutePlan, compiled: CompiledPlan, upstreams: Upstream
       secret: shared.secret,
       service: services.serviceViews.view(s.kind),
       keep: (key, create) => services.kept.keep(key, create),
+      counter: (family, labels) => (metrics === null ? { value: 0 } : metrics.counter(family, labels)),
     }),
   );
   const forwarder = plan.upstream === -1 ? null : new RouteUpstream(upstreams[plan.upstream], plan);
-  return routeRuntime(plan.name, forwarder, stages);
+  return routeRuntime(plan.name, forwarder, stages, metrics === null ? null : metrics.route(plan.name));
 }

@@ -125,6 +125,7 @@ export class UwsDownstream implements FrontDoor {
     } else {
       ex.route = match.route;
       ex.params = match.params;
+      if (match.route.metrics !== null) match.route.metrics.inFlight++;
     }
     // A bodiless request gets no onData from uWS worth waiting for (one empty call): acceptHead has
     // already checked what uWS checks after the handler (the Content-Length digits), so that call is
@@ -370,6 +371,12 @@ export class UwsDownstream implements FrontDoor {
     ex.finish(this.aborted);
     const rt = this.runtime;
     rt.access.write(ex, rt.accessInfo, rt.accessWarn, rt.plan.log.sample);
+    const route = ex.route;
+    const m = route === null ? rt.unmatched : route.metrics;
+    if (m !== null) {
+      if (route !== null) m.inFlight--;
+      m.finished(ex, this.bytesIn);
+    }
     // Deferred: complete() may run inside res.cork(), and closing the app there would drop the corked bytes.
     if (--inFlight.count === 0 && inFlight.onIdle !== null) setImmediate(inFlight.onIdle);
   }

@@ -2,6 +2,7 @@ import pino from 'pino';
 import { catalog, type ErrorCode } from '../../src/errors/catalog.js';
 import { lineName, lineValue } from '../../src/http/head-lines.js';
 import { AccessLog } from '../../src/observe/access-log.js';
+import { WorkerMetrics } from '../../src/observe/worker-metrics.js';
 import type { LegHandle, LegRequest } from '../../src/pipeline/downstream.js';
 import type { LocalReply, ResponseHead, UpstreamRequestHead } from '../../src/pipeline/phase.js';
 import { RequestBody } from '../../src/pipeline/request-body.js';
@@ -67,7 +68,7 @@ export function legHarness(yaml: string): LegHarness {
   const access = new AccessLog({ write: () => {} }, { pid: process.pid, worker: 0 }, null);
   const kept = new KeptResources();
   const serviceViews = new ServiceViews({});
-  const runtime = buildRuntime(bound, { pools, log, access, shared, kept, health, upstreamTable, serviceViews });
+  const runtime = buildRuntime(bound, { pools, log, access, shared, kept, health, upstreamTable, serviceViews, metrics: new WorkerMetrics() });
   let ids = 0;
 
   const request = (r: FakeRequest = {}) => {

@@ -29,7 +29,7 @@ export class ApiKeyStage implements Stage {
     private readonly key: ApiKeyPlan,
     env: StageEnv<JwksSettings>,
   ) {
-    this.refuser = new Refuser(plan, env.log);
+    this.refuser = new Refuser(plan, env);
     this.file = key.keysFile === null ? null : new PublishedDoc(env.service, 'keyFiles', key.keysFile);
     this.useKeys(key.keys);
   }

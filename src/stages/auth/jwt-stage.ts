@@ -38,7 +38,7 @@ export class JwtStage implements Stage {
     env: StageEnv<JwksSettings>,
   ) {
     this.verifier = new JwtVerifier(jwt);
-    this.refuser = new Refuser(plan, env.log);
+    this.refuser = new Refuser(plan, env);
     this.verified = env.state<Verified>();
     this.keys = env.service;
     this.refreshMs = env.settings.unknownKidRefreshMs;

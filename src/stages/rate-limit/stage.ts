@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { OncePerSecond } from '../../observe/once-per-second.js';
+import type { Counter } from '../../observe/worker-metrics.js';
 import { errorReply } from '../../pipeline/local-reply.js';
 import { type LocalReply, type ResponseHead, type Stage, setHeader } from '../../pipeline/phase.js';
 import type { RequestCtx, RequestState } from '../../pipeline/request-ctx.js';
@@ -42,6 +43,10 @@ export class RateLimitStage implements Stage {
   private readonly taken: RequestState<Taken>;
   private readonly denials = new OncePerSecond();
   private readonly storeFailures = new OncePerSecond();
+  /** Per limit: sluice_rate_limit_decisions_total{decision=allowed|denied|store_error}. */
+  private readonly allowed: Counter[];
+  private readonly denied: Counter[];
+  private readonly storeErrors: Counter[];
 
   constructor(
     private readonly plan: RateLimitPlan,
@@ -63,6 +68,10 @@ export class RateLimitStage implements Stage {
       );
     }
     this.seeds = plan.limits.map((l) => limitSeed(env.secret, plan.route, l.name));
+    const decisions = (decision: string) => plan.limits.map((l) => env.counter('rateLimit', [plan.route, l.name, decision]));
+    this.allowed = decisions('allowed');
+    this.denied = decisions('denied');
+    this.storeErrors = decisions('store_error');
     this.policyHeader = plan.limits.flatMap((l) => (l.policy === null ? [] : [l.policy])).join(', ');
   }
 
@@ -82,6 +91,7 @@ export class RateLimitStage implements Stage {
         if (r > 0) {
           taken.slots[i] = this.local[i].slot;
           this.addHeader(taken, l, r);
+          this.allowed[i].value++;
           continue;
         }
         if (r < 0 && Number.isFinite(r)) return this.deny(ctx, taken, i, -r);
@@ -89,11 +99,13 @@ export class RateLimitStage implements Stage {
         const r = this.inFlight[i].acquire(fp, this.hash.lo);
         if (r === 1) {
           taken.slots[i] = this.inFlight[i].slot;
+          this.allowed[i].value++;
           continue;
         }
         if (r === 0) return this.deny(ctx, taken, i, 0);
       }
       // The table could not answer (full, or contended beyond reason): never silently.
+      this.storeErrors[i].value++;
       this.storeFailed(l, 'local rate-limit table full; raise rate_limits.table_slots');
       if (l.denyOnStoreError) return this.refuse(ctx, taken, i);
     }
@@ -112,9 +124,11 @@ export class RateLimitStage implements Stage {
       if (r > 0) {
         (taken.redisKeys ??= []).push(redisKey);
         this.addHeader(taken, l, r);
+        this.allowed[i].value++;
         continue;
       }
       if (r <= 0) return this.deny(ctx, taken, i, -r);
+      this.storeErrors[i].value++;
       this.storeFailed(l, 'rate-limit store (Redis) did not answer');
       if (l.denyOnStoreError) return this.refuse(ctx, taken, i);
     }
@@ -166,6 +180,7 @@ export class RateLimitStage implements Stage {
   private deny(ctx: RequestCtx, taken: Taken, i: number, waitNs: number): LocalReply {
     this.giveBack(taken, i);
     const l = this.plan.limits[i];
+    this.denied[i].value++;
     const denied = this.denials.hit();
     if (denied > 0) this.log.info({ route: this.plan.route, limit: l.name, denied }, 'rate limit denying requests');
     if (l.kind === 'in_flight') return withHeaders(errorReply('SLUICE_ERR_TOO_MANY_IN_FLIGHT', ctx.id), [['retry-after', '1']]);

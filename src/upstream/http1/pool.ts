@@ -31,6 +31,11 @@ export class Http1Pool implements ConnectionOwner {
     this.place(t);
   }
 
+  /** For GET /metrics: connections open and idle, and tries waiting for one. */
+  get counts(): { open: number; idle: number; queued: number } {
+    return { open: this.all.size, idle: this.idleStack.length, queued: this.queue.length };
+  }
+
   /** Hot path: an idle connection, else a new one, else a pipelined slot, else the queue. */
   private place(t: UpstreamTry): void {
     if (this.destroyed) return t.onError(closedEarly('the gateway is shutting down'));

@@ -1,0 +1,97 @@
+import { getHeapStatistics } from 'node:v8';
+import type { CompiledPlan } from '../compile/plan.js';
+import { mergeSeries, quantileSeries } from '../observe/exposition.js';
+import { FAMILIES } from '../observe/metric-families.js';
+import { gauge, type SeriesSnapshot } from '../observe/worker-metrics.js';
+import { nowMs } from '../shared/clock.js';
+import type { EndpointHealth } from '../shared/endpoint-health.js';
+import { BREAKER_STATES, type UpstreamTable } from '../shared/upstream-table.js';
+import type { Supervisor, WorkerScrape } from './supervisor.js';
+
+/** Reloads since the start, as GET /metrics and the dashboard show them. */
+export interface ReloadCounts {
+  ok: number;
+  failed: number;
+  /** The latest reload was applied (true before any). */
+  lastOk: boolean;
+}
+
+/** What a scrape reads besides the workers. */
+export interface ScrapeSources {
+  readonly supervisor: Supervisor;
+  /** The plan workers run now (with discovered endpoints). */
+  readonly plan: () => CompiledPlan;
+  readonly health: EndpointHealth;
+  readonly table: UpstreamTable;
+  readonly reloads: ReloadCounts;
+  /** Date.now() when the process started. */
+  readonly startedAt: number;
+}
+
+export interface Scrape {
+  /** Every series, merged across workers (and the threads that died), plus the primary's own. */
+  readonly series: SeriesSnapshot[];
+  readonly workers: WorkerScrape[];
+}
+
+/** GET /metrics and GET /workers: ask every worker, add the primary's view of shared memory and itself. */
+export async function scrape(src: ScrapeSources): Promise<Scrape> {
+  const workers = await src.supervisor.scrape();
+  const fromWorkers = workers.map((w) => w.series ?? []);
+  const merged = mergeSeries([src.supervisor.retiredSeries, ...fromWorkers, upstreamSeries(src), processSeries(src, workers)]);
+  return { series: [...merged, ...quantileSeries(merged)], workers };
+}
+
+/** Circuit, health and in-flight counts as every worker sees them: read from the shared tables. */
+function upstreamSeries(src: ScrapeSources): SeriesSnapshot[] {
+  const now = nowMs();
+  const out: SeriesSnapshot[] = [];
+  for (const u of src.plan().upstreams) {
+    if (u.breaker !== null) {
+      const state = src.table.breakerState(u.row);
+      BREAKER_STATES.forEach((name, i) => out.push(gauge('circuit', [u.name, name], i === state ? 1 : 0)));
+    }
+    out.push(gauge('upstreamInFlight', [u.name], src.table.inFlight(u.row)));
+    out.push(gauge('discoveryEndpoints', [u.name, u.discovery.kind], u.endpoints.length));
+    for (const e of u.endpoints) {
+      out.push(gauge('healthy', [u.name, e.origin], src.health.isHealthy(e.row, now) ? 1 : 0));
+      out.push(gauge('ejected', [u.name, e.origin], src.health.isEjected(e.row, now) ? 1 : 0));
+    }
+  }
+  return out;
+}
+
+function processSeries(src: ScrapeSources, workers: readonly WorkerScrape[]): SeriesSnapshot[] {
+  const r = src.reloads;
+  return [
+    ...workers.map((w) => gauge('workerUp', [String(w.index)], w.series === null ? 0 : 1)),
+    gauge('restarts', [], src.supervisor.restarts),
+    gauge('generation', [], src.plan().generation),
+    gauge('reloads', ['ok'], r.ok),
+    gauge('reloads', ['failed'], r.failed),
+    gauge('lastReload', [], r.lastOk ? 1 : 0),
+    gauge('rss', [], process.memoryUsage.rss()),
+    gauge('primaryHeap', [], getHeapStatistics().used_heap_size),
+    gauge('startTime', [], Math.floor(src.startedAt / 1000)),
+  ];
+}
+
+/** GET /workers: one row per configured worker. */
+export function describeWorkers(s: Scrape, generation: number): unknown {
+  return {
+    generation,
+    workers: s.workers.map((w) => {
+      const read = (family: string) => w.series?.find((x) => x.family === family)?.value ?? null;
+      const delay = read(FAMILIES.eventLoopDelay.name);
+      return {
+        index: w.index,
+        alive: w.series !== null,
+        generation: w.generation,
+        restarts: w.restarts,
+        in_flight: read(FAMILIES.workerInFlight.name),
+        event_loop_delay_p99_ms: delay === null ? null : delay * 1000,
+        heap_used_bytes: read(FAMILIES.heapUsed.name),
+      };
+    }),
+  };
+}
