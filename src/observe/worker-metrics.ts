@@ -61,6 +61,16 @@ export class WorkerMetrics {
     return u;
   }
 
+  /**
+   * Drop the series of endpoints no upstream has any more. Discovery (DNS, etcd) brings new
+   * addresses with every deploy: kept forever, their series would grow without bound. A returning
+   * endpoint starts again from zero, which Prometheus's rate() reads as a counter reset.
+   */
+  forgetEndpointsBut(current: ReadonlySet<string>): void {
+    const perEndpoint = new Set([FAMILIES.tries.name, FAMILIES.ejections.name]);
+    for (const [key, s] of this.series) if (perEndpoint.has(s.family) && !current.has(s.labels[1])) this.series.delete(key);
+  }
+
   /** Series whose values are read when a snapshot is taken, not recorded as they happen. */
   addGauges(read: () => SeriesSnapshot[]): void {
     this.gauges.push(read);

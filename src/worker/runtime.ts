@@ -45,6 +45,7 @@ export interface WorkerServices {
 export function buildRuntime(plan: CompiledPlan, services: WorkerServices): Runtime {
   const { log, access } = services;
   const metrics = plan.metrics.enabled ? services.metrics : null;
+  services.metrics.forgetEndpointsBut(new Set(plan.upstreams.flatMap((u) => u.endpoints.map((e) => e.origin))));
   const pools = services.pools.adopt(plan);
   const upstreams = plan.upstreams.map(
     (u) =>

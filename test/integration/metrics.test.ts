@@ -163,6 +163,24 @@ test('a reload keeps counting on the same series; reload results are counted', a
   }
 });
 
+test('an endpoint no upstream has any more loses its series (discovery churn cannot grow them without bound)', async () => {
+  const other = await startUpstream();
+  const gw = await startGateway(config());
+  try {
+    await request(gw.url('/ok'));
+    writeFileSync(gw.configFile, config().replace(`url: "${origin.origin}"`, `url: "${other.origin}"`));
+    assert.equal((await request(`http://127.0.0.1:${gw.adminPort}/reload`, { method: 'POST' })).status, 200);
+    await request(gw.url('/ok'));
+    const { samples } = await scrape(gw);
+    assert.ok(!has(samples, 'sluice_upstream_tries_total', { endpoint: origin.origin }), 'the old endpoint is gone');
+    assert.equal(total(samples, 'sluice_upstream_tries_total', { upstream: 'ok', endpoint: other.origin, outcome: 'ok' }), 1);
+    assert.equal(total(samples, 'sluice_requests_total', { route: 'ok', status_class: '2xx' }), 2, 'route series stay');
+  } finally {
+    await gw.stop();
+    await other.close();
+  }
+});
+
 test('metrics.enabled: false records no request series; the process and upstream ones stay', async () => {
   const gw = await startGateway(config('metrics: { enabled: false }'));
   try {
