@@ -2,9 +2,21 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { type LoadResult, runLoad } from './load.js';
-import { hasTaskset, pinSelf, rssMiB, startGateway, startOrigin } from './processes.js';
-import { compareWithBaseline, markdownTable, median, type ScenarioReport } from './report.js';
-import { gatewayConfig, scenarios } from './scenarios.js';
+import { hasTaskset, pinSelf, rssMiB, type Started, startGateway, startOrigin } from './processes.js';
+import {
+  type Baseline,
+  type Cost,
+  compareWithBaseline,
+  costOf,
+  costTable,
+  markdownTable,
+  median,
+  type PerfResults,
+  type RunMeta,
+  type ScenarioReport,
+} from './report.js';
+import { gatewayConfig, type Scenario, scenarios } from './scenarios.js';
+import { overlayOf, variantName, variants } from './variants.js';
 
 /**
  * npm run perf [-- options]: every scenario against the origin directly and through sluice,
@@ -40,68 +52,91 @@ const restCpus = pinning ? `${workers}-${ncpu - 1}` : null;
 if (restCpus !== null) pinSelf(restCpus);
 
 const log = (line: string) => process.stderr.write(line + '\n');
+const pool = Number(process.env.SLUICE_POOL_CONNECTIONS ?? 64);
+const env = { SLUICE_WORKERS: String(workers) };
 
 async function main(): Promise<number> {
   const origin = await startOrigin(restCpus);
-  const gateway = await startGateway(gatewayConfig(origin.port, Number(process.env.SLUICE_POOL_CONNECTIONS ?? 64)), gatewayCpus, {
-    SLUICE_WORKERS: String(workers),
-  });
+  const gateway = await startGateway(gatewayConfig(origin.port, pool), gatewayCpus, env);
   log(
     `perf: origin :${origin.port}, sluice :${gateway.port} (${workers} worker(s))${pinning ? `, pinned: sluice cpu ${gatewayCpus}, origin+load cpu ${restCpus}` : ''}; ` +
       `${runs} run(s) × ${seconds} s × ${connections} connections per target`,
   );
   const reports: ScenarioReport[] = [];
+  const costs: Cost[] = [];
   try {
     if (opt.soak !== undefined) return await soak(gateway.port, gateway.proc.pid!, Number(opt.soak));
     for (const s of chosen) {
-      const load = { connections, seconds };
-      if (!quick) {
-        // warm both paths (JIT, pools) before measuring
-        await runLoad(origin.port, s.directPath, s, { connections, seconds: 1 });
-        await runLoad(gateway.port, s.path, s, { connections, seconds: 1 });
+      const own = variants.filter((v) => v.scenarios.includes(s.name));
+      const extra: Started[] = [];
+      try {
+        for (const v of own) extra.push(await startGateway(gatewayConfig(origin.port, pool, overlayOf(v, origin.port)), gatewayCpus, env));
+        const targets: Target[] = [
+          { port: origin.port, path: s.directPath },
+          { port: gateway.port, path: s.path },
+          ...extra.map((g) => ({ port: g.port, path: s.path })),
+        ];
+        const [direct, sluice, ...withVariant] = await measure(s, targets);
+        const base = scenarioReport(s.name, s.what, direct, sluice, gateway.proc.pid!);
+        reports.push(base);
+        own.forEach((v, k) => {
+          const report = scenarioReport(
+            variantName(s.name, v),
+            `${s.what}; ${JSON.stringify(overlayOf(v, origin.port))}`,
+            direct,
+            withVariant[k],
+            extra[k].proc.pid!,
+          );
+          reports.push(report);
+          costs.push(v.turns === 'off' ? costOf(v.feature, base, report) : costOf(v.feature, report, base));
+        });
+      } finally {
+        for (const g of extra) await g.stop();
       }
-      const direct: LoadResult[] = [];
-      const sluice: LoadResult[] = [];
-      for (let r = 0; r < runs; r++) {
-        // Alternate which target goes first, so drift on a noisy machine does not favour one.
-        if (r % 2 === 0) {
-          direct.push(await runLoad(origin.port, s.directPath, s, load));
-          sluice.push(await runLoad(gateway.port, s.path, s, load));
-        } else {
-          sluice.push(await runLoad(gateway.port, s.path, s, load));
-          direct.push(await runLoad(origin.port, s.directPath, s, load));
-        }
-      }
-      const ratios = sluice.map((x, i) => x.rps / direct[i].rps);
-      const report: ScenarioReport = {
-        name: s.name,
-        what: s.what,
-        direct,
-        sluice,
-        ratio: median(ratios),
-        noise: (Math.max(...ratios) - Math.min(...ratios)) / 2,
-        rssMiB: rssMiB(gateway.proc.pid!),
-      };
-      reports.push(report);
-      log(
-        `  ${s.name}: sluice ${Math.round(median(sluice.map((x) => x.rps)))} req/s, direct ${Math.round(median(direct.map((x) => x.rps)))} req/s, ratio ${report.ratio.toFixed(3)}`,
-      );
     }
   } finally {
     await gateway.stop();
     await origin.stop();
   }
-  return finish(reports);
+  return finish(reports, costs);
 }
 
-function finish(reports: ScenarioReport[]): number {
+interface Target {
+  readonly port: number;
+  readonly path: string;
+}
+
+/** A scenario against each target (the origin, sluice, sluice with each variant), run by run, interleaved. */
+async function measure(s: Scenario, targets: readonly Target[]): Promise<LoadResult[][]> {
+  const load = { connections, seconds };
+  // warm every path (JIT, pools) before measuring
+  if (!quick) for (const t of targets) await runLoad(t.port, t.path, s, { connections, seconds: 1 });
+  const results: LoadResult[][] = targets.map(() => []);
+  const order = targets.map((_, i) => i);
+  for (let r = 0; r < runs; r++) {
+    // Alternate the order of the targets, so drift on a noisy machine does not favour one.
+    for (const i of r % 2 === 0 ? order : [...order].reverse()) results[i].push(await runLoad(targets[i].port, targets[i].path, s, load));
+  }
+  return results;
+}
+
+function scenarioReport(name: string, what: string, direct: LoadResult[], sluice: LoadResult[], pid: number): ScenarioReport {
+  const ratios = sluice.map((x, i) => x.rps / direct[i].rps);
+  const report = { name, what, direct, sluice, ratio: median(ratios), noise: (Math.max(...ratios) - Math.min(...ratios)) / 2, rssMiB: rssMiB(pid) };
+  log(
+    `  ${name}: sluice ${Math.round(median(sluice.map((x) => x.rps)))} req/s, direct ${Math.round(median(direct.map((x) => x.rps)))} req/s, ratio ${report.ratio.toFixed(3)}`,
+  );
+  return report;
+}
+
+function finish(reports: ScenarioReport[], costs: Cost[]): number {
   const failures = reports.flatMap((r) =>
     [...r.direct, ...r.sluice].some((x) => x.errors > 0 || x.requests === 0) ? [`${r.name}: errors or no requests`] : [],
   );
   const baselineFile = new URL('baseline.json', root);
-  const baseline = existsSync(baselineFile) ? JSON.parse(readFileSync(baselineFile, 'utf8')) : null;
+  const baseline: Baseline | null = existsSync(baselineFile) ? JSON.parse(readFileSync(baselineFile, 'utf8')) : null;
   const flags = quick || baseline === null ? [] : compareWithBaseline(reports, baseline);
-  const meta = {
+  const meta: RunMeta = {
     date: new Date().toISOString(),
     node: process.version,
     cpus: ncpu,
@@ -113,12 +148,13 @@ function finish(reports: ScenarioReport[]): number {
     pinned: pinning,
     quick,
   };
-  const table = markdownTable(reports, baseline);
+  const table = [markdownTable(reports, baseline), costTable(costs)].filter((t) => t !== '').join('\n\n');
   process.stdout.write(`${table}\n`);
   if (!quick) {
     mkdirSync(new URL('results/', root), { recursive: true });
     const stamp = meta.date.replace(/[:.]/g, '-');
-    writeFileSync(new URL(`results/${stamp}.json`, root), JSON.stringify({ meta, reports }, null, 2) + '\n');
+    const results: PerfResults = { meta, reports, costs, baseline };
+    writeFileSync(new URL(`results/${stamp}.json`, root), JSON.stringify(results, null, 2) + '\n');
     writeFileSync(new URL('results/latest.md', root), `# npm run perf, ${meta.date}\n\n${JSON.stringify(meta)}\n\n${table}\n`);
     if (opt['update-baseline']) {
       const scenariosOut = Object.fromEntries(reports.map((r) => [r.name, { ratio: round(r.ratio), noise: round(r.noise) }]));

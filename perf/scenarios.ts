@@ -1,4 +1,5 @@
 import { ES_PUBLIC_PEM, HS_SECRET, tokens } from './auth-tokens.js';
+import { merged, type Overlay } from './variants.js';
 
 /**
  * What `npm run perf` measures. Each scenario runs against the origin directly and through sluice,
@@ -77,10 +78,15 @@ export const scenarios: readonly Scenario[] = [
   ),
 ];
 
-/** The gateway config the suite runs: the scenario routes plus the many-routes table. */
-export function gatewayConfig(originPort: number, connections: number): string {
+/** The suite's top-level settings besides upstreams and routes; a variant's overlay is merged into them. */
+const SETTINGS: Overlay = { log: { level: 'info', access: true } };
+
+/** The gateway config the suite runs: the scenario routes plus the many-routes table, with a variant's overlay. */
+export function gatewayConfig(originPort: number, connections: number, overlay: Overlay = {}): string {
+  if ('upstreams' in overlay || 'routes' in overlay) throw new Error('perf: a variant overlay sets top-level settings, not upstreams or routes');
   const lines = [
-    'log: { level: info, access: true }',
+    // JSON is YAML (flow style): each setting on one line.
+    ...Object.entries(merged(SETTINGS, overlay)).map(([key, value]) => `${key}: ${JSON.stringify(value)}`),
     'upstreams:',
     `  origin: { endpoints: [ { url: "http://127.0.0.1:${originPort}" } ], pool: { connections: ${connections} } }`,
     ...BALANCERS.map(
