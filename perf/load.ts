@@ -11,6 +11,8 @@ export interface LoadResult {
   readonly requests: number;
   /** Connection errors + timeouts + non-2xx answers. */
   readonly errors: number;
+  /** The latency distribution, for the HTML report's percentile plot: [percentile, ms] points (see percentileCurve). */
+  readonly curve: readonly (readonly [number, number])[];
 }
 
 export interface LoadOptions {
@@ -43,6 +45,7 @@ export function runLoad(port: number, path: string, s: Scenario, o: LoadOptions)
           p999: histogram.getValueAtPercentile(99.9) / 1000,
           requests: r.requests.total,
           errors: r.errors + r.timeouts + r.non2xx,
+          curve: percentileCurve(histogram),
         });
         histogram.destroy();
       },
@@ -52,6 +55,23 @@ export function runLoad(port: number, path: string, s: Scenario, o: LoadOptions)
     });
   });
 }
+
+/**
+ * The histogram as HdrHistogram plots it: percentiles evenly spaced on a log scale of 1 / (1 − p)
+ * (0 %, 90 %, 99 %, 99.9 %..., ten points per decade), up to the last one the sample count resolves,
+ * then the maximum (100 %).
+ */
+export function percentileCurve(h: hdr.Histogram): [number, number][] {
+  const points: [number, number][] = [];
+  for (let i = 0; 10 ** (i / 10) <= h.totalCount && i <= 60; i++) {
+    const p = 100 * (1 - 10 ** (-i / 10));
+    points.push([round(p, 5), h.getValueAtPercentile(p) / 1000]);
+  }
+  if (h.totalCount > 0) points.push([100, h.maxValue / 1000]);
+  return points;
+}
+
+const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
 
 /** A setupRequest that gives each request the next token of the list, shared by all connections. */
 function bearerInTurn(list: readonly string[]): (req: { headers?: Record<string, string> }) => object {

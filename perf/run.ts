@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
+import { htmlReport } from './html-report.js';
 import { type LoadResult, runLoad } from './load.js';
 import { hasTaskset, pinSelf, rssMiB, type Started, startGateway, startOrigin } from './processes.js';
 import {
@@ -150,17 +151,19 @@ function finish(reports: ScenarioReport[], costs: Cost[]): number {
   };
   const table = [markdownTable(reports, baseline), costTable(costs)].filter((t) => t !== '').join('\n\n');
   process.stdout.write(`${table}\n`);
-  if (!quick) {
-    mkdirSync(new URL('results/', root), { recursive: true });
-    const stamp = meta.date.replace(/[:.]/g, '-');
-    const results: PerfResults = { meta, reports, costs, baseline };
-    writeFileSync(new URL(`results/${stamp}.json`, root), JSON.stringify(results, null, 2) + '\n');
-    writeFileSync(new URL('results/latest.md', root), `# npm run perf, ${meta.date}\n\n${JSON.stringify(meta)}\n\n${table}\n`);
-    if (opt['update-baseline']) {
-      const scenariosOut = Object.fromEntries(reports.map((r) => [r.name, { ratio: round(r.ratio), noise: round(r.noise) }]));
-      writeFileSync(baselineFile, JSON.stringify({ meta, scenarios: { ...(baseline?.scenarios ?? {}), ...scenariosOut } }, null, 2) + '\n');
-      log('perf: baseline.json updated');
-    }
+  mkdirSync(new URL('results/', root), { recursive: true });
+  const stamp = meta.date.replace(/[:.]/g, '-');
+  const results: PerfResults = { meta, reports, costs, baseline };
+  writeFileSync(new URL(`results/${stamp}.json`, root), JSON.stringify(results, null, 2) + '\n');
+  writeFileSync(new URL('results/latest.md', root), `# npm run perf, ${meta.date}\n\n${JSON.stringify(meta)}\n\n${table}\n`);
+  const html = htmlReport(results);
+  writeFileSync(new URL(`results/${stamp}.html`, root), html);
+  writeFileSync(new URL('results/latest.html', root), html);
+  log(`perf: report in perf/results/${stamp}.html (and latest.html)`);
+  if (!quick && opt['update-baseline']) {
+    const scenariosOut = Object.fromEntries(reports.map((r) => [r.name, { ratio: round(r.ratio), noise: round(r.noise) }]));
+    writeFileSync(baselineFile, JSON.stringify({ meta, scenarios: { ...(baseline?.scenarios ?? {}), ...scenariosOut } }, null, 2) + '\n');
+    log('perf: baseline.json updated');
   }
   for (const f of [...failures, ...flags]) log(`perf: ${f}`);
   if (failures.length > 0) return 1;
