@@ -34,6 +34,7 @@ const { values: opt } = parseArgs({
     pin: { type: 'boolean', default: false },
     soak: { type: 'string' },
     'update-baseline': { type: 'boolean', default: false },
+    report: { type: 'string' },
   },
 });
 
@@ -170,6 +171,15 @@ function finish(reports: ScenarioReport[], costs: Cost[]): number {
   return flags.length > 0 ? 3 : 0;
 }
 
+/** --report FILE.json: draw the HTML report of a saved run again, beside it (FILE.html); nothing is measured. */
+function redraw(file: string): number {
+  const saved = JSON.parse(readFileSync(file, 'utf8'));
+  const out = file.replace(/\.json$/, '') + '.html';
+  writeFileSync(out, htmlReport({ costs: [], baseline: null, ...saved }));
+  log(`perf: report in ${out}`);
+  return 0;
+}
+
 /** --soak SECONDS: tiny GETs through sluice, RSS sampled every 5 s; growth is reported. */
 async function soak(port: number, pid: number, total: number): Promise<number> {
   const tiny = scenarios[0];
@@ -190,7 +200,7 @@ async function soak(port: number, pid: number, total: number): Promise<number> {
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
 
-main().then(
+(opt.report !== undefined ? Promise.resolve(redraw(opt.report)) : main()).then(
   (code) => {
     process.exitCode = code;
   },
