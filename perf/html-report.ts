@@ -56,6 +56,7 @@ h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 18px; margin: 28px 0 6p
 .flag { color: #fff; background: ${COLOR.regression}; border-radius: 4px; padding: 1px 8px; font-size: 13px; margin-left: 8px; }
 table { border-collapse: collapse; } td, th { padding: 4px 10px; border-bottom: 1px solid #e5e7eb; text-align: right; }
 td:first-child, th:first-child { text-align: left; }
+svg { max-width: 100%; height: auto; }
 svg text { font: 12px system-ui, sans-serif; fill: #374151; paint-order: stroke; stroke: #fff; stroke-width: 3px; stroke-linejoin: round; }
 svg .title { font-weight: 600; fill: #111827; }
 a { color: inherit; }
@@ -127,7 +128,7 @@ function costSection(costs: readonly Cost[], reports: readonly ScenarioReport[])
       `<tr><td>cost of the <b>${esc(c.feature)}</b></td><td>${esc(c.on)}</td><td>${esc(c.off)}</td>` +
       `<td>${fmt(med(on.sluice, 'rps'))}</td><td>${fmt(med(off.sluice, 'rps'))}</td>` +
       `<td><b>${c.ratio.toFixed(3)}</b> (± ${c.noise.toFixed(3)})</td>` +
-      `<td>${share >= 0 ? `${fmt(share, 1)} % fewer` : `${fmt(-share, 1)} % more`}</td>` +
+      `<td>${Math.abs(share) <= c.noise * 100 ? 'within the noise' : share >= 0 ? `${fmt(share, 1)} % fewer` : `${fmt(-share, 1)} % more`}</td>` +
       `<td>${fmt(med(on.sluice, 'p99'), 2)} / ${fmt(med(off.sluice, 'p99'), 2)}</td></tr>`
     );
   });
@@ -277,11 +278,12 @@ function percentilePanel(r: ScenarioReport, bad: boolean): string {
     const color = i < r.direct.length ? COLOR.direct : sluiceColor;
     parts.push(polyline(toXY(c), `stroke="${color}" stroke-width="1.8" stroke-opacity="0.85"`));
   });
+  // The legend sits beside the title, above the plot, where no curve can run under it.
   parts.push(
-    line(ox + 60, 36, ox + 80, 36, `stroke="${COLOR.direct}" stroke-width="3"`),
-    text(ox + 85, 40, 'direct'),
-    line(ox + 135, 36, ox + 155, 36, `stroke="${sluiceColor}" stroke-width="3"`),
-    text(ox + 160, 40, 'sluice (a line per run)'),
+    line(ox + 280, 10, ox + 300, 10, `stroke="${COLOR.direct}" stroke-width="3"`),
+    text(ox + 305, 14, 'direct'),
+    line(ox + 355, 10, ox + 375, 10, `stroke="${sluiceColor}" stroke-width="3"`),
+    text(ox + 380, 14, 'sluice (a line per run)'),
     text(ox + width / 2 + 20, PANEL.bottom + 32, 'percentile', 'text-anchor="middle"'),
   );
   return `<g>${parts.join('')}</g>`;

@@ -105,6 +105,8 @@ test('the cost of a feature is shown as the ratio with ÷ without', () => {
   const html = htmlReport(results());
   assert.match(html, /cost of the <b>access log<\/b><\/td><td>tiny-get<\/td><td>tiny-get\+log-off<\/td>/);
   assert.match(html, /<b>0\.934<\/b> \(± 0\.010\)<\/td><td>6\.6 % fewer<\/td>/);
+  const noisy = htmlReport({ ...results(), costs: [{ feature: 'access log', on: 'tiny-get', off: 'tiny-get+log-off', ratio: 0.9, noise: 0.2 }] });
+  assert.match(noisy, /<b>0\.900<\/b> \(± 0\.200\)<\/td><td>within the noise<\/td>/, 'no cost claimed inside the noise');
 });
 
 test('the percentile curve goes up with the percentile and ends at the maximum', () => {
