@@ -22,6 +22,7 @@ export type Overlay = Readonly<Record<string, unknown>>;
 
 export const variants: readonly Variant[] = [
   { name: 'log-off', scenarios: ['tiny-get'], feature: 'access log', turns: 'off', overlay: { log: { access: false } } },
+  { name: 'metrics-off', scenarios: ['tiny-get'], feature: 'metrics', turns: 'off', overlay: { metrics: { enabled: false } } },
 ];
 
 export const variantName = (scenario: string, v: Variant) => `${scenario}+${v.name}`;
