@@ -197,3 +197,12 @@ export interface RoutePlan extends MatchPlan {
   /** In pipeline order; see stages/registry.ts. */
   readonly stages: readonly StagePlan[];
 }
+
+/** The route, upstream and endpoint names of a plan: what metric series may still be labelled with. */
+export function planNames(plan: CompiledPlan): { routes: Set<string>; upstreams: Set<string>; endpoints: Set<string> } {
+  return {
+    routes: new Set(plan.routes.map((r) => r.name)),
+    upstreams: new Set(plan.upstreams.map((u) => u.name)),
+    endpoints: new Set(plan.upstreams.flatMap((u) => u.endpoints.map((e) => e.origin))),
+  };
+}

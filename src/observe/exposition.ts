@@ -4,8 +4,11 @@ import type { SeriesSnapshot } from './worker-metrics.js';
 
 const BY_NAME = new Map<string, MetricFamily>(Object.values(FAMILIES).map((f) => [f.name, f]));
 
-/** The quantiles `sluice_request_duration_quantile_seconds` carries, read from the fine buckets. */
-export const QUANTILES: readonly number[] = [0.5, 0.9, 0.99, 0.999];
+/**
+ * The percentiles `sluice_request_duration_percentile_seconds` carries, read from the fine buckets.
+ * Not a `quantile` label: Prometheus keeps that name for summaries, and this family is a gauge.
+ */
+export const PERCENTILES: readonly number[] = [50, 90, 99, 99.9];
 
 /** Every worker's series added up: the same family and label values become one series. */
 export function mergeSeries(lists: readonly (readonly SeriesSnapshot[])[]): SeriesSnapshot[] {
@@ -26,13 +29,13 @@ export function countersOnly(series: readonly SeriesSnapshot[]): SeriesSnapshot[
   return series.filter((s) => BY_NAME.get(s.family)?.type !== 'gauge');
 }
 
-/** p50/p90/p99/p999 of every route's duration histogram, as gauges. */
+/** p50/p90/p99/p99.9 of every route's duration histogram, as gauges. */
 export function quantileSeries(series: readonly SeriesSnapshot[]): SeriesSnapshot[] {
-  const name = FAMILIES.requestQuantiles.name;
+  const name = FAMILIES.requestPercentiles.name;
   const out: SeriesSnapshot[] = [];
   for (const s of series) {
     if (s.family !== FAMILIES.requestDuration.name || s.hist === null || s.hist.count === 0) continue;
-    for (const q of QUANTILES) out.push({ family: name, labels: [...s.labels, String(q)], value: quantileMs(s.hist, q) / 1000, hist: null });
+    for (const p of PERCENTILES) out.push({ family: name, labels: [...s.labels, String(p)], value: quantileMs(s.hist, p / 100) / 1000, hist: null });
   }
   return out;
 }

@@ -62,8 +62,13 @@ export class LatencyHistogram {
     this.sumMs += ms;
   }
 
-  /** Plain data for postMessage: the fine counts as sparse [index, count] pairs (most are zero). */
-  snapshot(): HistogramSnapshot {
+  /**
+   * Plain data for postMessage, null while nothing was recorded. The fine counts go sparse, as
+   * [index, count] pairs: latencies crowd into a few dozen buckets, and a short array of numbers
+   * clones faster than a typed array per histogram.
+   */
+  snapshot(): HistogramSnapshot | null {
+    if (this.count === 0) return null;
     const fine: number[] = [];
     const f = this.fine;
     for (let i = 0; i < f.length; i++) if (f[i] !== 0) fine.push(i, f[i]);
@@ -71,42 +76,60 @@ export class LatencyHistogram {
   }
 }
 
+/** One worker's histogram as it crosses to the primary. */
 export interface HistogramSnapshot {
-  readonly buckets: number[];
-  /** [fine index, count, fine index, count, ...] */
-  readonly fine: number[];
+  /** Non-cumulative counts per Prometheus bucket, +Inf last. */
+  readonly buckets: ArrayLike<number>;
+  /** Sparse [fine index, count, ...] pairs, or (once merged) every fine bucket's count. */
+  readonly fine: ArrayLike<number>;
   readonly count: number;
   readonly sumMs: number;
 }
 
-/** a + b, as a new snapshot. */
-export function mergeHistogram(a: HistogramSnapshot, b: HistogramSnapshot): HistogramSnapshot {
-  const fine = new Map<number, number>();
-  for (const s of [a, b]) for (let i = 0; i < s.fine.length; i += 2) fine.set(s.fine[i], (fine.get(s.fine[i]) ?? 0) + s.fine[i + 1]);
-  return {
-    buckets: a.buckets.map((n, i) => n + (b.buckets[i] ?? 0)),
-    fine: [...fine].sort((x, y) => x[0] - y[0]).flat(),
-    count: a.count + b.count,
-    sumMs: a.sumMs + b.sumMs,
-  };
+/** Histograms added up in the primary: dense, so adding one more is a loop, not a search. */
+export interface MergedHistogram extends HistogramSnapshot {
+  readonly buckets: Float64Array;
+  readonly fine: Float64Array;
+}
+
+/** a + b as a new merged histogram; neither is changed (a worker's last answer may be read again). */
+export function mergeHistogram(a: HistogramSnapshot, b: HistogramSnapshot): MergedHistogram {
+  const m = { buckets: new Float64Array(BUCKET_BOUNDS_S.length + 1), fine: new Float64Array(FINE_BUCKETS), count: 0, sumMs: 0 };
+  addInto(m, a);
+  addInto(m, b);
+  return m;
+}
+
+function addInto(m: { buckets: Float64Array; fine: Float64Array; count: number; sumMs: number }, h: HistogramSnapshot): void {
+  for (let i = 0; i < m.buckets.length; i++) m.buckets[i] += h.buckets[i];
+  const f = h.fine;
+  if (f instanceof Float64Array) for (let i = 0; i < f.length; i++) m.fine[i] += f[i];
+  else for (let i = 0; i < f.length; i += 2) m.fine[f[i]] += f[i + 1];
+  m.count += h.count;
+  m.sumMs += h.sumMs;
 }
 
 /**
- * The q-quantile (0 < q ≤ 1) in milliseconds, interpolated inside its fine bucket: within 12.5 % of
+ * The q-quantile (0 < q <= 1) in milliseconds, interpolated inside its fine bucket: within 12.5 % of
  * the true value. NaN when nothing was recorded.
  */
 export function quantileMs(h: HistogramSnapshot, q: number): number {
   if (h.count === 0) return Number.NaN;
+  const d = h.fine instanceof Float64Array ? h.fine : mergeHistogram(h, EMPTY).fine;
   const rank = q * h.count;
   let seen = 0;
-  for (let i = 0; i < h.fine.length; i += 2) {
-    const n = h.fine[i + 1];
+  let last = 0;
+  for (let i = 0; i < d.length; i++) {
+    const n = d[i];
+    if (n === 0) continue;
+    last = i;
     if (seen + n >= rank) {
-      const low = fineLower(h.fine[i]);
-      const high = fineLower(h.fine[i] + 1);
-      return (low + ((rank - seen) / n) * (high - low)) / 1000;
+      const low = fineLower(i);
+      return (low + ((rank - seen) / n) * (fineLower(i + 1) - low)) / 1000;
     }
     seen += n;
   }
-  return fineLower(h.fine[h.fine.length - 2] + 1) / 1000;
+  return fineLower(last + 1) / 1000;
 }
+
+const EMPTY: HistogramSnapshot = { buckets: new Float64Array(BUCKET_BOUNDS_S.length + 1), fine: [], count: 0, sumMs: 0 };

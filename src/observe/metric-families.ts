@@ -23,11 +23,11 @@ export const FAMILIES = {
     'Requests answered, by status class and the SLUICE_ERR_* code the gateway answered with ("" for none).',
   ),
   requestDuration: family('sluice_request_duration_seconds', 'histogram', ['route'], 'Time from the request head to the end of the response.'),
-  requestQuantiles: family(
-    'sluice_request_duration_quantile_seconds',
+  requestPercentiles: family(
+    'sluice_request_duration_percentile_seconds',
     'gauge',
-    ['route', 'quantile'],
-    'p50/p90/p99/p999 of the request duration since the process started (within 12.5 %).',
+    ['route', 'percentile'],
+    'p50/p90/p99/p99.9 of the request duration since the process started (within 12.5 %); percentile="99" is p99.',
   ),
   inFlight: family('sluice_requests_in_flight', 'gauge', ['route'], 'Requests started and not yet finished.'),
   requestBytes: family('sluice_request_bytes_total', 'counter', ['route'], 'Request body bytes received from clients.'),
@@ -68,7 +68,12 @@ export const FAMILIES = {
     'Endpoints the upstream has now, by how it finds them (static, dns, etcd).',
   ),
   // ── stages (recorded by workers) ──
-  rateLimit: family('sluice_rate_limit_decisions_total', 'counter', ['route', 'limit', 'decision'], 'Rate-limit decisions per limit: allowed or denied.'),
+  rateLimit: family(
+    'sluice_rate_limit_decisions_total',
+    'counter',
+    ['route', 'limit', 'decision'],
+    'Rate-limit decisions per limit: allowed (this limit let it pass; a later one may still deny), denied, or store_error (the table or Redis could not answer).',
+  ),
   authFailures: family('sluice_auth_failures_total', 'counter', ['route', 'reason'], 'Requests the auth stage refused, by reason (the SLUICE_ERR_* code).'),
   // ── workers and the process ──
   workerInFlight: family('sluice_worker_requests_in_flight', 'gauge', ['worker'], 'Requests in flight in one worker.'),

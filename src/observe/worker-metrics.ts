@@ -62,13 +62,14 @@ export class WorkerMetrics {
   }
 
   /**
-   * Drop the series of endpoints no upstream has any more. Discovery (DNS, etcd) brings new
-   * addresses with every deploy: kept forever, their series would grow without bound. A returning
-   * endpoint starts again from zero, which Prometheus's rate() reads as a counter reset.
+   * Drop every series of a route, upstream or endpoint the config no longer has (a reload renamed
+   * it, discovery replaced an address): kept forever, renames and address churn would grow them
+   * without bound. One that comes back starts again from zero, which rate() reads as a reset.
    */
-  forgetEndpointsBut(current: ReadonlySet<string>): void {
-    const perEndpoint = new Set([FAMILIES.tries.name, FAMILIES.ejections.name]);
-    for (const [key, s] of this.series) if (perEndpoint.has(s.family) && !current.has(s.labels[1])) this.series.delete(key);
+  forgetAllBut(current: ConfigNames): void {
+    for (const [key, s] of this.series) if (!inConfig(s, current)) this.series.delete(key);
+    for (const name of this.routes.keys()) if (name !== '' && !current.routes.has(name)) this.routes.delete(name);
+    for (const name of this.upstreams.keys()) if (!current.upstreams.has(name)) this.upstreams.delete(name);
   }
 
   /** Series whose values are read when a snapshot is taken, not recorded as they happen. */
@@ -93,6 +94,27 @@ export class WorkerMetrics {
     if (s === undefined) this.series.set(key, (s = new Series(name, labels)));
     return s;
   }
+}
+
+/** The names a config has: series labelled with others belong to an earlier config. */
+export interface ConfigNames {
+  readonly routes: ReadonlySet<string>;
+  readonly upstreams: ReadonlySet<string>;
+  readonly endpoints: ReadonlySet<string>;
+}
+
+const LABELS_BY_NAME = new Map(Object.values(FAMILIES).map((f) => [f.name, f.labels]));
+
+/** Whether every route, upstream and endpoint label of the series names one the config has (route "" always). */
+export function inConfig(s: { readonly family: string; readonly labels: readonly string[] }, current: ConfigNames): boolean {
+  const labels = LABELS_BY_NAME.get(s.family) ?? [];
+  for (let i = 0; i < labels.length; i++) {
+    const v = s.labels[i];
+    if (labels[i] === 'route' && v !== '' && !current.routes.has(v)) return false;
+    if (labels[i] === 'upstream' && !current.upstreams.has(v)) return false;
+    if (labels[i] === 'endpoint' && !current.endpoints.has(v)) return false;
+  }
+  return true;
 }
 
 export function gauge(f: FamilyKey, labels: readonly string[], value: number): SeriesSnapshot {

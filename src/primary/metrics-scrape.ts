@@ -1,8 +1,8 @@
 import { getHeapStatistics } from 'node:v8';
-import type { CompiledPlan } from '../compile/plan.js';
+import { type CompiledPlan, planNames } from '../compile/plan.js';
 import { mergeSeries, quantileSeries } from '../observe/exposition.js';
 import { FAMILIES } from '../observe/metric-families.js';
-import { gauge, type SeriesSnapshot } from '../observe/worker-metrics.js';
+import { gauge, inConfig, type SeriesSnapshot } from '../observe/worker-metrics.js';
 import { nowMs } from '../shared/clock.js';
 import type { EndpointHealth } from '../shared/endpoint-health.js';
 import { BREAKER_STATES, type UpstreamTable } from '../shared/upstream-table.js';
@@ -37,8 +37,11 @@ export interface Scrape {
 /** GET /metrics and GET /workers: ask every worker, add the primary's view of shared memory and itself. */
 export async function scrape(src: ScrapeSources): Promise<Scrape> {
   const workers = await src.supervisor.scrape();
-  const fromWorkers = workers.map((w) => w.series ?? []);
-  const merged = mergeSeries([src.supervisor.retiredSeries, ...fromWorkers, upstreamSeries(src), processSeries(src, workers)]);
+  const names = planNames(src.plan());
+  // Threads that died, and workers that answered before the last reload, may still hold series of
+  // routes, upstreams and endpoints the config no longer has.
+  const fromWorkers = [src.supervisor.retiredSeries, ...workers.map((w) => w.series)].map((list) => list.filter((s) => inConfig(s, names)));
+  const merged = mergeSeries([...fromWorkers, upstreamSeries(src), processSeries(src, workers)]);
   return { series: [...merged, ...quantileSeries(merged)], workers };
 }
 
@@ -64,7 +67,7 @@ function upstreamSeries(src: ScrapeSources): SeriesSnapshot[] {
 function processSeries(src: ScrapeSources, workers: readonly WorkerScrape[]): SeriesSnapshot[] {
   const r = src.reloads;
   return [
-    ...workers.map((w) => gauge('workerUp', [String(w.index)], w.series === null ? 0 : 1)),
+    ...workers.map((w) => gauge('workerUp', [String(w.index)], w.answered ? 1 : 0)),
     gauge('restarts', [], src.supervisor.restarts),
     gauge('generation', [], src.plan().generation),
     gauge('reloads', ['ok'], r.ok),
@@ -81,11 +84,11 @@ export function describeWorkers(s: Scrape, generation: number): unknown {
   return {
     generation,
     workers: s.workers.map((w) => {
-      const read = (family: string) => w.series?.find((x) => x.family === family)?.value ?? null;
+      const read = (family: string) => (w.answered ? (w.series.find((x) => x.family === family)?.value ?? null) : null);
       const delay = read(FAMILIES.eventLoopDelay.name);
       return {
         index: w.index,
-        alive: w.series !== null,
+        alive: w.answered,
         generation: w.generation,
         restarts: w.restarts,
         in_flight: read(FAMILIES.workerInFlight.name),

@@ -25,12 +25,16 @@ interface Seat {
   last: readonly SeriesSnapshot[];
 }
 
-/** One worker's answer to a scrape; series null when it did not answer in time (or has no thread). */
+/**
+ * One worker's part of a scrape. A worker that did not answer in time (or whose thread is being
+ * replaced) is represented by the counters of its last answer, so merged counters never go back.
+ */
 export interface WorkerScrape {
   readonly index: number;
   readonly generation: number;
   readonly restarts: number;
-  readonly series: readonly SeriesSnapshot[] | null;
+  readonly answered: boolean;
+  readonly series: readonly SeriesSnapshot[];
 }
 
 /**
@@ -105,29 +109,34 @@ export class Supervisor {
   }
 
   /**
-   * Every worker's metrics now. A worker answers between two of its events (a snapshot is a copy of
-   * its counters), so a scrape never blocks one; a worker that takes longer than timeoutMs is left out.
+   * Every worker's metrics now. A worker answers between two of its events (a snapshot copies its
+   * counters); one that takes longer than timeoutMs is represented by its last answer. Scrapes that
+   * arrive while one runs share it: a slow scrape cannot pile up copies in the workers.
    */
   scrape(timeoutMs = 2000): Promise<WorkerScrape[]> {
-    return Promise.all(
-      this.seats.map((seat, index) => {
-        const w = seat.worker;
-        if (w === null) return { index, generation: seat.generation, restarts: seat.restarts, series: null };
-        const id = this.nextScrape++;
-        return new Promise<WorkerScrape>((resolve) => {
-          const timer = setTimeout(() => {
-            this.scrapes.delete(id);
-            resolve({ index, generation: seat.generation, restarts: seat.restarts, series: null });
-          }, timeoutMs);
-          this.scrapes.set(id, (m) => {
-            clearTimeout(timer);
-            seat.last = m.series;
-            resolve({ index, generation: m.generation, restarts: seat.restarts, series: m.series });
-          });
-          this.post(seat, { type: 'metrics', id });
-        });
-      }),
-    );
+    this.running ??= Promise.all(this.seats.map((seat, index) => this.scrapeOne(seat, index, timeoutMs))).finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+  private running: Promise<WorkerScrape[]> | null = null;
+
+  private scrapeOne(seat: Seat, index: number, timeoutMs: number): Promise<WorkerScrape> | WorkerScrape {
+    const stale = (): WorkerScrape => ({ index, generation: seat.generation, restarts: seat.restarts, answered: false, series: countersOnly(seat.last) });
+    if (seat.worker === null) return stale();
+    const id = this.nextScrape++;
+    return new Promise<WorkerScrape>((resolve) => {
+      const timer = setTimeout(() => {
+        this.scrapes.delete(id);
+        resolve(stale());
+      }, timeoutMs);
+      this.scrapes.set(id, (m) => {
+        clearTimeout(timer);
+        seat.last = m.series;
+        resolve({ index, generation: m.generation, restarts: seat.restarts, answered: true, series: m.series });
+      });
+      this.post(seat, { type: 'metrics', id });
+    });
   }
 
   /** Stop accepting everywhere, wait for in-flight requests (bounded), let threads end. */

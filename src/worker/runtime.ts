@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { CompiledPlan, RoutePlan } from '../compile/plan.js';
+import { type CompiledPlan, planNames, type RoutePlan } from '../compile/plan.js';
 import type { AccessLog } from '../observe/access-log.js';
 import type { RouteMetrics, WorkerMetrics } from '../observe/worker-metrics.js';
 import { RequestState } from '../pipeline/request-ctx.js';
@@ -45,7 +45,7 @@ export interface WorkerServices {
 export function buildRuntime(plan: CompiledPlan, services: WorkerServices): Runtime {
   const { log, access } = services;
   const metrics = plan.metrics.enabled ? services.metrics : null;
-  services.metrics.forgetEndpointsBut(new Set(plan.upstreams.flatMap((u) => u.endpoints.map((e) => e.origin))));
+  services.metrics.forgetAllBut(planNames(plan));
   const pools = services.pools.adopt(plan);
   const upstreams = plan.upstreams.map(
     (u) =>

@@ -79,7 +79,7 @@ test('requests, bytes, latency, tries and retries per route and upstream, merged
       buckets,
       'buckets are cumulative',
     );
-    const p99 = total(samples, 'sluice_request_duration_quantile_seconds', { route: 'ok', quantile: '0.99' });
+    const p99 = total(samples, 'sluice_request_duration_percentile_seconds', { route: 'ok', percentile: '99' });
     const sum = total(samples, 'sluice_request_duration_seconds_sum', { route: 'ok' });
     assert.ok(p99 > 0 && p99 <= sum, `p99 ${p99} within (0, sum ${sum}]`);
 
@@ -163,16 +163,35 @@ test('a reload keeps counting on the same series; reload results are counted', a
   }
 });
 
-test('an endpoint no upstream has any more loses its series (discovery churn cannot grow them without bound)', async () => {
+test('concurrent scrapes share one: every answer has the exact count and both workers up', async () => {
+  const many = Array.from({ length: 300 }, (_, i) => `  - { name: r${i}, match: { path: /r${i} }, respond: { body: r } }`).join('\n');
+  const gw = await startGateway(`${config()}${many}\n`);
+  try {
+    for (let i = 0; i < 30; i++) await request(gw.url('/hello'));
+    const all = await Promise.all(Array.from({ length: 20 }, () => scrape(gw)));
+    for (const { samples } of all) {
+      assert.equal(total(samples, 'sluice_requests_total', { route: 'hello', status_class: '2xx' }), 30);
+      assert.equal(total(samples, 'sluice_worker_up'), 2);
+    }
+  } finally {
+    await gw.stop();
+  }
+});
+
+test('a route or endpoint the config no longer has loses its series (renames and discovery churn cannot grow them)', async () => {
   const other = await startUpstream();
   const gw = await startGateway(config());
   try {
     await request(gw.url('/ok'));
-    writeFileSync(gw.configFile, config().replace(`url: "${origin.origin}"`, `url: "${other.origin}"`));
+    await request(gw.url('/hello'));
+    writeFileSync(gw.configFile, config().replace(`url: "${origin.origin}"`, `url: "${other.origin}"`).replace('name: hello,', 'name: greeting,'));
     assert.equal((await request(`http://127.0.0.1:${gw.adminPort}/reload`, { method: 'POST' })).status, 200);
     await request(gw.url('/ok'));
     const { samples } = await scrape(gw);
     assert.ok(!has(samples, 'sluice_upstream_tries_total', { endpoint: origin.origin }), 'the old endpoint is gone');
+    assert.ok(!has(samples, 'sluice_requests_total', { route: 'hello' }), 'the renamed route is gone');
+    assert.ok(!has(samples, 'sluice_local_replies_total', { route: 'hello' }));
+    assert.ok(has(samples, 'sluice_requests_total', { route: 'greeting' }));
     assert.equal(total(samples, 'sluice_upstream_tries_total', { upstream: 'ok', endpoint: other.origin, outcome: 'ok' }), 1);
     assert.equal(total(samples, 'sluice_requests_total', { route: 'ok', status_class: '2xx' }), 2, 'route series stay');
   } finally {
