@@ -4,6 +4,16 @@ import { startDnsSource } from './dns.js';
 import { startEtcdSource } from './etcd.js';
 import type { SourceEvents } from './source-events.js';
 
+/** How an upstream's discovery source is doing, as GET /metrics shows it. */
+export interface SourceStatus {
+  /** The latest round answered (DNS: the lookup succeeded; etcd: listed, and the watch is open). */
+  up: boolean;
+  /** Date.now() of the latest round that answered with a list; 0 = never. */
+  lastSuccessMs: number;
+  /** Rounds that failed (a DNS lookup, an etcd listing or a broken watch), since the upstream got a source. */
+  errors: number;
+}
+
 interface Running {
   readonly key: string;
   readonly source: { close(): void };
@@ -19,6 +29,8 @@ interface Running {
 export class Discovery {
   /** Latest list per upstream name. */
   readonly endpoints = new Map<string, readonly EndpointPlan[]>();
+  /** Per upstream name with a source; kept across a change of settings, so its counts keep counting. */
+  readonly status = new Map<string, SourceStatus>();
   /** Counts changes to `endpoints`, so a publisher can tell whether what it bound is still current. */
   changes = 0;
   private readonly running = new Map<string, Running>();
@@ -47,6 +59,7 @@ export class Discovery {
       if (wanted.has(name)) continue;
       this.stop(name);
       this.endpoints.delete(name);
+      this.status.delete(name);
     }
     if (fresh.length > 0) {
       let timer: NodeJS.Timeout | undefined;
@@ -71,11 +84,14 @@ export class Discovery {
     });
     // Endpoints found under the previous settings of this upstream, kept until this source answers.
     let inherited = this.endpoints.has(u.name);
+    const counts = this.statusOf(u.name);
     const events: SourceEvents = {
       update: (list) => {
         answered();
         if (this.running.get(u.name)?.source !== source) return;
+        counts.up = list !== null;
         if (list === null) {
+          counts.errors++;
           if (inherited)
             this.log.warn(
               { upstream: u.name, code: 'SLUICE_ERR_DISCOVERY' },
@@ -83,6 +99,7 @@ export class Discovery {
             );
           return;
         }
+        counts.lastSuccessMs = Date.now();
         inherited = false;
         if (sameEndpoints(this.endpoints.get(u.name), list)) return;
         this.endpoints.set(u.name, list);
@@ -95,6 +112,15 @@ export class Discovery {
     const d = u.discovery;
     const source = d.kind === 'dns' ? startDnsSource(d, events) : startEtcdSource(d as Extract<typeof d, { kind: 'etcd' }>, events);
     return { key, source, first };
+  }
+
+  private statusOf(name: string): SourceStatus {
+    let status = this.status.get(name);
+    if (status === undefined) {
+      status = { up: false, lastSuccessMs: 0, errors: 0 };
+      this.status.set(name, status);
+    }
+    return status;
   }
 
   private stop(name: string): void {

@@ -67,6 +67,24 @@ export const FAMILIES = {
     ['upstream', 'discovery'],
     'Endpoints the upstream has now, by how it finds them (static, dns, etcd).',
   ),
+  discoveryUp: family(
+    'sluice_discovery_up',
+    'gauge',
+    ['upstream', 'discovery'],
+    "1 while the upstream's discovery source answers (DNS: the latest lookup succeeded; etcd: listed, watch open).",
+  ),
+  discoveryLastSuccess: family(
+    'sluice_discovery_last_success_timestamp_seconds',
+    'gauge',
+    ['upstream', 'discovery'],
+    'When the discovery source last answered with a list, in seconds since the Unix epoch (0 = never).',
+  ),
+  discoveryErrors: family(
+    'sluice_discovery_errors_total',
+    'counter',
+    ['upstream', 'discovery'],
+    'Discovery rounds that failed (a DNS lookup, an etcd listing, a broken watch); the last endpoints stay.',
+  ),
   // ── stages (recorded by workers) ──
   rateLimit: family(
     'sluice_rate_limit_decisions_total',

@@ -188,7 +188,7 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
       },
       reload: () => reload('admin'),
       upstreams: () => describeUpstreams(published, health, upstreamTable),
-      scrape: () => scrape({ supervisor, plan: () => published, health, table: upstreamTable, reloads, startedAt }),
+      scrape: () => scrape({ supervisor, plan: () => published, health, table: upstreamTable, discovery: discovery.status, reloads, startedAt }),
     });
   } catch (err) {
     await stopBackground();

@@ -1,5 +1,6 @@
 import { getHeapStatistics } from 'node:v8';
-import { type CompiledPlan, planNames } from '../compile/plan.js';
+import { type CompiledPlan, planNames, type UpstreamPlan } from '../compile/plan.js';
+import type { SourceStatus } from '../discovery/discovery.js';
 import { mergeSeries, quantileSeries } from '../observe/exposition.js';
 import { FAMILIES } from '../observe/metric-families.js';
 import { gauge, inConfig, type SeriesSnapshot } from '../observe/worker-metrics.js';
@@ -23,6 +24,8 @@ export interface ScrapeSources {
   readonly plan: () => CompiledPlan;
   readonly health: EndpointHealth;
   readonly table: UpstreamTable;
+  /** How each upstream's discovery source is doing, by upstream name. */
+  readonly discovery: ReadonlyMap<string, SourceStatus>;
   readonly reloads: ReloadCounts;
   /** Date.now() when the process started. */
   readonly startedAt: number;
@@ -56,12 +59,22 @@ function upstreamSeries(src: ScrapeSources): SeriesSnapshot[] {
     }
     out.push(gauge('upstreamInFlight', [u.name], src.table.inFlight(u.row)));
     out.push(gauge('discoveryEndpoints', [u.name, u.discovery.kind], u.endpoints.length));
+    discoverySeries(out, u, src.discovery.get(u.name));
     for (const e of u.endpoints) {
       out.push(gauge('healthy', [u.name, e.origin], src.health.isHealthy(e.row, now) ? 1 : 0));
       out.push(gauge('ejected', [u.name, e.origin], src.health.isEjected(e.row, now) ? 1 : 0));
     }
   }
   return out;
+}
+
+/** A source's state beside its endpoint count, so a broken one shows before its endpoints go stale. */
+function discoverySeries(out: SeriesSnapshot[], u: UpstreamPlan, status: SourceStatus | undefined): void {
+  if (u.discovery.kind === 'static') return;
+  const labels = [u.name, u.discovery.kind];
+  out.push(gauge('discoveryUp', labels, status?.up === true ? 1 : 0));
+  out.push(gauge('discoveryLastSuccess', labels, Math.floor((status?.lastSuccessMs ?? 0) / 1000)));
+  out.push(gauge('discoveryErrors', labels, status?.errors ?? 0));
 }
 
 function processSeries(src: ScrapeSources, workers: readonly WorkerScrape[]): SeriesSnapshot[] {
