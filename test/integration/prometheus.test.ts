@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { asSent, queriesOf, readDashboard } from '../helpers/grafana.js';
 import { request } from '../helpers/http.js';
 import { hasPrometheus, PROMETHEUS_BIN, startPrometheus, type TestPrometheus } from '../helpers/prometheus.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
@@ -130,3 +131,16 @@ test('PromQL: the failing route has a 5xx rate, the working one none; a p99 from
   assert.equal(await scalar('sum(sluice_worker_up)'), 2, 'both workers answer the scrapes');
 });
 
+test('every Grafana dashboard query runs in Prometheus and each panel shows data', { skip }, async () => {
+  // The traffic above touches every panel: routes ok and failing, a circuit, a rate limit, an auth refusal.
+  await eventually('sum(rate(sluice_requests_total{route="bad"}[10s]))', (v) => v > 0);
+  const shows = new Map<string, boolean>();
+  for (const q of queriesOf(readDashboard())) {
+    const expr = asSent(q.expr, 'sluice');
+    const r = await prom.query(expr);
+    assert.equal(r.status, 'success', `${q.panel}: ${expr}: ${r.error}`);
+    shows.set(q.panel, shows.get(q.panel) === true || r.data.result.length > 0);
+  }
+  const blank = [...shows].filter(([, data]) => !data).map(([panel]) => panel);
+  assert.deepEqual(blank, [], 'panels whose every query answers no series');
+});
