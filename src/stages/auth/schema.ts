@@ -7,7 +7,7 @@ export const ALGORITHMS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512',
 const keySchema = object(
   {
     kid: string({ minLength: 1, maxLength: 256, description: "The key id a token names in its header's kid." }),
-    secret: string({ minLength: 1, description: 'An HMAC secret (HS*), at least 32 bytes. Prefer secret_env or secret_file.' }),
+    secret: string({ minLength: 1, writeOnly: true, description: 'An HMAC secret (HS*), at least 32 bytes. Prefer secret_env or secret_file.' }),
     secret_env: string({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'The environment variable that holds the HMAC secret.' }),
     secret_file: string({ minLength: 1, description: 'A file that holds the HMAC secret (trailing newline ignored).' }),
     pem: string({ minLength: 1, description: 'A PEM public key or certificate (RS*, PS*, ES*, EdDSA).' }),
@@ -62,7 +62,11 @@ const apiKeySchema = object(
       object(
         {
           id: string({ pattern: '^[A-Za-z0-9_.:@-]{1,128}$', description: 'The key id: the principal, forwarded upstream.' }),
-          hash: string({ pattern: '^sha256:[0-9a-fA-F]{64}$', description: 'sha256:<hex> of the key; the key itself is never in the config.' }),
+          hash: string({
+            pattern: '^sha256:[0-9a-fA-F]{64}$',
+            writeOnly: true,
+            description: 'sha256:<hex> of the key; the key itself is never in the config.',
+          }),
         },
         { additionalProperties: false, required: ['id', 'hash'] },
       ),

@@ -1,0 +1,65 @@
+import type { SchemaNode } from './schema-node.js';
+
+/**
+ * The config as GET /config shows it: the same shape with every secret replaced by REDACTED.
+ *
+ * What is a secret is read from the schema, so that a new secret field is redacted by declaring it:
+ *  - a field marked `writeOnly: true` (JSON Schema's flag for values that are written, never read
+ *    back: admin.token, auth keys' secret, API key hashes, rate_limits.redis.url ...);
+ *  - a field or map key whose name looks like a credential (SECRET_NAME: authorization, cookie,
+ *    x-api-key, *token*, *secret*, *password* ...), wherever it is: a header value set by a
+ *    `headers:` stage or sent to an OTLP collector is redacted by the header's name;
+ *  - the password of any URL written with one (redis://user:password@host).
+ * Names ending in _file or _env are not redacted: they say where a secret is kept, not what it is.
+ */
+export const REDACTED = '[redacted]';
+
+/** A name that says its value is a credential; `_file`/`_env` names are checked by their stem. */
+export const SECRET_NAME = /secret|token|passw(or)?d|authorization|cookie|api[-_]?key|credential|private[-_]?key|signature/i;
+
+const POINTER = /_(file|env)$/i;
+
+export function looksSecret(name: string): boolean {
+  return SECRET_NAME.test(name) && !POINTER.test(name);
+}
+
+export function redactConfig(schema: SchemaNode, value: unknown): unknown {
+  return redact(schema, value, false);
+}
+
+function redact(schema: SchemaNode | undefined, value: unknown, secret: boolean): unknown {
+  const node = schema === undefined ? undefined : alternativeFor(schema, value);
+  if (secret || node?.writeOnly === true) return value === undefined || value === null ? value : REDACTED;
+  if (typeof value === 'string') return withoutUrlPassword(value);
+  if (Array.isArray(value)) return value.map((item) => redact(node?.items, item, false));
+  if (typeof value !== 'object' || value === null) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) {
+    const child = node?.properties?.[key] ?? (typeof node?.additionalProperties === 'object' ? node.additionalProperties : undefined);
+    out[key] = redact(child, v, isScalar(v) && looksSecret(key));
+  }
+  return out;
+}
+
+/** Only leaves are redacted by name: `api_key:` is the auth stage's settings, not a key. */
+const isScalar = (v: unknown) => typeof v === 'string' || typeof v === 'number';
+
+/** For anyOf (one listener or a list, a string or a list ...): the alternative of the value's type. */
+function alternativeFor(schema: SchemaNode, value: unknown): SchemaNode {
+  if (schema.anyOf === undefined) return schema;
+  const type = Array.isArray(value) ? 'array' : typeof value === 'object' ? 'object' : typeof value;
+  const alt = schema.anyOf.find((a) => a.type === type || (type === 'number' && a.type === 'integer'));
+  return alt ?? schema.anyOf[0];
+}
+
+/** scheme://user:password@host → scheme://user:[redacted]@host; anything else as it is. */
+function withoutUrlPassword(s: string): string {
+  const at = s.indexOf('@');
+  const scheme = s.indexOf('://');
+  if (at === -1 || scheme === -1 || at < scheme) return s;
+  const colon = s.indexOf(':', scheme + 3);
+  const end = s.indexOf('/', scheme + 3);
+  if (end !== -1 && end < at) return s;
+  if (colon === -1 || colon > at) return `${s.slice(0, scheme + 3)}${REDACTED}${s.slice(at)}`;
+  return `${s.slice(0, colon + 1)}${REDACTED}${s.slice(at)}`;
+}
