@@ -264,10 +264,11 @@ function safeDecode(s: string): string {
 
 /** Sort key for routes sharing a path: host condition, then methods, then predicates, then config order. */
 function byConditionSpecificity<R>(a: Candidate<R>, b: Candidate<R>): number {
-  return score(b.plan) - score(a.plan) || a.plan.index - b.plan.index;
+  return conditionScore(b.plan) - conditionScore(a.plan) || a.plan.index - b.plan.index;
 }
 
-function score(p: MatchPlan): number {
+/** How specific a route's conditions other than the path are; route-order.ts sorts by it too. */
+export function conditionScore(p: MatchPlan): number {
   const hosts = p.hosts === null ? 0 : p.hosts.exact.length > 0 ? 2 : 1;
   const predicates = (p.headers?.length ?? 0) + (p.query?.length ?? 0) + (p.scheme !== null ? 1 : 0);
   return hosts * 10_000 + (p.methods !== null ? 1000 : 0) + Math.min(predicates, 999);
