@@ -16,6 +16,10 @@ export interface AdminTarget {
   upstreams(): unknown;
   /** Every worker's metrics, merged, with the primary's own. */
   scrape(): Promise<Scrape>;
+  /** The validated config in force, secrets redacted, and the last reload's outcome. */
+  config(): unknown;
+  /** The compiled route table, in match order. */
+  routes(): unknown;
 }
 
 /**
@@ -25,6 +29,8 @@ export interface AdminTarget {
  *   GET  /upstreams  endpoints with health and ejection state, circuit breakers, in-flight counts
  *   GET  /metrics  Prometheus text (OpenMetrics when the scraper asks for it), merged across workers
  *   GET  /workers  each worker's generation, requests in flight, event-loop delay, heap, restarts
+ *   GET  /config   the config in force, secrets redacted, and how the last reload went
+ *   GET  /routes   the compiled route table in match order
  *   POST /reload   re-read the config file: 200 {generation} or 400 with every problem
  * With admin.token set, all but /healthz and /readyz (which load balancers and orchestrators probe)
  * need `Authorization: Bearer <token>`, or get 401.
@@ -51,6 +57,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, target: AdminTa
   if (req.method === 'GET' && path === '/upstreams') return send(res, 200, target.upstreams());
   if (req.method === 'GET' && path === '/metrics') return sendMetrics(res, await target.scrape(), wantsOpenMetrics(req.headers.accept));
   if (req.method === 'GET' && path === '/workers') return send(res, 200, describeWorkers(await target.scrape(), target.generation));
+  if (req.method === 'GET' && path === '/config') return send(res, 200, target.config());
+  if (req.method === 'GET' && path === '/routes') return send(res, 200, target.routes());
   if (req.method === 'POST' && path === '/reload') {
     const r = await target.reload();
     if (r.ok) return send(res, 200, { status: 'reloaded', generation: r.generation });
@@ -59,7 +67,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, target: AdminTa
   send(res, 404, {
     error: {
       code: 'SLUICE_ERR_ROUTE_NOT_FOUND',
-      message: 'admin endpoints: GET /healthz, GET /readyz, GET /upstreams, GET /metrics, GET /workers, POST /reload',
+      message: 'admin endpoints: GET /healthz, GET /readyz, GET /upstreams, GET /config, GET /routes, GET /metrics, GET /workers, POST /reload',
     },
   });
 }

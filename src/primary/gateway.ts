@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { CompiledPlan, ListenerPlan } from '../compile/plan.js';
+import { describeRoutes } from '../compile/route-table.js';
 import { watchFiles } from '../config/file-watch.js';
 import { Discovery } from '../discovery/discovery.js';
 import { ConfigError, type ConfigIssue, formatConfigIssue, GatewayError } from '../errors/gateway-error.js';
@@ -15,6 +16,7 @@ import { stageFactory, stageRegistry, stageTableBytes } from '../stages/registry
 import { loadUws } from '../worker/uws.js';
 import { ActiveHealthChecker } from './active-health.js';
 import { startAdmin } from './admin.js';
+import { describeConfig, type ReloadOutcome } from './describe-config.js';
 import { describeUpstreams } from './describe-upstreams.js';
 import { EndpointRows } from './endpoint-rows.js';
 import { loadPlanFile } from './load-plan.js';
@@ -84,6 +86,9 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
   let reloading: Promise<unknown> = Promise.resolve();
   /** The config's plan; what workers get adds discovered endpoints and table rows (bind). */
   let configured = pin(first.plan);
+  /** The validated config behind `configured` (GET /config), and how the last reload went. */
+  let configuredConfig = first.config;
+  let lastReload: ReloadOutcome | null = null;
   let published: CompiledPlan;
   let boundChanges = -1;
   const bind = (plan: CompiledPlan): CompiledPlan => {
@@ -144,6 +149,8 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
       generation++;
       const previous = configured;
       configured = pinned;
+      configuredConfig = loaded.config;
+      lastReload = { result: 'ok', source, at: new Date().toISOString(), generation, code: null, problems: 0 };
       await supervisor.publish({ ...next, generation });
       // A worker that has not switched yet may still build from the previous plan's copies: keep those too.
       keepOnlyCopies(new Set([...tlsCopies(previous.listeners), ...tlsCopies(pinned.listeners)]));
@@ -158,6 +165,7 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
       log.error({ source, code, issues }, 'config rejected; the running config stays in force');
       reloads.failed++;
       reloads.lastOk = false;
+      lastReload = { result: 'failed', source, at: new Date().toISOString(), generation, code, problems: issues.length };
       return { ok: false as const, code, issues };
     }
   };
@@ -189,6 +197,8 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
       reload: () => reload('admin'),
       upstreams: () => describeUpstreams(published, health, upstreamTable),
       scrape: () => scrape({ supervisor, plan: () => published, health, table: upstreamTable, discovery: discovery.status, reloads, startedAt }),
+      config: () => describeConfig(configuredConfig, file, generation, lastReload),
+      routes: () => describeRoutes(published),
     });
   } catch (err) {
     await stopBackground();
