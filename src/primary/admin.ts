@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { catalog } from '../errors/catalog.js';
 import { OPENMETRICS_TYPE, PROMETHEUS_TYPE, renderMetrics } from '../observe/exposition.js';
 import { bearerMatches } from './admin-auth.js';
+import { sendPage } from './dashboard.js';
 import { describeWorkers, type Scrape } from './metrics-scrape.js';
 
 /** What the admin API needs from the running gateway. */
@@ -31,9 +32,10 @@ export interface AdminTarget {
  *   GET  /workers  each worker's generation, requests in flight, event-loop delay, heap, restarts
  *   GET  /config   the config in force, secrets redacted, and how the last reload went
  *   GET  /routes   the compiled route table in match order
+ *   GET  /         the dashboard page (it holds no data: it asks for the token and fetches the rest)
  *   POST /reload   re-read the config file: 200 {generation} or 400 with every problem
- * With admin.token set, all but /healthz and /readyz (which load balancers and orchestrators probe)
- * need `Authorization: Bearer <token>`, or get 401.
+ * With admin.token set, all but /healthz, /readyz (which load balancers and orchestrators probe) and
+ * the dashboard page need `Authorization: Bearer <token>`, or get 401.
  */
 export function startAdmin(host: string, port: number, target: AdminTarget): Promise<Server> {
   const server = createServer((req, res) => void handle(req, res, target));
@@ -52,6 +54,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, target: AdminTa
     if (target.ready) return send(res, 200, { status: 'ready', generation: target.generation });
     return send(res, 503, { status: target.draining ? 'draining' : 'starting' });
   }
+  if (probe && path === '/') return sendPage(res);
   const digest = target.tokenDigest;
   if (digest !== null && !bearerMatches(req.headers.authorization, digest)) return unauthorized(res);
   if (req.method === 'GET' && path === '/upstreams') return send(res, 200, target.upstreams());
@@ -67,7 +70,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, target: AdminTa
   send(res, 404, {
     error: {
       code: 'SLUICE_ERR_ROUTE_NOT_FOUND',
-      message: 'admin endpoints: GET /healthz, GET /readyz, GET /upstreams, GET /config, GET /routes, GET /metrics, GET /workers, POST /reload',
+      message: 'admin endpoints: GET /, GET /healthz, GET /readyz, GET /upstreams, GET /config, GET /routes, GET /metrics, GET /workers, POST /reload',
     },
   });
 }

@@ -6,7 +6,7 @@ import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { json, request } from '../helpers/http.js';
 import { startUpstream } from '../helpers/upstream.js';
 
-// GET /config and GET /routes on a real gateway: behind the admin token, secrets redacted,
+// GET /config, GET /routes and GET / on a real gateway: behind the admin token, secrets redacted,
 // routes in match order, and /config following reloads.
 
 const TOKEN = 'admin-token-for-the-admin-api-test';
@@ -122,6 +122,24 @@ test('GET /config follows reloads: the new config and generation, and a rejected
       { result: c.last_reload.result, code: c.last_reload.code, problems: c.last_reload.problems },
       { result: 'failed', code: 'SLUICE_ERR_CONFIG_INVALID', problems: 1 },
     );
+  } finally {
+    assert.equal(await gw.stop(), 0);
+    await up.close();
+  }
+});
+
+test('GET / serves the dashboard page without the token; it holds no data and loads nothing from elsewhere', async () => {
+  const up = await startUpstream();
+  const gw = await startGateway(configYaml(up.origin), { SLUICE_WORKERS: '1' });
+  try {
+    const page = await admin(gw, '/');
+    assert.equal(page.status, 200);
+    assert.equal(page.headers['content-type'], 'text/html; charset=utf-8');
+    assert.match(page.headers['content-security-policy'] as string, /default-src 'none'/);
+    assert.match(page.body, /<title>sluice dashboard<\/title>/);
+    assert.doesNotMatch(page.body, /https?:\/\//, 'no CDN, no external URL');
+    for (const s of SECRETS) assert.ok(!page.body.includes(s));
+    assert.ok(!page.body.includes('catch-all'), 'no data in the page itself: it fetches it with the token');
   } finally {
     assert.equal(await gw.stop(), 0);
     await up.close();
