@@ -34,11 +34,19 @@ function redact(schema: SchemaNode | undefined, value: unknown, secret: boolean)
   if (Array.isArray(value)) return value.map((item) => redact(node?.items, item, false));
   if (typeof value !== 'object' || value === null) return value;
   const out: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(value)) {
+  for (const [key, v] of inSchemaOrder(node, value)) {
     const child = node?.properties?.[key] ?? (typeof node?.additionalProperties === 'object' ? node.additionalProperties : undefined);
     out[key] = redact(child, v, isScalar(v) && looksSecret(key));
   }
   return out;
+}
+
+/** Fields in the order the schema declares them (defaults are added last when validating), for people. */
+function inSchemaOrder(node: SchemaNode | undefined, value: object): [string, unknown][] {
+  const entries = Object.entries(value);
+  const order = node?.properties === undefined ? [] : Object.keys(node.properties);
+  const at = (key: string) => (order.includes(key) ? order.indexOf(key) : order.length);
+  return entries.sort((a, b) => at(a[0]) - at(b[0]));
 }
 
 /** Only leaves are redacted by name: `api_key:` is the auth stage's settings, not a key. */
