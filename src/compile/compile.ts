@@ -6,6 +6,7 @@ import { type CidrSet, compileCidrs, EMPTY_CIDRS } from '../http/cidr.js';
 import { stageRegistry } from '../stages/registry.js';
 import { compileAdmin } from './admin.js';
 import { compileListeners } from './listener.js';
+import { compileLog } from './log.js';
 import type { CompiledPlan } from './plan.js';
 import { compileRoute } from './route.js';
 import { compileUpstream } from './upstream.js';
@@ -48,7 +49,7 @@ export function compile(cfg: GatewayConfig, file: string, generation: number): {
         idleMs: cfg.timeouts.idle_ms,
         drainMs: cfg.timeouts.drain_ms,
       },
-      log: { ...cfg.log },
+      log: compileLog(cfg.log),
       metrics: { enabled: cfg.metrics.enabled },
       trustedProxies,
       stageSettings,

@@ -17,7 +17,7 @@ export interface CompiledPlan {
   readonly workers: number;
   readonly limits: { readonly maxHeaderBytes: number; readonly maxBodyBytes: number; readonly allowChunkedRequests: boolean };
   readonly timeouts: { readonly connectMs: number; readonly responseHeaderMs: number; readonly idleMs: number; readonly drainMs: number };
-  readonly log: { readonly level: string; readonly access: boolean; readonly sample: number };
+  readonly log: LogPlan;
   /** Whether workers record request, upstream and stage metrics (the scrape's own series are always there). */
   readonly metrics: { readonly enabled: boolean };
   /** Peers whose forwarding headers are believed (worker/client-address.ts). */
@@ -26,6 +26,25 @@ export interface CompiledPlan {
   readonly stageSettings: Readonly<Record<string, unknown>>;
   readonly upstreams: readonly UpstreamPlan[];
   readonly routes: readonly RoutePlan[];
+}
+
+/** log, compiled (compile/log.ts); workers build their access-line format from it (observe/access-fields.ts). */
+export interface LogPlan {
+  readonly level: string;
+  readonly sample: number;
+  readonly access: {
+    readonly enabled: boolean;
+    /** Field names, from config/schema.ts ACCESS_LOG_FIELDS. */
+    readonly fields: readonly string[];
+    /** Lower-case request header names a line carries. */
+    readonly requestHeaders: readonly string[];
+  };
+  readonly mask: {
+    /** Lower-case header names. */
+    readonly headers: readonly string[];
+    readonly queryParams: readonly string[];
+    readonly jsonFields: readonly string[];
+  };
 }
 
 export interface AdminPlan {

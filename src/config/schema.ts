@@ -472,6 +472,86 @@ const timeouts = object(
   },
 );
 
+// ── log.access and log.mask (issue 19, docs/observability.md "Access log") ──
+
+/** The access line's selectable fields, in line order (observe/access-fields.ts writes them; a test keeps both lists in step). */
+export const ACCESS_LOG_FIELDS = [
+  'time',
+  'pid',
+  'worker',
+  'request_id',
+  'trace_id',
+  'method',
+  'path',
+  'query',
+  'route',
+  'upstream',
+  'endpoint',
+  'status',
+  'bytes',
+  'duration_ms',
+  'remote',
+  'code',
+  'attempts',
+  'scheme',
+  'host',
+  'bytes_in',
+  'user_agent',
+  'principal',
+] as const;
+
+/** What a line carried before fields were selectable, plus trace_id (written only when known). */
+export const DEFAULT_ACCESS_LOG_FIELDS = ACCESS_LOG_FIELDS.slice(0, ACCESS_LOG_FIELDS.indexOf('attempts') + 1);
+
+/** An HTTP field name (RFC 9110 token), compared lower-case. */
+const headerName = string({ pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$" });
+
+const accessLog = anyOf(
+  [
+    boolean(),
+    object(
+      {
+        enabled: boolean({ default: true, description: 'Write access lines for answers below 500 (5xx and 499 are written at warn regardless).' }),
+        fields: array(enumOf(ACCESS_LOG_FIELDS), {
+          default: DEFAULT_ACCESS_LOG_FIELDS,
+          description: 'Fields a line carries (level and type always), written in the order of docs/observability.md; trace_id only when known.',
+        }),
+        request_headers: array(headerName, {
+          default: [],
+          description: 'Request headers a line carries under "req_headers" (absent ones left out); values of log.mask.headers read [redacted].',
+        }),
+      },
+      { additionalProperties: false },
+    ),
+  ],
+  {
+    default: true,
+    description: 'One access-log line per request (at info): true, false, or { enabled, fields, request_headers }. See docs/observability.md.',
+  },
+);
+
+const logMask = object(
+  {
+    headers: array(headerName, {
+      default: ['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key'],
+      description: 'Header names whose values read [redacted] in access lines (request_headers) and in structured logs.',
+    }),
+    query_params: array(string({ minLength: 1, maxLength: 64 }), {
+      default: ['token', 'key', 'secret', 'password', 'passwd', 'auth', 'signature', 'session', 'credential'],
+      description: 'A query parameter whose name contains one of these (any case) has its value logged as [redacted].',
+    }),
+    json_fields: array(string({ pattern: '^[^.\\[\\]"*]{1,64}$' }), {
+      default: ['password', 'passwd', 'secret', 'token', 'api_key', 'apikey', 'client_secret', 'private_key'],
+      description: 'Keys whose values read [redacted] in structured log lines: at the top level and up to two objects down.',
+    }),
+  },
+  {
+    additionalProperties: false,
+    default: {},
+    description: 'What log lines never show in clear; read when the gateway starts (access-line masking follows reloads).',
+  },
+);
+
 const log = object(
   {
     level: string({
@@ -479,8 +559,9 @@ const log = object(
       default: 'info',
       description: 'Minimum level. Env SLUICE_LOG_LEVEL.',
     }),
-    access: boolean({ default: true, description: 'One access-log line per request (at info).' }),
+    access: accessLog,
     sample: number({ minimum: 0, maximum: 1, default: 1, description: 'Fraction of successful requests logged; 5xx answers are always logged.' }),
+    mask: logMask,
   },
   {
     additionalProperties: false,

@@ -1,8 +1,9 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
+import { REDACTED, redactPaths } from './mask.js';
 
 /**
- * Paths pino censors wherever a log call passes headers: credentials never reach a log line.
- * The access log itself never logs headers; this is the net under everything else.
+ * Paths pino censors wherever a log call passes headers, whatever log.mask says: credentials never
+ * reach a log line. log.mask adds its own names (observe/mask.ts redactPaths).
  */
 export const REDACT_PATHS = [
   'headers.authorization',
@@ -27,12 +28,18 @@ export function logDestination(): LogDestination {
   return pino.destination({ fd: 1, sync: false }) as unknown as LogDestination;
 }
 
-export function createLogger(level: string, bindings: Record<string, unknown>, dest: LogDestination = logDestination()): Logger {
+/** log.mask's names that pino redacts (read when the thread starts). */
+export interface LogMask {
+  readonly headers: readonly string[];
+  readonly jsonFields: readonly string[];
+}
+
+export function createLogger(level: string, bindings: Record<string, unknown>, mask: LogMask, dest: LogDestination = logDestination()): Logger {
   return pino(
     {
       level,
       base: { pid: process.pid, ...bindings },
-      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      redact: { paths: [...new Set([...REDACT_PATHS, ...redactPaths(mask.headers, mask.jsonFields)])], censor: REDACTED },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },

@@ -33,6 +33,8 @@ export interface FrontDoor extends Downstream {
   readonly status: number;
   readonly errorCode: ErrorCode | null;
   readonly bytesWritten: number;
+  /** Request body bytes received from the client. */
+  readonly bytesIn: number;
   /** The request body has room again: read from the client. */
   resumeReading(): void;
 }

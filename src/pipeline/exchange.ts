@@ -271,6 +271,9 @@ export class Exchange implements RequestCtx, LegRequest, Outcome {
   get bytesOut(): number {
     return this.front.bytesWritten;
   }
+  get bytesIn(): number {
+    return this.front.bytesIn;
+  }
   get durationMs(): number {
     return (this.endedAt === 0 ? performance.now() : this.endedAt) - this.startedAt;
   }

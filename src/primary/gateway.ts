@@ -42,7 +42,7 @@ export interface RunningGateway {
 export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.env): Promise<RunningGateway> {
   clearStaleCopies();
   const first = loadPlanFile(file, env, 1);
-  const log = createLogger(first.plan.log.level, { role: 'primary' });
+  const log = createLogger(first.plan.log.level, { role: 'primary' }, first.plan.log.mask);
   warnUnverifiedTls(log, first.plan);
   warnCertificates(log, first.warnings);
   loadUws(); // fail here, in the primary, rather than once per worker

@@ -25,7 +25,7 @@ const port = parentPort!;
 const send = (m: FromWorker) => port.postMessage(m);
 const pools = new PoolSet();
 const dest = logDestination();
-const log: Logger = createLogger(firstPlan.log.level, { worker: index }, dest);
+const log: Logger = createLogger(firstPlan.log.level, { worker: index }, firstPlan.log.mask, dest);
 const access = new AccessLog(dest, { pid: process.pid, worker: index });
 const kept = new KeptResources();
 const health = new EndpointHealth(shared.endpointTable);

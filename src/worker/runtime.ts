@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { type CompiledPlan, planNames, type RoutePlan } from '../compile/plan.js';
+import { type AccessFormat, accessFormat } from '../observe/access-fields.js';
 import type { AccessLog } from '../observe/access-log.js';
 import type { RouteMetrics, WorkerMetrics } from '../observe/worker-metrics.js';
 import { RequestState } from '../pipeline/request-ctx.js';
@@ -21,10 +22,8 @@ export interface Runtime {
   readonly router: Router<RouteRuntime>;
   readonly log: Logger;
   readonly access: AccessLog;
-  /** Access lines for answers below 500 (log.access on and level info or lower). */
-  readonly accessInfo: boolean;
-  /** Access lines for 5xx and 499 (level warn or lower, even with log.access off). */
-  readonly accessWarn: boolean;
+  /** What this generation's access lines carry, and which are written (log.access, log.level, log.mask). */
+  readonly accessFormat: AccessFormat;
   /** The series of requests no route matched (route=""); null when metrics are off. */
   readonly unmatched: RouteMetrics | null;
 }
@@ -66,8 +65,7 @@ export function buildRuntime(plan: CompiledPlan, services: WorkerServices): Runt
     router: new Router(routes),
     log,
     access,
-    accessInfo: plan.log.access && level <= log.levels.values.info,
-    accessWarn: level <= log.levels.values.warn,
+    accessFormat: accessFormat(plan.log, level <= log.levels.values.info, level <= log.levels.values.warn),
     unmatched: metrics === null ? null : metrics.route(''),
   };
 }

@@ -52,7 +52,7 @@ export class UwsDownstream implements FrontDoor {
   status = 0;
   errorCode: ErrorCode | null = null;
   bytesWritten = 0;
-  private bytesIn = 0;
+  bytesIn = 0;
   /** Local reply decided in the handler, sent when the exchange would start. */
   private pending: LocalReply | null = null;
   private readingPaused = false;
@@ -370,7 +370,7 @@ export class UwsDownstream implements FrontDoor {
     const ex = this.ex;
     ex.finish(this.aborted);
     const rt = this.runtime;
-    rt.access.write(ex, rt.accessInfo, rt.accessWarn, rt.plan.log.sample);
+    rt.access.write(ex, rt.accessFormat);
     const route = ex.route;
     const m = route === null ? rt.unmatched : route.metrics;
     if (m !== null) {

@@ -22,6 +22,7 @@ export class FakeFrontDoor implements FrontDoor {
   status = 0;
   errorCode: ErrorCode | null = null;
   bytesWritten = 0;
+  bytesIn = 0;
   private done = false;
   private gone = false;
   private headSent = false;

@@ -3,7 +3,27 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
+import { ACCESS_LOG_FIELDS, DEFAULT_ACCESS_LOG_FIELDS } from '../../src/config/schema.js';
+import { ACCESS_FIELDS, type AccessFormat, accessFormat, DEFAULT_ACCESS_FIELDS } from '../../src/observe/access-fields.js';
 import { AccessLog, type AccessRecord } from '../../src/observe/access-log.js';
+
+const QUERY_SECRETS = ['token', 'key', 'secret', 'password', 'passwd', 'auth', 'signature', 'session', 'credential'];
+
+/** A format as a worker builds it from plan.log; defaults as config has them. */
+function format(
+  over: { fields?: readonly string[]; requestHeaders?: readonly string[]; maskHeaders?: readonly string[]; info?: boolean; sample?: number } = {},
+): AccessFormat {
+  return accessFormat(
+    {
+      sample: over.sample ?? 1,
+      access: { enabled: true, fields: over.fields ?? DEFAULT_ACCESS_LOG_FIELDS, requestHeaders: over.requestHeaders ?? [] },
+      mask: { headers: over.maskHeaders ?? ['authorization', 'cookie'], queryParams: QUERY_SECRETS },
+    },
+    over.info ?? true,
+    true,
+  );
+}
+const DEFAULT = format();
 
 function record(over: Partial<AccessRecord> = {}): AccessRecord {
   return {
@@ -21,6 +41,12 @@ function record(over: Partial<AccessRecord> = {}): AccessRecord {
     clientAddress: '127.0.0.1',
     errorCode: null,
     tries: 1,
+    bytesIn: 0,
+    scheme: 'http',
+    host: 'example.test',
+    trace: null,
+    principal: null,
+    header: () => undefined,
     ...over,
   };
 }
@@ -52,12 +78,10 @@ function bothWays(write: (log: AccessLog) => void): { file: string; sink: string
 
 test('access lines are JSON with every field, the same through a file and through a sink', () => {
   const { file, sink } = bothWays((log) => {
-    log.write(record(), true, true, 1);
+    log.write(record(), DEFAULT);
     log.write(
       record({ status: 502, errorCode: 'SLUICE_ERR_UPSTREAM_RESET', tries: 2, durationMs: 12, logRoute: null, upstreamName: null, endpoint: null }),
-      true,
-      true,
-      1,
+      DEFAULT,
     );
   });
   assert.equal(file.replace(/"time":"[^"]+"/g, ''), sink.replace(/"time":"[^"]+"/g, ''));
@@ -95,7 +119,7 @@ test('access lines are JSON with every field, the same through a file and throug
 test('durations are milliseconds rounded to the microsecond', () => {
   const ms = [0.5934, 0.05, 0.0004, 1.0004, 999.9996, 12345.6785];
   const { file } = bothWays((log) => {
-    for (const durationMs of ms) log.write(record({ durationMs }), true, true, 1);
+    for (const durationMs of ms) log.write(record({ durationMs }), DEFAULT);
   });
   assert.deepEqual(
     file
@@ -109,7 +133,7 @@ test('durations are milliseconds rounded to the microsecond', () => {
 
 test('quotes, controls and UTF-8 in logged values stay valid JSON; secrets in the query are masked', () => {
   const path = '/caf\u00e9/\u4f60\u597d/"q"\\';
-  const { file } = bothWays((log) => log.write(record({ logPath: path, query: 'a=1&token=abc\u0001&x=\u20ac' }), true, true, 1));
+  const { file } = bothWays((log) => log.write(record({ logPath: path, query: 'a=1&token=abc\u0001&x=\u20ac' }), DEFAULT));
   const line = JSON.parse(file);
   assert.equal(line.path, path);
   assert.equal(line.query, 'a=1&token=[redacted]&x=\u20ac');
@@ -117,10 +141,10 @@ test('quotes, controls and UTF-8 in logged values stay valid JSON; secrets in th
 
 test('levels and sampling: info lines off, 5xx and 499 still written; batches larger than the buffer all arrive', () => {
   const { file } = bothWays((log) => {
-    log.write(record(), false, true, 1);
-    log.write(record({ status: 499 }), false, true, 1);
-    log.write(record({ status: 200 }), true, true, 0); // sampled away
-    for (let i = 0; i < 3000; i++) log.write(record({ bytesOut: i }), true, true, 1);
+    log.write(record(), format({ info: false }));
+    log.write(record({ status: 499 }), format({ info: false }));
+    log.write(record({ status: 200 }), format({ sample: 0 })); // sampled away
+    for (let i = 0; i < 3000; i++) log.write(record({ bytesOut: i }), DEFAULT);
   });
   const lines = file
     .trim()
@@ -137,8 +161,8 @@ test('levels and sampling: info lines off, 5xx and 499 still written; batches la
 test('a line longer than the batch buffer is still written whole', () => {
   const long = '/' + 'a'.repeat(300_000);
   const { file, sink } = bothWays((log) => {
-    log.write(record(), true, true, 1);
-    log.write(record({ logPath: long }), true, true, 1);
+    log.write(record(), DEFAULT);
+    log.write(record({ logPath: long }), DEFAULT);
   });
   for (const out of [file, sink]) {
     const lines = out
@@ -159,7 +183,7 @@ test('each line names its own route, upstream and endpoint when consecutive requ
     ['a', 'up1', 'http://127.0.0.1:1'],
   ] as const;
   const { file } = bothWays((log) => {
-    for (const [logRoute, upstreamName, endpoint] of where) log.write(record({ logRoute, upstreamName, endpoint }), true, true, 1);
+    for (const [logRoute, upstreamName, endpoint] of where) log.write(record({ logRoute, upstreamName, endpoint }), DEFAULT);
   });
   assert.deepEqual(
     file
@@ -169,4 +193,64 @@ test('each line names its own route, upstream and endpoint when consecutive requ
       .map((l) => [l.route, l.upstream, l.endpoint]),
     where,
   );
+});
+
+test('the writer and the config offer the same fields, in the same order, with the same defaults', () => {
+  assert.deepEqual([...ACCESS_FIELDS], [...ACCESS_LOG_FIELDS]);
+  assert.deepEqual([...DEFAULT_ACCESS_FIELDS], [...DEFAULT_ACCESS_LOG_FIELDS]);
+});
+
+test('a selection writes those fields only, in line order, whatever the config order', () => {
+  const fields = ['status', 'path', 'host', 'bytes_in', 'principal', 'scheme', 'user_agent'];
+  const headers = (name: string) => ({ 'user-agent': 'ua/2' })[name as 'user-agent'];
+  const { file, sink } = bothWays((log) =>
+    log.write(record({ bytesIn: 42, principal: { subject: 'team-a' }, scheme: 'https', header: headers }), format({ fields })),
+  );
+  assert.equal(file, sink);
+  assert.equal(
+    file,
+    '{"level":"info","type":"access","path":"/tiny","status":200,"scheme":"https","host":"example.test","bytes_in":42,"user_agent":"ua/2","principal":"team-a"}\n',
+  );
+});
+
+test('trace_id is written when the request has a trace, left out when not', () => {
+  const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+  const { file } = bothWays((log) => {
+    log.write(record({ trace: { traceId } }), DEFAULT);
+    log.write(record(), DEFAULT);
+    log.write(record({ trace: { traceId } }), format({ fields: ['status'] }));
+  });
+  const [traced, untraced, unselected] = file
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.equal(traced.trace_id, traceId);
+  assert.deepEqual(Object.keys(traced).slice(5, 8), ['request_id', 'trace_id', 'method']);
+  assert.equal('trace_id' in untraced, false);
+  assert.equal('trace_id' in unselected, false);
+});
+
+test('request headers: masked by name, odd values escaped, absent ones left out', () => {
+  const sent: Record<string, string> = { authorization: 'Bearer abc', 'x-odd': 'a"b\\c\u0001\u00e9\u4f60\ud800', cookie: 'sid=1' };
+  const { file } = bothWays((log) =>
+    log.write(
+      record({ header: (n) => sent[n] }),
+      format({ fields: ['status'], requestHeaders: ['authorization', 'x-odd', 'x-none', 'cookie'], maskHeaders: ['authorization', 'cookie'] }),
+    ),
+  );
+  assert.deepEqual(JSON.parse(file).req_headers, { authorization: '[redacted]', 'x-odd': sent['x-odd'], cookie: '[redacted]' });
+  assert.ok(!file.includes('abc') && !file.includes('sid=1'));
+});
+
+test('formats of two config generations interleave without one line taking the other shape', () => {
+  const wide = DEFAULT;
+  const narrow = format({ fields: ['route', 'status'] });
+  const { file } = bothWays((log) => {
+    for (const f of [wide, narrow, narrow, wide]) log.write(record(), f);
+  });
+  const keys = file
+    .trim()
+    .split('\n')
+    .map((l) => Object.keys(JSON.parse(l)).length);
+  assert.deepEqual(keys, [15, 4, 4, 15]);
 });

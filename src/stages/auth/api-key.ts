@@ -5,7 +5,7 @@ import type { ApiKeyPlan } from './compile.js';
 /** Presented more than once (two headers, two query parameters): refused, so no one can tell which one counts. */
 export const AMBIGUOUS = '\0ambiguous';
 
-/** What the access log shows instead of the key (the generic mask in observe/access-log.ts says the same). */
+/** What the access log shows instead of the key (log.mask.query_params in observe/mask.ts says the same). */
 const REDACTED = '[redacted]';
 
 /** The key the request presents: its header's value, its query parameter's (percent-decoded), null when none. */
