@@ -1,6 +1,7 @@
 import { Agent, request } from 'undici';
 import type { DiscoveryPlan, EndpointPlan } from '../compile/plan.js';
 import { parseEndpointUrl } from '../compile/upstream.js';
+import { logSafeUrl } from '../observe/mask.js';
 import type { SourceEvents } from './source-events.js';
 
 type EtcdPlan = Extract<DiscoveryPlan, { kind: 'etcd' }>;
@@ -79,7 +80,7 @@ export function startEtcdSource(plan: EtcdPlan, events: SourceEvents): { close()
       } catch (err) {
         if (closed) return;
         events.problem(
-          `etcd ${plan.endpoints[server % plan.endpoints.length]}: ${(err as { code?: string }).code ?? (err as Error).message}; retrying, the last endpoints stay in force`,
+          `etcd ${logSafeUrl(plan.endpoints[server % plan.endpoints.length])}: ${(err as { code?: string }).code ?? (err as Error).message}; retrying, the last endpoints stay in force`,
         );
         events.update(null);
         server++;

@@ -24,6 +24,20 @@ export function maskQuery(query: string, secret: RegExp | null): string {
 }
 
 /**
+ * A URL from config as a structured log line may show it (a JWKS URL, a service's endpoint): without
+ * user:password@, and its query, which may carry a token, as `?[redacted]`.
+ */
+export function logSafeUrl(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return REDACTED;
+  }
+  return `${u.protocol}//${u.host}${u.pathname}${u.search === '' ? '' : `?${REDACTED}`}`;
+}
+
+/**
  * pino redact paths for log.mask: a masked header under any `headers` object (top level or one
  * below), and a masked JSON field at the top level of a line or up to two objects down. pino
  * matches paths, not keys anywhere, so deeper fields are not covered: say so in the docs.

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import test from 'node:test';
 import pino from 'pino';
 import { createLogger, type LogDestination } from '../../src/observe/log.js';
-import { maskQuery, secretNamePattern } from '../../src/observe/mask.js';
+import { logSafeUrl, maskQuery, secretNamePattern } from '../../src/observe/mask.js';
 
 /** What one structured log call writes, through the logger the gateway builds (createLogger). */
 function logged(mask: { headers: string[]; jsonFields: string[] }, obj: Record<string, unknown>): string {
@@ -44,4 +44,10 @@ test('query masking follows the configured names (substring, any case; regex cha
   const re = secretNamePattern(['token', 'a.b']);
   assert.equal(maskQuery('Access_Token=1&x=2&a.b=3&axb=4&flag', re), 'Access_Token=[redacted]&x=2&a.b=[redacted]&axb=4&flag');
   assert.equal(maskQuery('token=1', secretNamePattern([])), 'token=1');
+});
+
+test('URLs in structured lines lose their credentials and query', () => {
+  assert.equal(logSafeUrl('https://user:pw@idp.example/jwks.json?access_token=T'), 'https://idp.example/jwks.json?[redacted]');
+  assert.equal(logSafeUrl('http://etcd:2379'), 'http://etcd:2379/');
+  assert.equal(logSafeUrl('not a url with secret'), '[redacted]');
 });

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { request } from 'undici';
+import { logSafeUrl } from '../../observe/mask.js';
 import type { ServiceEnv, StageService } from '../../pipeline/stage-factory.js';
 import type { AuthPlan, JwksSettings } from './compile.js';
 import { maxAgeMs, parseJwks } from './jwks-document.js';
@@ -83,7 +84,7 @@ export function startJwksService(env: ServiceEnv): StageService<JwksSettings, Au
         d.keys = keys;
         d.text = text;
         d.version++;
-        log.info({ url: d.url, kids: keys.map((k) => k.kid), skipped, cache_s: ttl / 1000 }, 'JWKS keys updated');
+        log.info({ url: logSafeUrl(d.url), kids: keys.map((k) => k.kid), skipped, cache_s: ttl / 1000 }, 'JWKS keys updated');
         publish();
       }
       schedule(d, ttl);
@@ -91,7 +92,7 @@ export function startJwksService(env: ServiceEnv): StageService<JwksSettings, Au
       d.failures++;
       const retry = d.keys === null ? Math.min(FIRST_RETRY_MS * 2 ** (d.failures - 1), s.minCacheMs) : s.minCacheMs;
       log.warn(
-        { code: 'SLUICE_ERR_AUTH_KEYS_UNAVAILABLE', url: d.url, cause: (err as Error).message, stale: d.keys !== null, retry_s: retry / 1000 },
+        { code: 'SLUICE_ERR_AUTH_KEYS_UNAVAILABLE', url: logSafeUrl(d.url), cause: (err as Error).message, stale: d.keys !== null, retry_s: retry / 1000 },
         d.keys === null ? 'JWKS fetch failed; no keys yet' : 'JWKS fetch failed; the last keys stay in force',
       );
       schedule(d, retry);
