@@ -139,6 +139,7 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
     try {
       const loaded = loadPlanFile(file, env, generation + 1, { adminHost: fixed.admin.host, certificates: certificatesInForce(configured.listeners) });
       warnFixedChanges(log, fixed, loaded.plan);
+      warnLogMaskChange(log, first.plan, loaded.plan);
       warnUnverifiedTls(log, loaded.plan);
       warnCertificates(log, loaded.warnings);
       await discovery.reconcile(loaded.plan.upstreams, DISCOVERY_FIRST_WAIT_MS);
@@ -281,6 +282,18 @@ function warnFixedChanges(
     plan.workers !== fixed.workers ? 'workers' : '',
   ].filter(Boolean);
   if (changed.length > 0) log.warn({ fields: changed }, 'these fields take effect only after a restart');
+}
+
+/** The structured loggers' redaction is built when each thread starts (observe/log.ts); the access line's masking follows reloads. */
+function warnLogMaskChange(log: Logger, first: CompiledPlan, plan: CompiledPlan): void {
+  const was = first.log.mask;
+  const now = plan.log.mask;
+  const changed = [
+    was.headers.join('\n') !== now.headers.join('\n') ? 'log.mask.headers' : '',
+    was.jsonFields.join('\n') !== now.jsonFields.join('\n') ? 'log.mask.json_fields' : '',
+  ].filter(Boolean);
+  if (changed.length > 0)
+    log.warn({ fields: changed }, 'structured log lines mask by these fields as they were at start until a restart; access lines follow the reload');
 }
 
 /** tls.verify: false is allowed (tests, a lab) but never silent. */

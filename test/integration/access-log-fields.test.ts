@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { configProblems } from '../helpers/config.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
@@ -162,4 +163,28 @@ routes: []
     problems.join('\n'),
   );
   assert.ok(configProblems('log:\n  access: sometimes\nroutes: []\n')[0].startsWith('gw.yaml:2:'));
+});
+
+test('a reload changes what access lines carry at once; a structured-log mask change is announced', async () => {
+  writeFileSync(
+    plain.configFile,
+    `
+log:
+  access: { fields: [request_id, status] }
+  mask: { headers: [authorization, x-session] }
+upstreams:
+  up: { endpoints: [ { url: "${up.origin}" } ] }
+routes:
+  - name: open
+    match: { prefix: / }
+    upstream: up
+`,
+  );
+  plain.proc.kill('SIGHUP');
+  await plain.waitForLog((l) => l.msg === 'config reloaded');
+  const warned = await plain.waitForLog((l) => Array.isArray(l.fields) && l.fields.includes('log.mask.headers'));
+  assert.equal(warned.level, 'warn');
+  const r = await request(plain.url('/after'));
+  const line = await accessLine(plain, r.headers['x-request-id']);
+  assert.deepEqual(Object.keys(line), ['level', 'type', 'request_id', 'status']);
 });
