@@ -78,7 +78,8 @@ export class AccessLog {
   private readonly info: LinePrefix = { level: 'info', ms: -1, format: null, bytes: Buffer.alloc(0) };
   private readonly warn: LinePrefix = { level: 'warn', ms: -1, format: null, bytes: Buffer.alloc(0) };
   private lastWhere: LineWhere | null = null;
-  /** The request header values of the line being written (opt-in fields only). */
+  /** The User-Agent and request header values of the line being written (opt-in fields only). */
+  private userAgent: string | null = null;
   private readonly headerValues: (string | undefined)[] = [];
   private readonly buf = Buffer.allocUnsafe(4 * BATCH_BYTES);
   private pos = 0;
@@ -158,11 +159,12 @@ export class AccessLog {
     if (at >= BATCH_BYTES) this.flush();
   }
 
-  /** Room for the opt-in fields; reads the request headers once, for putExtras. */
+  /** Room for the opt-in fields; reads the request headers once each, for putExtras. */
   private extrasBound(r: AccessRecord, f: AccessFormat): number {
     const on = f.fields;
     let n = FIXED_BYTES + stringBound(r.scheme) + stringBound(r.host);
-    if ((on & F.user_agent) !== 0) n += stringBound(r.header('user-agent') ?? null);
+    this.userAgent = (on & F.user_agent) !== 0 ? (r.header('user-agent') ?? null) : null;
+    n += stringBound(this.userAgent);
     if (r.principal !== null) n += stringBound(r.principal.subject);
     const values = this.headerValues;
     const hs = f.requestHeaders;
@@ -180,7 +182,7 @@ export class AccessLog {
     if ((on & F.scheme) !== 0) at = putString(b, putAscii(b, at, ',"scheme":'), r.scheme);
     if ((on & F.host) !== 0) at = putString(b, putAscii(b, at, ',"host":'), r.host);
     if ((on & F.bytes_in) !== 0) at = putInt(b, putAscii(b, at, ',"bytes_in":'), r.bytesIn);
-    if ((on & F.user_agent) !== 0) at = putNullable(b, putAscii(b, at, ',"user_agent":'), r.header('user-agent') ?? null);
+    if ((on & F.user_agent) !== 0) at = putNullable(b, putAscii(b, at, ',"user_agent":'), this.userAgent);
     if ((on & F.principal) !== 0) at = putNullable(b, putAscii(b, at, ',"principal":'), r.principal === null ? null : r.principal.subject);
     const hs = f.requestHeaders;
     if (hs.length === 0) return at;
