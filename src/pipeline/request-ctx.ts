@@ -34,7 +34,7 @@ export interface RequestCtx {
   readonly peerTrusted: boolean;
   /** Who the caller is, set by the stage that verified it (a JWT, an API key); null until then. */
   principal: Principal | null;
-  /** The request's W3C trace context, once tracing has read or started it; null until then. */
+  /** The request's W3C trace context, continued or started by the front door for every request (worker/trace-context.ts). */
   trace: TraceContext | null;
   readonly routeName: string;
   /** Values of the route pattern's :params, in pattern order. */
@@ -71,7 +71,7 @@ export interface TraceContext {
   /** The caller's span, or null when this hop started the trace. */
   readonly parentSpanId: string | null;
   readonly sampled: boolean;
-  /** The tracestate header as received ("" when none). */
+  /** The tracestate header as received, cut to whole members within the spec's bounds ("" when none). */
   readonly traceState: string;
 }
 

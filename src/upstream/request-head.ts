@@ -1,6 +1,7 @@
 import type { EndpointPlan } from '../compile/plan.js';
 import { connectionTokens, isHopByHop } from '../http/hop-by-hop.js';
 import type { UpstreamRequestHead } from '../pipeline/phase.js';
+import type { TraceContext } from '../pipeline/request-ctx.js';
 
 /** Everything the head builder reads from the downstream request. */
 export interface DownstreamHead {
@@ -16,6 +17,8 @@ export interface DownstreamHead {
   /** Flat [name, value, ...], lower-case names, as copied from uWS. */
   readonly rawHeaders: readonly string[];
   header(lowerName: string): string | undefined;
+  /** This hop's trace context: sent on as traceparent and tracestate (null: the client's pass as they came). */
+  readonly trace: TraceContext | null;
 }
 
 const VIA = '1.1 sluice';
@@ -24,9 +27,18 @@ const VIA = '1.1 sluice';
  * Build the head forwarded upstream: hop-by-hop headers dropped, X-Forwarded-* and Via set (the
  * client's X-Forwarded-For replaced by the checked chain; X-Real-IP, Forwarded and other client or
  * URL claims dropped unless the peer is trusted),
- * X-Request-Id set to this exchange's id, Host preserved or replaced by the endpoint's.
+ * X-Request-Id set to this exchange's id, Host preserved or replaced by the endpoint's, traceparent
+ * naming `parentSpanId` (this hop's span, or the try's own when spans are exported) as the caller.
+ * Baggage passes untouched, as any end-to-end header.
  */
-export function buildUpstreamHead(down: DownstreamHead, path: string, endpoint: EndpointPlan, preserveHost: boolean): UpstreamRequestHead {
+export function buildUpstreamHead(
+  down: DownstreamHead,
+  path: string,
+  endpoint: EndpointPlan,
+  preserveHost: boolean,
+  parentSpanId: string,
+): UpstreamRequestHead {
+  const trace = down.trace;
   const named = connectionTokens(down.header('connection'));
   const src = down.rawHeaders;
   const headers: string[] = [];
@@ -42,6 +54,10 @@ export function buildUpstreamHead(down: DownstreamHead, path: string, endpoint: 
         continue;
       case 'x-forwarded-for':
         continue;
+      case 'traceparent':
+      case 'tracestate':
+        if (trace !== null) continue;
+        break;
       // What a proxy in front says about the client or the original URL; a client could write any of it.
       case 'x-real-ip':
       case 'forwarded':
@@ -70,5 +86,9 @@ export function buildUpstreamHead(down: DownstreamHead, path: string, endpoint: 
     'via',
     via === undefined ? VIA : `${via}, ${VIA}`,
   );
+  if (trace !== null) {
+    headers.push('traceparent', `00-${trace.traceId}-${parentSpanId}-${trace.sampled ? '01' : '00'}`);
+    if (trace.traceState !== '') headers.push('tracestate', trace.traceState);
+  }
   return { path, query: down.query, headers };
 }

@@ -90,7 +90,7 @@ export class UpstreamLeg implements LegHandle {
     this.tries++;
     this.endpoint = endpoint.origin;
     const ctx = req.ctx;
-    const head = buildUpstreamHead(ctx, ctx.path, endpoint, this.route.preserveHost);
+    const head = buildUpstreamHead(ctx, ctx.path, endpoint, this.route.preserveHost, ctx.trace === null ? '' : ctx.trace.spanId);
     req.onUpstreamRequest(head);
     const perTry = this.route.retries.perTryTimeoutMs;
     const body = req.body;

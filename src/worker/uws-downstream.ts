@@ -14,6 +14,7 @@ import { takeForwardedProto } from './forwarded-proto.js';
 import { peerAddress } from './peer-address.js';
 import { requestId } from './request-id.js';
 import type { Runtime } from './runtime.js';
+import { readTraceContext } from './trace-context.js';
 
 const NO_BODY = new ArrayBuffer(0);
 const EMPTY = Buffer.alloc(0);
@@ -110,6 +111,8 @@ export class UwsDownstream implements FrontDoor {
     if (ex.peerTrusted) takeForwardedProto(ex);
     const given = ex.header('x-request-id');
     ex.id = given !== undefined && isPrintableId(given) ? given : requestId();
+    // Nothing exports spans yet: a started trace is not sampled.
+    ex.trace = readTraceContext(ex.rawHeaders, 0);
     if (refusal !== null) return this.refuse(refusal);
     if (ex.contentLength > limits.maxBodyBytes) {
       return this.refuse({ code: 'SLUICE_ERR_BODY_TOO_LARGE', detail: '', framing: true });
@@ -121,7 +124,7 @@ export class UwsDownstream implements FrontDoor {
     if (match === null) {
       // The top-level ip: policy applies to every request; routes carry it in their ip stage.
       const denied = !ipAllowed(plan.stageSettings.ip as readonly IpRule[], ex.clientAddress);
-      this.pending = errorReply(denied ? 'SLUICE_ERR_IP_DENIED' : 'SLUICE_ERR_ROUTE_NOT_FOUND', ex.id);
+      this.pending = errorReply(denied ? 'SLUICE_ERR_IP_DENIED' : 'SLUICE_ERR_ROUTE_NOT_FOUND', ex);
     } else {
       ex.route = match.route;
       ex.params = match.params;
@@ -141,7 +144,7 @@ export class UwsDownstream implements FrontDoor {
    * arrives while a response is pending, so the smuggled request never reaches a handler.
    */
   private refuse(r: Refusal): void {
-    const reply = errorReply(r.code, this.ex.id, r.detail || undefined);
+    const reply = errorReply(r.code, this.ex, r.detail || undefined);
     // The framing is sound: the connection stays usable whatever the head announced.
     if (!r.framing) return this.sendReply(reply, false);
     setImmediate(() => this.sendReply(reply, true));
@@ -346,7 +349,7 @@ export class UwsDownstream implements FrontDoor {
   fail(code: ErrorCode, detail?: string): void {
     if (this.aborted || this.finished) return;
     if (this.headWritten) return this.cut(code);
-    this.reply(errorReply(code, this.ex.id, detail));
+    this.reply(errorReply(code, this.ex, detail));
   }
 
   /** The response started and cannot be completed: close the connection so the client sees truncation. */

@@ -1,6 +1,7 @@
 import type { ErrorCode } from '../../errors/catalog.js';
 import { errorReply } from '../../pipeline/local-reply.js';
 import type { LocalReply } from '../../pipeline/phase.js';
+import type { RequestCtx } from '../../pipeline/request-ctx.js';
 
 /**
  * Why a request was refused: each reason has its error code, and the RFC 6750 error and description
@@ -48,8 +49,8 @@ export function challenges(realm: string, scopes: readonly string[]): Map<Refusa
 }
 
 /** The answer: the JSON error body of every gateway error, with the challenge (not for a 503: it is no credential problem). */
-export function refusalReply(r: Refusal, challenge: string, requestId: string): LocalReply {
-  const reply = errorReply(r.code, requestId, r.description);
+export function refusalReply(r: Refusal, challenge: string, ctx: RequestCtx): LocalReply {
+  const reply = errorReply(r.code, ctx, r.description);
   if (r === REFUSED.keysUnavailable) return reply;
   return { ...reply, headers: [...(reply.headers ?? []), ['www-authenticate', challenge]] };
 }

@@ -32,6 +32,6 @@ export class Refuser {
     this.failures.get(r)!.value++;
     const n = this.lines.get(r.code)!.hit();
     if (n > 0) this.log.info({ code: r.code, reason: r.description, route: this.plan.route, refused: n }, 'auth refusing requests');
-    return refusalReply(r, this.challenge.get(r)!, ctx.id);
+    return refusalReply(r, this.challenge.get(r)!, ctx);
   }
 }

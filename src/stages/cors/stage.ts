@@ -29,7 +29,7 @@ function onRequest(plan: CorsPlan, ctx: RequestCtx): LocalReply | null {
   const origin = ctx.header('origin');
   const method = ctx.header('access-control-request-method');
   if (origin !== undefined && method !== undefined) return preflight(plan, ctx, origin, method);
-  return plan.preflightOnly ? errorReply('SLUICE_ERR_ROUTE_NOT_FOUND', ctx.id) : null;
+  return plan.preflightOnly ? errorReply('SLUICE_ERR_ROUTE_NOT_FOUND', ctx) : null;
 }
 
 function preflight(plan: CorsPlan, ctx: RequestCtx, origin: string, method: string): LocalReply {
@@ -54,7 +54,7 @@ function preflight(plan: CorsPlan, ctx: RequestCtx, origin: string, method: stri
 }
 
 function rejected(ctx: RequestCtx, why: string): LocalReply {
-  const reply = errorReply('SLUICE_ERR_CORS_REJECTED', ctx.id, why);
+  const reply = errorReply('SLUICE_ERR_CORS_REJECTED', ctx, why);
   return { ...reply, headers: [...(reply.headers ?? []), ['vary', PREFLIGHT_VARY]] };
 }
 

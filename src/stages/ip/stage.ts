@@ -9,7 +9,7 @@ export function ipStage(plan: IpPlan): Stage {
   const rules = plan.rules;
   return {
     name: 'ip',
-    onRequest: (ctx: RequestCtx): LocalReply | null => (ipAllowed(rules, ctx.clientAddress) ? null : errorReply('SLUICE_ERR_IP_DENIED', ctx.id)),
+    onRequest: (ctx: RequestCtx): LocalReply | null => (ipAllowed(rules, ctx.clientAddress) ? null : errorReply('SLUICE_ERR_IP_DENIED', ctx)),
   };
 }
 

@@ -183,16 +183,16 @@ export class RateLimitStage implements Stage {
     this.denied[i].value++;
     const denied = this.denials.hit();
     if (denied > 0) this.log.info({ route: this.plan.route, limit: l.name, denied }, 'rate limit denying requests');
-    if (l.kind === 'in_flight') return withHeaders(errorReply('SLUICE_ERR_TOO_MANY_IN_FLIGHT', ctx.id), [['retry-after', '1']]);
+    if (l.kind === 'in_flight') return withHeaders(errorReply('SLUICE_ERR_TOO_MANY_IN_FLIGHT', ctx), [['retry-after', '1']]);
     const retryAfter = String(Math.max(1, Math.ceil(waitNs / 1e9)));
     const headers: [string, string][] = [['retry-after', retryAfter]];
     if (l.policy !== null) headers.push(['ratelimit-policy', l.policy], ['ratelimit', `"${l.name}";r=0;t=${retryAfter}`]);
-    return withHeaders(errorReply('SLUICE_ERR_RATE_LIMITED', ctx.id), headers);
+    return withHeaders(errorReply('SLUICE_ERR_RATE_LIMITED', ctx), headers);
   }
 
   private refuse(ctx: RequestCtx, taken: Taken, i: number): LocalReply {
     this.giveBack(taken, i);
-    return withHeaders(errorReply('SLUICE_ERR_RATE_LIMIT_STORE', ctx.id), [['retry-after', '1']]);
+    return withHeaders(errorReply('SLUICE_ERR_RATE_LIMIT_STORE', ctx), [['retry-after', '1']]);
   }
 
   private storeFailed(l: LimitPlan, message: string): void {
