@@ -72,9 +72,11 @@ test('a line carries the selected fields and no others', async () => {
     'request_id',
     'scheme',
     'status',
+    'trace_id',
     'type',
     'user_agent',
   ]);
+  assert.match(line.trace_id, /^[0-9a-f]{32}$/, 'every request has a trace (worker/trace-context.ts)');
   assert.equal(line.method, 'POST');
   assert.equal(line.path, '/open/a');
   assert.equal(line.query, 'page=2');
@@ -123,9 +125,11 @@ test('odd header values stay valid JSON: quotes, backslashes, a tab, braces', as
   );
 });
 
-test('the default line carries what it always did', async () => {
-  const r = await request(plain.url('/d?page=1'));
+test('the default line carries what it always did, and the trace id', async () => {
+  const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+  const r = await request(plain.url('/d?page=1'), { headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } });
   const line = await accessLine(plain, r.headers['x-request-id']);
+  assert.equal(line.trace_id, traceId);
   assert.deepEqual(Object.keys(line), [
     'level',
     'time',
@@ -133,6 +137,7 @@ test('the default line carries what it always did', async () => {
     'worker',
     'type',
     'request_id',
+    'trace_id',
     'method',
     'path',
     'query',
