@@ -9,6 +9,7 @@ import { compileListeners } from './listener.js';
 import { compileLog } from './log.js';
 import type { CompiledPlan } from './plan.js';
 import { compileRoute } from './route.js';
+import { compileTracing } from './tracing.js';
 import { compileUpstream } from './upstream.js';
 
 /**
@@ -51,6 +52,7 @@ export function compile(cfg: GatewayConfig, file: string, generation: number): {
       },
       log: compileLog(cfg.log),
       metrics: { enabled: cfg.metrics.enabled },
+      tracing: compileTracing(cfg.tracing),
       trustedProxies,
       stageSettings,
       upstreams,

@@ -20,6 +20,7 @@ export interface CompiledPlan {
   readonly log: LogPlan;
   /** Whether workers record request, upstream and stage metrics (the scrape's own series are always there). */
   readonly metrics: { readonly enabled: boolean };
+  readonly tracing: TracingPlan;
   /** Peers whose forwarding headers are believed (worker/client-address.ts). */
   readonly trustedProxies: CidrSet;
   /** Each stage's compiled settings (StageFactory.settings), by stage kind. */
@@ -45,6 +46,22 @@ export interface LogPlan {
     readonly queryParams: readonly string[];
     readonly jsonFields: readonly string[];
   };
+}
+
+/** tracing: as the workers use it. */
+export interface TracingPlan {
+  /** The share of started traces that are sampled: 0 without an exporter (nothing would record them). */
+  readonly sample: number;
+  readonly serviceName: string;
+  readonly otlp: OtlpPlan | null;
+}
+
+export interface OtlpPlan {
+  /** The full URL spans are POSTed to (…/v1/traces). */
+  readonly url: string;
+  /** Flat [name, value, ...], lower-case names. */
+  readonly headers: readonly string[];
+  readonly timeoutMs: number;
 }
 
 export interface AdminPlan {

@@ -581,6 +581,40 @@ const metrics = object(
   { additionalProperties: false, default: {}, description: 'Prometheus metrics; see docs/observability.md.' },
 );
 
+const tracing = object(
+  {
+    sample: number({
+      minimum: 0,
+      maximum: 1,
+      default: 0.01,
+      description:
+        "Share of the traces this hop starts (no valid traceparent came) whose spans are exported; an incoming traceparent's sampled flag is followed instead.",
+    }),
+    service_name: string({ minLength: 1, maxLength: 256, default: 'sluice', description: 'The service.name of the exported spans.' }),
+    otlp: object(
+      {
+        endpoint: string({
+          pattern: '^https?://[^\\s]+$',
+          description: 'The OTLP/HTTP collector, e.g. http://127.0.0.1:4318; spans are POSTed as JSON to /v1/traces unless the URL already ends with it.',
+        }),
+        headers: record(string({ maxLength: 8192, pattern: '^[^\\r\\n\\u0000]*$', writeOnly: true }), {
+          writeOnly: true,
+          propertyNames: { pattern: HEADER_NAME },
+          description: 'Headers sent with every export (an API key for the collector); never logged.',
+        }),
+        timeout_ms: ms('Longest wait for one export POST, in milliseconds; the batch is then dropped.', 5000),
+      },
+      { additionalProperties: false, required: ['endpoint'], description: 'Export spans over OTLP/HTTP (JSON encoding).' },
+    ),
+  },
+  {
+    additionalProperties: false,
+    default: {},
+    description:
+      'W3C trace context (traceparent, tracestate) is read, continued and sent upstream on every request; with otlp:, sampled requests are exported as spans. See docs/observability.md.',
+  },
+);
+
 const upstreams = record(upstreamSchema, {
   default: {},
   propertyNames: { pattern: '^[A-Za-z0-9_.-]{1,64}$' },
@@ -601,6 +635,7 @@ const gatewayProperties = {
   timeouts,
   log,
   metrics,
+  tracing,
   trusted_proxies: array(string({ maxLength: 64 }), {
     default: [],
     description:

@@ -49,6 +49,20 @@ export interface LegRequest extends Downstream {
   readonly body: RequestBody | null;
   /** Runs the route's onUpstreamRequest phase on one try's head. */
   onUpstreamRequest(head: UpstreamRequestHead): void;
+  /** Told of each try when this request's spans are exported; null otherwise (one null check per try). */
+  readonly trySpans: TrySpans | null;
+}
+
+/** The client span of each upstream try, for a request whose spans are exported (worker/request-spans.ts). */
+export interface TrySpans {
+  /** A try starts (attempt 1 is the first): its span id goes upstream as the traceparent's parent. */
+  tryStarted(endpoint: string, attempt: number): TrySpan;
+  /** The try settled: `status` 0 when no answer came, `code` the error it failed with. */
+  tryEnded(span: TrySpan, status: number, code: ErrorCode | null): void;
+}
+
+export interface TrySpan {
+  readonly spanId: string;
 }
 
 /** What the exchange holds of the upstream leg working for it. */

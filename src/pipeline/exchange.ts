@@ -4,7 +4,7 @@ import type { ErrorCode } from '../errors/catalog.js';
 import { isBodyless } from '../http/bodyless.js';
 import { dropFields } from '../http/fields.js';
 import { BodyChain, type ChainEnds } from './body-chain.js';
-import type { FrontDoor, LegHandle, LegRequest } from './downstream.js';
+import type { FrontDoor, LegHandle, LegRequest, TrySpans } from './downstream.js';
 import type { LocalReply, Outcome, ResponseHead, Stage, UpstreamRequestHead } from './phase.js';
 import { RequestBody } from './request-body.js';
 import type { Principal, RequestCtx, TraceContext } from './request-ctx.js';
@@ -43,6 +43,8 @@ export class Exchange implements RequestCtx, LegRequest, Outcome {
   peerTrusted = false;
   principal: Principal | null = null;
   trace: TraceContext | null = null;
+  /** Set by the front door when this request's spans are exported. */
+  trySpans: TrySpans | null = null;
   params: readonly string[] = [];
   stageState: unknown[] | null = null;
   readonly startedAt = performance.now();

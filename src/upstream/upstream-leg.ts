@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import type { RetryPlan, RoutePlan } from '../compile/plan.js';
 import type { ErrorCode } from '../errors/catalog.js';
 import { isIdempotent } from '../http/idempotent.js';
-import type { LegHandle, LegRequest } from '../pipeline/downstream.js';
+import type { LegHandle, LegRequest, TrySpan } from '../pipeline/downstream.js';
 import type { ResponseHead } from '../pipeline/phase.js';
 import { msAt, nowMs } from '../shared/clock.js';
 import { ADMIT_PROBE, REJECT } from '../shared/upstream-table.js';
@@ -90,7 +90,10 @@ export class UpstreamLeg implements LegHandle {
     this.tries++;
     this.endpoint = endpoint.origin;
     const ctx = req.ctx;
-    const head = buildUpstreamHead(ctx, ctx.path, endpoint, this.route.preserveHost, ctx.trace === null ? '' : ctx.trace.spanId);
+    const spans = req.trySpans;
+    const span = spans === null ? null : spans.tryStarted(endpoint.origin, this.tries);
+    const parentSpanId = span !== null ? span.spanId : ctx.trace === null ? '' : ctx.trace.spanId;
+    const head = buildUpstreamHead(ctx, ctx.path, endpoint, this.route.preserveHost, parentSpanId);
     req.onUpstreamRequest(head);
     const perTry = this.route.retries.perTryTimeoutMs;
     const body = req.body;
@@ -105,6 +108,7 @@ export class UpstreamLeg implements LegHandle {
       body !== null && body.chunked,
       perTry > 0 ? perTry : 0,
       startedAt,
+      span,
     );
     this.current = t;
     t.pool.dispatch(t);
@@ -259,6 +263,9 @@ class LegTry implements UpstreamTry {
   private discarding = false;
   /** Settled: its answer ended or failed, its in-flight place given back. */
   ended = false;
+  /** The answer's status (0 until one came) and the error the try failed with: what its span tells. */
+  private status = 0;
+  private errorCode: ErrorCode | null = null;
 
   constructor(
     private readonly leg: UpstreamLeg,
@@ -272,6 +279,8 @@ class LegTry implements UpstreamTry {
     readonly headersTimeoutMs: number,
     /** performance.now() as the try started: its latency is measured from here. */
     private readonly startedAt: number,
+    /** Its client span when the request's spans are exported, else null. */
+    private readonly span: TrySpan | null,
   ) {}
 
   private get current(): boolean {
@@ -291,6 +300,7 @@ class LegTry implements UpstreamTry {
 
   onHeaders(head: ParsedHead, more: boolean): void {
     const status = head.status;
+    this.status = status;
     this.headOk = status < 500;
     this.report(!this.headOk);
     if (!this.current) return;
@@ -318,6 +328,7 @@ class LegTry implements UpstreamTry {
   }
 
   onError(err: Error): void {
+    if (this.span !== null) this.errorCode ??= classifyUpstreamError(err).code;
     const wasCurrent = this.current;
     if (wasCurrent && !this.outcomeReported) this.report(true);
     // The head was fine, the body broke: passive health still hears of it.
@@ -330,6 +341,7 @@ class LegTry implements UpstreamTry {
 
   /** The route's timeout_ms ended the wait for this try. */
   timedOut(): void {
+    this.errorCode = 'SLUICE_ERR_ROUTE_TIMEOUT';
     this.report(true);
   }
 
@@ -346,6 +358,7 @@ class LegTry implements UpstreamTry {
     if (this.ended) return;
     this.ended = true;
     this.leg.up.tryEnded(this.index);
+    if (this.span !== null) this.leg.req.trySpans!.tryEnded(this.span, this.status, this.errorCode);
   }
 }
 

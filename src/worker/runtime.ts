@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { type CompiledPlan, planNames, type RoutePlan } from '../compile/plan.js';
 import { type AccessFormat, accessFormat } from '../observe/access-fields.js';
 import type { AccessLog } from '../observe/access-log.js';
+import { OtlpExporter } from '../observe/otlp-exporter.js';
 import type { RouteMetrics, WorkerMetrics } from '../observe/worker-metrics.js';
 import { RequestState } from '../pipeline/request-ctx.js';
 import { type RouteRuntime, routeRuntime } from '../pipeline/route-runtime.js';
@@ -26,6 +27,8 @@ export interface Runtime {
   readonly accessFormat: AccessFormat;
   /** The series of requests no route matched (route=""); null when metrics are off. */
   readonly unmatched: RouteMetrics | null;
+  /** Where sampled requests' spans go (tracing.otlp), kept across generations with the same target; null: none. */
+  readonly exporter: OtlpExporter | null;
 }
 
 /** What a worker owns for its whole life, across config generations. */
@@ -67,6 +70,7 @@ export function buildRuntime(plan: CompiledPlan, services: WorkerServices): Runt
     access,
     accessFormat: accessFormat(plan.log, level <= log.levels.values.info, level <= log.levels.values.warn),
     unmatched: metrics === null ? null : metrics.route(''),
+    exporter: spanExporter(plan, services),
   };
 }
 
@@ -90,4 +94,12 @@ function buildRoute(plan: RoutePlan, compiled: CompiledPlan, upstreams: Upstream
   );
   const forwarder = plan.upstream === -1 ? null : new RouteUpstream(upstreams[plan.upstream], plan);
   return routeRuntime(plan.name, forwarder, stages, metrics === null ? null : metrics.route(plan.name));
+}
+
+/** One exporter per target and service name, made on first use and flushed when the worker drains. */
+function spanExporter(plan: CompiledPlan, services: WorkerServices): OtlpExporter | null {
+  const t = plan.tracing;
+  const otlp = t.otlp;
+  if (otlp === null) return null;
+  return services.kept.keep(`otlp ${JSON.stringify([otlp, t.serviceName])}`, () => new OtlpExporter(otlp, t.serviceName, services.log));
 }

@@ -13,6 +13,7 @@ import { downstreamHead, statusLine } from './downstream-head.js';
 import { takeForwardedProto } from './forwarded-proto.js';
 import { peerAddress } from './peer-address.js';
 import { requestId } from './request-id.js';
+import { RequestSpans } from './request-spans.js';
 import type { Runtime } from './runtime.js';
 import { readTraceContext } from './trace-context.js';
 
@@ -57,6 +58,8 @@ export class UwsDownstream implements FrontDoor {
   /** Local reply decided in the handler, sent when the exchange would start. */
   private pending: LocalReply | null = null;
   private readingPaused = false;
+  /** This request's spans, when they are exported. */
+  private spans: RequestSpans | null = null;
 
   // ── response body framing ──
   /** Known response length (tryEnd), or -1 for chunked writes. */
@@ -111,8 +114,9 @@ export class UwsDownstream implements FrontDoor {
     if (ex.peerTrusted) takeForwardedProto(ex);
     const given = ex.header('x-request-id');
     ex.id = given !== undefined && isPrintableId(given) ? given : requestId();
-    // Nothing exports spans yet: a started trace is not sampled.
-    ex.trace = readTraceContext(ex.rawHeaders, 0);
+    const trace = (ex.trace = readTraceContext(ex.rawHeaders, plan.tracing.sample));
+    const exporter = this.runtime.exporter;
+    if (trace.sampled && exporter !== null) ex.trySpans = this.spans = new RequestSpans(ex, exporter);
     if (refusal !== null) return this.refuse(refusal);
     if (ex.contentLength > limits.maxBodyBytes) {
       return this.refuse({ code: 'SLUICE_ERR_BODY_TOO_LARGE', detail: '', framing: true });
@@ -380,6 +384,7 @@ export class UwsDownstream implements FrontDoor {
       if (route !== null) m.inFlight--;
       m.finished(ex, this.bytesIn);
     }
+    if (this.spans !== null) this.spans.finish();
     // Deferred: complete() may run inside res.cork(), and closing the app there would drop the corked bytes.
     if (--inFlight.count === 0 && inFlight.onIdle !== null) setImmediate(inFlight.onIdle);
   }

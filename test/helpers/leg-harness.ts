@@ -3,7 +3,7 @@ import { catalog, type ErrorCode } from '../../src/errors/catalog.js';
 import { lineName, lineValue } from '../../src/http/head-lines.js';
 import { AccessLog } from '../../src/observe/access-log.js';
 import { WorkerMetrics } from '../../src/observe/worker-metrics.js';
-import type { LegHandle, LegRequest } from '../../src/pipeline/downstream.js';
+import type { LegHandle, LegRequest, TrySpans } from '../../src/pipeline/downstream.js';
 import type { LocalReply, ResponseHead, UpstreamRequestHead } from '../../src/pipeline/phase.js';
 import { RequestBody } from '../../src/pipeline/request-body.js';
 import type { Principal, RequestCtx, TraceContext } from '../../src/pipeline/request-ctx.js';
@@ -164,6 +164,7 @@ export class FakeDownstream implements LegRequest {
   /** writeChunk calls. */
   writes = 0;
   room = true;
+  trySpans: TrySpans | null = null;
   /** When set, body chunks go here instead of being kept in `chunks` (large bodies). */
   onChunk: ((chunk: Buffer) => void) | null = null;
   /** Calls of any writing method after the request was closed: none should come. */
