@@ -93,6 +93,9 @@ export const FAMILIES = {
     'Rate-limit decisions per limit: allowed (this limit let it pass; a later one may still deny), denied, or store_error (the table or Redis could not answer).',
   ),
   authFailures: family('sluice_auth_failures_total', 'counter', ['route', 'reason'], 'Requests the auth stage refused, by reason (the SLUICE_ERR_* code).'),
+  // ── tracing (recorded by workers) ──
+  spansExported: family('sluice_tracing_spans_exported_total', 'counter', [], 'Spans the OTLP collector accepted.'),
+  spansDropped: family('sluice_tracing_spans_dropped_total', 'counter', [], 'Spans lost: the export queue was full, or their POST failed or timed out.'),
   // ── workers and the process ──
   workerInFlight: family('sluice_worker_requests_in_flight', 'gauge', ['worker'], 'Requests in flight in one worker.'),
   eventLoopDelay: family('sluice_worker_event_loop_delay_p99_seconds', 'gauge', ['worker'], "p99 of the worker's event-loop delay over the last 10 s window."),

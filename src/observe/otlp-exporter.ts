@@ -3,6 +3,7 @@ import { Agent, request } from 'undici';
 import { OncePerSecond } from './once-per-second.js';
 import { otlpJson } from './otlp-json.js';
 import type { Span } from './span.js';
+import type { Counter } from './worker-metrics.js';
 
 /** Spans held at most while waiting for export; more are dropped (counted). */
 export const QUEUE_SPANS = 4096;
@@ -27,10 +28,14 @@ export interface OtlpTarget {
  * log line a second, never a request.
  */
 export class OtlpExporter {
-  /** Spans the collector accepted (2xx). */
-  exported = 0;
-  /** Spans lost: the queue was full, or their POST failed or timed out. */
-  dropped = 0;
+  get exported(): number {
+    return this.counts.exported.value;
+  }
+
+  get dropped(): number {
+    return this.counts.dropped.value;
+  }
+
   private queue: Span[] = [];
   private timer: NodeJS.Timeout | null = null;
   private sending: Promise<void> | null = null;
@@ -43,6 +48,12 @@ export class OtlpExporter {
     private readonly target: OtlpTarget,
     private readonly serviceName: string,
     private readonly log: Logger,
+    /**
+     * sluice_tracing_spans_exported_total (spans the collector accepted, 2xx) and _dropped_total (the
+     * queue was full, or their POST failed or timed out): the worker's, so a new exporter after a
+     * reload counts on.
+     */
+    private readonly counts: { readonly exported: Counter; readonly dropped: Counter } = { exported: { value: 0 }, dropped: { value: 0 } },
   ) {
     this.agent = new Agent({ connections: 2, headersTimeout: target.timeoutMs, bodyTimeout: target.timeoutMs, connectTimeout: target.timeoutMs });
     const h: Record<string, string> = { 'content-type': 'application/json' };
@@ -52,7 +63,7 @@ export class OtlpExporter {
 
   add(span: Span): void {
     if (this.closed || this.queue.length >= QUEUE_SPANS) {
-      this.dropped++;
+      this.counts.dropped.value++;
       return;
     }
     this.queue.push(span);
@@ -83,7 +94,7 @@ export class OtlpExporter {
       const res = await request(this.target.url, { method: 'POST', headers: this.headers, body, dispatcher: this.agent });
       await res.body.dump();
       if (res.statusCode >= 200 && res.statusCode < 300) {
-        this.exported += batch.length;
+        this.counts.exported.value += batch.length;
         return;
       }
       this.failed(batch.length, `collector answered ${res.statusCode}`);
@@ -93,10 +104,10 @@ export class OtlpExporter {
   }
 
   private failed(spans: number, why: string): void {
-    this.dropped += spans;
+    this.counts.dropped.value += spans;
     const n = this.failures.hit();
     // The URL only: headers may hold the collector's credentials.
-    if (n > 0) this.log.warn({ url: this.target.url, cause: why, failed_exports: n, spans_dropped: this.dropped }, 'span export failed');
+    if (n > 0) this.log.warn({ url: this.target.url, cause: why, failed_exports: n, spans_dropped: this.counts.dropped.value }, 'span export failed');
   }
 
   /** The worker drains: send what is queued, waiting at most CLOSE_WAIT_MS, then close the connections. */
@@ -111,7 +122,7 @@ export class OtlpExporter {
     }
     this.closed = true;
     if (this.timer !== null) clearTimeout(this.timer);
-    this.dropped += this.queue.length;
+    this.counts.dropped.value += this.queue.length;
     this.queue = [];
     await this.agent.destroy().catch(() => {});
   }

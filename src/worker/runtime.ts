@@ -101,5 +101,12 @@ function spanExporter(plan: CompiledPlan, services: WorkerServices): OtlpExporte
   const t = plan.tracing;
   const otlp = t.otlp;
   if (otlp === null) return null;
-  return services.kept.keep(`otlp ${JSON.stringify([otlp, t.serviceName])}`, () => new OtlpExporter(otlp, t.serviceName, services.log));
+  return services.kept.keep(
+    `otlp ${JSON.stringify([otlp, t.serviceName])}`,
+    () =>
+      new OtlpExporter(otlp, t.serviceName, services.log, {
+        exported: services.metrics.counter('spansExported', []),
+        dropped: services.metrics.counter('spansDropped', []),
+      }),
+  );
 }

@@ -5,6 +5,7 @@ import { after, before, test } from 'node:test';
 import { load } from '../helpers/fleet.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { json, request } from '../helpers/http.js';
+import { parseMetrics, total } from '../helpers/metrics-text.js';
 import { refusedPort, startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -327,6 +328,10 @@ routes:
       assert.equal(line.level, 'warn');
       assert.equal(line.url, `${bad.url}/v1/traces`);
     }
+    // What the log said, GET /metrics counts: the spans before the collector failed were accepted, later ones lost.
+    const m = parseMetrics((await request(`http://127.0.0.1:${gw1.adminPort}/metrics`)).body);
+    assert.ok(total(m, 'sluice_tracing_spans_exported_total') >= 2, "the first request's spans were exported");
+    assert.ok(total(m, 'sluice_tracing_spans_dropped_total') > 0, 'dropped spans are counted');
   } finally {
     await gw1.stop();
     await bad.close();
