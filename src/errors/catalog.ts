@@ -118,6 +118,12 @@ export const catalog = {
     source: 'downstream',
     message: 'This admin endpoint needs the admin token: send Authorization: Bearer <token> (admin.token).',
   },
+  SLUICE_ERR_ADMIN_HOST: {
+    status: 403,
+    source: 'downstream',
+    message:
+      'The admin API has no token, so it answers only requests to a loopback name (localhost, 127.0.0.1, [::1]) with no foreign Origin; set admin.token to reach it by another name.',
+  },
   // ── TLS listeners (docs/tls.md) ──
   SLUICE_ERR_TLS_PAIR: {
     status: 500,

@@ -43,3 +43,25 @@ export function bearerMatches(authorization: string | undefined, digestHex: stri
     .digest();
   return timingSafeEqual(presented, Buffer.from(digestHex, 'hex')) && m !== null;
 }
+
+/**
+ * An open admin API (no token, so on loopback) answers only requests a local client addressed to a
+ * loopback name, and no cross-site form: otherwise a web page the operator visits could reach it
+ * through DNS rebinding (Host: attacker.example pointing at 127.0.0.1) or a cross-site POST /reload.
+ */
+export function addressedFromElsewhere(host: string | undefined, origin: string | undefined): boolean {
+  if (host === undefined || !isLoopback(hostName(host))) return true;
+  if (origin === undefined) return false;
+  try {
+    return !isLoopback(new URL(origin).hostname.replace(/^\[(.*)\]$/, '$1'));
+  } catch {
+    return true;
+  }
+}
+
+/** The name in a Host header, without its port and IPv6 brackets. */
+function hostName(host: string): string {
+  if (host.startsWith('[')) return host.slice(1, host.indexOf(']'));
+  const colon = host.indexOf(':');
+  return colon === -1 ? host : host.slice(0, colon);
+}

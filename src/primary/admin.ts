@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { catalog } from '../errors/catalog.js';
 import { OPENMETRICS_TYPE, PROMETHEUS_TYPE, renderMetrics } from '../observe/exposition.js';
-import { bearerMatches } from './admin-auth.js';
+import { addressedFromElsewhere, bearerMatches } from './admin-auth.js';
 import { sendPage } from './dashboard.js';
 import { describeWorkers, type Scrape } from './metrics-scrape.js';
 
@@ -35,7 +35,8 @@ export interface AdminTarget {
  *   GET  /         the dashboard page (it holds no data: it asks for the token and fetches the rest)
  *   POST /reload   re-read the config file: 200 {generation} or 400 with every problem
  * With admin.token set, all but /healthz, /readyz (which load balancers and orchestrators probe) and
- * the dashboard page need `Authorization: Bearer <token>`, or get 401.
+ * the dashboard page need `Authorization: Bearer <token>`, or get 401. Without one (loopback only),
+ * they answer only requests addressed to a loopback name with no foreign Origin, or get 403.
  */
 export function startAdmin(host: string, port: number, target: AdminTarget): Promise<Server> {
   const server = createServer((req, res) => void handle(req, res, target));
@@ -56,6 +57,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, target: AdminTa
   }
   if (probe && path === '/') return sendPage(res);
   const digest = target.tokenDigest;
+  if (digest === null && addressedFromElsewhere(req.headers.host, req.headers.origin)) return forbidden(res);
   if (digest !== null && !bearerMatches(req.headers.authorization, digest)) return unauthorized(res);
   if (req.method === 'GET' && path === '/upstreams') return send(res, 200, target.upstreams());
   if (req.method === 'GET' && path === '/metrics') return sendMetrics(res, await target.scrape(), wantsOpenMetrics(req.headers.accept));
@@ -73,6 +75,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, target: AdminTa
       message: 'admin endpoints: GET /, GET /healthz, GET /readyz, GET /upstreams, GET /config, GET /routes, GET /metrics, GET /workers, POST /reload',
     },
   });
+}
+
+function forbidden(res: ServerResponse): void {
+  send(res, 403, { error: { code: 'SLUICE_ERR_ADMIN_HOST', message: catalog.SLUICE_ERR_ADMIN_HOST.message } });
 }
 
 function unauthorized(res: ServerResponse): void {

@@ -169,3 +169,29 @@ function writeConfig(yaml: string): string {
   writeFileSync(file, yaml);
   return file;
 }
+
+test('without a token: only requests addressed to a loopback name with no foreign Origin (DNS rebinding, cross-site POST)', async () => {
+  const gw = await startGateway(routes, { SLUICE_WORKERS: '1' });
+  try {
+    const at = (path: string, headers: Record<string, string>, method = 'GET') => request(`http://127.0.0.1:${gw.adminPort}${path}`, { method, headers });
+    const port = gw.adminPort;
+    for (const [path, method] of [
+      ['/config', 'GET'],
+      ['/upstreams', 'GET'],
+      ['/metrics', 'GET'],
+      ['/reload', 'POST'],
+    ]) {
+      const rebound = await at(path, { host: `attacker.example:${port}` }, method);
+      assert.equal(rebound.status, 403, `${method} ${path} by a foreign name`);
+      assert.equal(json(rebound).error.code, 'SLUICE_ERR_ADMIN_HOST');
+      assert.equal((await at(path, { host: `localhost:${port}`, origin: 'http://evil.example' }, method)).status, 403, `${method} ${path} from a foreign page`);
+    }
+    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`]) {
+      assert.equal((await at('/config', { host })).status, 200, host);
+    }
+    assert.equal((await at('/config', { host: `127.0.0.1:${port}`, origin: `http://localhost:${port}` })).status, 200, 'the dashboard itself');
+    assert.equal((await at('/healthz', { host: 'attacker.example' })).status, 200, 'probes stay open');
+  } finally {
+    await gw.stop();
+  }
+});
