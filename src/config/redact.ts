@@ -9,13 +9,14 @@ import type { SchemaNode } from './schema-node.js';
  *  - a field or map key whose name looks like a credential (SECRET_NAME: authorization, cookie,
  *    x-api-key, *token*, *secret*, *password* ...), wherever it is: a header value set by a
  *    `headers:` stage or sent to an OTLP collector is redacted by the header's name;
- *  - the password of any URL written with one (redis://user:password@host).
+ *  - the password of any URL written with one (redis://user:password@host), and its query.
  * Names ending in _file or _env are not redacted: they say where a secret is kept, not what it is.
  */
 export const REDACTED = '[redacted]';
 
 /** A name that says its value is a credential; `_file`/`_env` names are checked by their stem. */
-export const SECRET_NAME = /secret|token|passw(or)?d|authorization|cookie|api[-_]?key|credential|private[-_]?key|signature/i;
+export const SECRET_NAME =
+  /secret|token|pass|authorization|cookie|api[-_]?key|credential|private[-_]?key|signature|session|subscription|[-_]key$|^key[-_]|(^|[-_])(auth|sig|sid)([-_]|$)/i;
 
 const POINTER = /_(file|env)$/i;
 
@@ -30,7 +31,7 @@ export function redactConfig(schema: SchemaNode, value: unknown): unknown {
 function redact(schema: SchemaNode | undefined, value: unknown, secret: boolean): unknown {
   const node = schema === undefined ? undefined : alternativeFor(schema, value);
   if (secret || node?.writeOnly === true) return value === undefined || value === null ? value : REDACTED;
-  if (typeof value === 'string') return withoutUrlPassword(value);
+  if (typeof value === 'string') return withoutUrlSecrets(value);
   if (Array.isArray(value)) return value.map((item) => redact(node?.items, item, false));
   if (typeof value !== 'object' || value === null) return value;
   const out: Record<string, unknown> = {};
@@ -60,14 +61,26 @@ function alternativeFor(schema: SchemaNode, value: unknown): SchemaNode {
   return alt ?? schema.anyOf[0];
 }
 
-/** scheme://user:password@host → scheme://user:[redacted]@host; anything else as it is. */
-function withoutUrlPassword(s: string): string {
-  const at = s.indexOf('@');
+/**
+ * scheme://user:password@host/path?query → scheme://user:[redacted]@host/path?[redacted]; anything
+ * else as it is. The userinfo ends at the last @ before the path (a password may hold @), and a
+ * query is dropped whole: its parameters may be credentials whatever their names (?sig=, ?code=).
+ */
+export function withoutUrlSecrets(s: string): string {
   const scheme = s.indexOf('://');
-  if (at === -1 || scheme === -1 || at < scheme) return s;
-  const colon = s.indexOf(':', scheme + 3);
-  const end = s.indexOf('/', scheme + 3);
-  if (end !== -1 && end < at) return s;
-  if (colon === -1 || colon > at) return `${s.slice(0, scheme + 3)}${REDACTED}${s.slice(at)}`;
-  return `${s.slice(0, colon + 1)}${REDACTED}${s.slice(at)}`;
+  if (scheme === -1 || !/^[a-z][a-z0-9+.-]*$/i.test(s.slice(0, scheme))) return s;
+  const start = scheme + 3;
+  let end = s.length;
+  for (const c of ['/', '?', '#']) {
+    const i = s.indexOf(c, start);
+    if (i !== -1 && i < end) end = i;
+  }
+  let out = s;
+  const query = s.indexOf('?', end);
+  if (query !== -1) out = `${s.slice(0, query)}?${REDACTED}`;
+  const at = s.lastIndexOf('@', end - 1);
+  if (at < start) return out;
+  const colon = s.indexOf(':', start);
+  if (colon === -1 || colon > at) return `${out.slice(0, start)}${REDACTED}${out.slice(at)}`;
+  return `${out.slice(0, colon + 1)}${REDACTED}${out.slice(at)}`;
 }

@@ -1,3 +1,4 @@
+import { withoutUrlSecrets } from './redact.js';
 import type { SchemaNode } from './schema-node.js';
 
 export type ConfigPath = readonly (string | number)[];
@@ -67,7 +68,7 @@ function checkString(schema: SchemaNode, v: string, path: ConfigPath, out: Schem
   if (schema.minLength !== undefined && v.length < schema.minLength) out.push({ path, message: `must have at least ${schema.minLength} characters` });
   if (schema.maxLength !== undefined && v.length > schema.maxLength) out.push({ path, message: `must have at most ${schema.maxLength} characters` });
   if (schema.pattern !== undefined && !new RegExp(schema.pattern).test(v))
-    out.push({ path, message: `${schema.writeOnly === true ? 'the value' : JSON.stringify(v)} must match ${schema.pattern}` });
+    out.push({ path, message: `${schema.writeOnly === true ? 'the value' : JSON.stringify(withoutUrlSecrets(v))} must match ${schema.pattern}` });
 }
 
 function checkArray(schema: SchemaNode, v: unknown[], path: ConfigPath, out: SchemaProblem[]): void {

@@ -93,7 +93,7 @@ function parseMetrics(text) {
     if (line === '' || line.charAt(0) === '#') return;
     var m = /^([A-Za-z_:][A-Za-z0-9_:]*)(?:\\{(.*)\\})?\\s+(\\S+)/.exec(line);
     if (!m) return;
-    var labels = {};
+    var labels = Object.create(null);
     var re = /([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\\\]|\\\\.)*)"/g;
     var l;
     while ((l = re.exec(m[2] || '')) !== null) labels[l[1]] = l[2].replace(/\\\\"/g, '"').replace(/\\\\n/g, '\\n').replace(/\\\\\\\\/g, '\\\\');
@@ -104,8 +104,9 @@ function parseMetrics(text) {
 
 /* Per route: requests, 5xx and cumulative duration buckets (le → count), summed over the other labels. */
 function routeCounters(samples) {
-  var routes = {};
-  var of = function (name) { return routes[name] || (routes[name] = { total: 0, errors: 0, buckets: {}, p99: null }); };
+  // Route names are config names (constructor, toString and __proto__ are valid ones): no prototype.
+  var routes = Object.create(null);
+  var of = function (name) { return routes[name] || (routes[name] = { total: 0, errors: 0, buckets: Object.create(null), p99: null }); };
   samples.forEach(function (s) {
     if (s.name === 'sluice_requests_total') {
       var r = of(s.labels.route || '');
@@ -114,7 +115,7 @@ function routeCounters(samples) {
     } else if (s.name === 'sluice_request_duration_seconds_bucket') {
       var b = of(s.labels.route || '').buckets;
       b[s.labels.le] = (b[s.labels.le] || 0) + s.value;
-    } else if (s.name === 'sluice_request_duration_quantile_seconds' && s.labels.quantile === '0.99') {
+    } else if (s.name === 'sluice_request_duration_percentile_seconds' && s.labels.percentile === '99') {
       of(s.labels.route || '').p99 = s.value;
     }
   });
@@ -244,14 +245,14 @@ function renderFacts(ready, config) {
 function liveRoutes(metricsText, at) {
   if (metricsText === null) return null;
   var now = routeCounters(parseMetrics(metricsText));
-  var live = {};
+  var live = Object.create(null);
   var before = previous;
   previous = { at: at, routes: now };
   if (before === null) return null;
   var dt = (at - before.at) / 1000;
   Object.keys(now).forEach(function (name) {
     var a = now[name];
-    var b = before.routes[name] || { total: 0, errors: 0, buckets: {} };
+    var b = before.routes[name] || { total: 0, errors: 0, buckets: Object.create(null) };
     var requests = a.total - b.total;
     var p99 = quantile(0.99, a.buckets, b.buckets);
     live[name] = { rate: dt > 0 ? requests / dt : 0, ratio: requests > 0 ? (a.errors - b.errors) / requests : null, p99: p99 !== null ? p99 : a.p99 };

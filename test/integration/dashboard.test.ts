@@ -36,6 +36,9 @@ upstreams:
 routes:
   - { name: orders, match: { prefix: /orders }, upstream: app }
   - { name: payments, match: { prefix: /payments }, upstream: broken, retries: { attempts: 1 } }
+  # Valid route names that are also Object.prototype's: once, one blanked the whole page.
+  - { name: constructor, match: { path: /constructor }, respond: { body: c } }
+  - { name: toString, match: { path: /to-string }, respond: { body: t } }
 `,
     { SLUICE_WORKERS: '2' },
   );
@@ -78,7 +81,7 @@ routes:
     assert.equal(((await upstreamState('app').textContent()) ?? '').trim(), 'up');
 
     const routeCell = (route: string, col: string) => page.locator(`tr[data-route="${route}"] td[data-col="${col}"]`);
-    assert.equal(await page.locator('tr[data-route]').count(), 2);
+    assert.equal(await page.locator('tr[data-route]').count(), 4, 'every route, constructor and toString included');
     const number = async (route: string, col: string) => Number.parseFloat((await routeCell(route, col).textContent()) ?? '');
     const deadline = Date.now() + 20_000;
     while (!((await number('orders', 'rate')) > 0 && (await number('payments', 'rate')) > 0 && (await number('payments', 'errors')) > 0)) {

@@ -86,3 +86,30 @@ test('passwords in URLs are redacted, the rest of the URL and every other field 
   assert.deepEqual(redactConfig(configShape.schema, { x: 'https://only-a-token@host/path' }), { x: `https://${REDACTED}@host/path` });
   assert.deepEqual(redactConfig(configShape.schema, { x: 'mailto user@host' }), { x: 'mailto user@host' }, 'not a URL: kept');
 });
+
+test('a password holding @ is redacted whole; a URL query is dropped; credential-like header names are redacted', () => {
+  const at = (x: string) => (redactConfig(configShape.schema, { x }) as { x: string }).x;
+  assert.equal(at('redis://bob:PW1x@y@127.0.0.1:6399/0'), `redis://bob:${REDACTED}@127.0.0.1:6399/0`, 'userinfo ends at the last @');
+  assert.equal(at('https://idp.example/jwks?api_key=JWKSQ8&sig=abc'), `https://idp.example/jwks?${REDACTED}`);
+  assert.equal(at('https://u:p@h/a?b=c'), `https://u:${REDACTED}@h/a?${REDACTED}`);
+  assert.equal(at('http://10.0.0.1:8080/path@x'), 'http://10.0.0.1:8080/path@x', 'an @ in the path is not userinfo');
+  for (const name of [
+    'x-auth-key',
+    'X-Internal-Auth',
+    'x-vault-pass',
+    'ocp-apim-subscription-key',
+    'x-functions-key',
+    'x-tenant-key',
+    'passphrase',
+    'session',
+    'sid',
+    'sig',
+  ]) {
+    const out = redactConfig(configShape.schema, { h: { [name]: 'VALUE-123' } }) as { h: Record<string, string> };
+    assert.equal(out.h[name], REDACTED, name);
+  }
+  for (const name of ['x-tenant', 'key', 'hash_on', 'x-keyboard', 'author']) {
+    const out = redactConfig(configShape.schema, { h: { [name]: 'plain' } }) as { h: Record<string, string> };
+    assert.equal(out.h[name], 'plain', name);
+  }
+});
