@@ -23,6 +23,14 @@ export type Overlay = Readonly<Record<string, unknown>>;
 export const variants: readonly Variant[] = [
   { name: 'log-off', scenarios: ['tiny-get'], feature: 'access log', turns: 'off', overlay: { log: { access: false } } },
   { name: 'metrics-off', scenarios: ['tiny-get'], feature: 'metrics', turns: 'off', overlay: { metrics: { enabled: false } } },
+  // The origin answers any POST with 200, so it stands in for the OTLP collector.
+  {
+    name: 'trace-1pct',
+    scenarios: ['tiny-get'],
+    feature: 'tracing at 1 %',
+    turns: 'on',
+    overlay: ({ origin }) => ({ tracing: { sample: 0.01, otlp: { endpoint: `http://127.0.0.1:${origin}/v1/traces` } } }),
+  },
 ];
 
 export const variantName = (scenario: string, v: Variant) => `${scenario}+${v.name}`;
