@@ -474,7 +474,7 @@ const timeouts = object(
 
 // ── log.access and log.mask (issue 19, docs/observability.md "Access log") ──
 
-/** The access line's selectable fields, in line order (observe/access-fields.ts writes them; a test keeps both lists in step). */
+/** The access line's selectable fields, in line order (observe/access-fields.ts writes them in this order). */
 export const ACCESS_LOG_FIELDS = [
   'time',
   'pid',
@@ -500,7 +500,7 @@ export const ACCESS_LOG_FIELDS = [
   'principal',
 ] as const;
 
-/** What a line carried before fields were selectable, plus trace_id (written only when known). */
+/** What a line carried before fields were selectable, plus trace_id. */
 export const DEFAULT_ACCESS_LOG_FIELDS = ACCESS_LOG_FIELDS.slice(0, ACCESS_LOG_FIELDS.indexOf('attempts') + 1);
 
 /** An HTTP field name (RFC 9110 token), compared lower-case. */

@@ -1,35 +1,12 @@
+import { ACCESS_LOG_FIELDS, DEFAULT_ACCESS_LOG_FIELDS } from '../config/schema.js';
 import { secretNamePattern } from './mask.js';
 
 /**
- * The access line's selectable fields, in the order a line carries them. `level` and `type` are on
- * every line and not listed. config/schema.ts offers the same names (log.access.fields); a test keeps
- * the two lists in step. The fields after `attempts` are opt-in: they come last, so a line without
- * any of them pays one check for all of them.
+ * The access line's selectable fields, in the order a line carries them (config/schema.ts declares
+ * them, for log.access.fields). `level` and `type` are on every line and not listed. The fields after
+ * `attempts` are opt-in: they come last, so a line without any of them pays one check for all of them.
  */
-export const ACCESS_FIELDS = [
-  'time',
-  'pid',
-  'worker',
-  'request_id',
-  'trace_id',
-  'method',
-  'path',
-  'query',
-  'route',
-  'upstream',
-  'endpoint',
-  'status',
-  'bytes',
-  'duration_ms',
-  'remote',
-  'code',
-  'attempts',
-  'scheme',
-  'host',
-  'bytes_in',
-  'user_agent',
-  'principal',
-] as const;
+export const ACCESS_FIELDS = ACCESS_LOG_FIELDS;
 
 export type AccessField = (typeof ACCESS_FIELDS)[number];
 
@@ -37,7 +14,7 @@ export type AccessField = (typeof ACCESS_FIELDS)[number];
 export const F = Object.fromEntries(ACCESS_FIELDS.map((name, i) => [name, 1 << i])) as Readonly<Record<AccessField, number>>;
 
 /** What a line carried before fields were selectable, plus the trace id (written only when known). */
-export const DEFAULT_ACCESS_FIELDS: readonly AccessField[] = ACCESS_FIELDS.slice(0, ACCESS_FIELDS.indexOf('attempts') + 1);
+export const DEFAULT_ACCESS_FIELDS: readonly AccessField[] = DEFAULT_ACCESS_LOG_FIELDS;
 
 /** The opt-in fields at the end of the line; request headers are one more. */
 const EXTRA = F.scheme | F.host | F.bytes_in | F.user_agent | F.principal;

@@ -15,7 +15,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   http: [],
   shared: [],
   demo: [],
-  observe: ['errors'],
+  observe: ['config', 'errors'],
   config: ['errors'],
   router: [],
   pipeline: ['config', 'errors', 'http', 'observe'],
