@@ -29,12 +29,18 @@ export function countersOnly(series: readonly SeriesSnapshot[]): SeriesSnapshot[
   return series.filter((s) => BY_NAME.get(s.family)?.type !== 'gauge');
 }
 
-/** p50/p90/p99/p99.9 of every route's duration histogram, as gauges. */
+/** Which gauge family carries the percentiles of which histogram family. */
+const PERCENTILES_OF = new Map([
+  [FAMILIES.requestDuration.name, FAMILIES.requestPercentiles.name],
+  [FAMILIES.tryDuration.name, FAMILIES.tryPercentiles.name],
+]);
+
+/** p50/p90/p99/p99.9 of every route's and upstream's duration histogram, as gauges. */
 export function quantileSeries(series: readonly SeriesSnapshot[]): SeriesSnapshot[] {
-  const name = FAMILIES.requestPercentiles.name;
   const out: SeriesSnapshot[] = [];
   for (const s of series) {
-    if (s.family !== FAMILIES.requestDuration.name || s.hist === null || s.hist.count === 0) continue;
+    const name = PERCENTILES_OF.get(s.family);
+    if (name === undefined || s.hist === null || s.hist.count === 0) continue;
     for (const p of PERCENTILES) out.push({ family: name, labels: [...s.labels, String(p)], value: quantileMs(s.hist, p / 100) / 1000, hist: null });
   }
   return out;

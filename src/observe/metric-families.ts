@@ -46,6 +46,12 @@ export const FAMILIES = {
     'Tries sent to an endpoint, by outcome: ok, or failed (connect error, reset, timeout, 5xx).',
   ),
   tryDuration: family('sluice_upstream_try_duration_seconds', 'histogram', ['upstream'], "Time from a try's start to its response head (or its failure)."),
+  tryPercentiles: family(
+    'sluice_upstream_try_duration_percentile_seconds',
+    'gauge',
+    ['upstream', 'percentile'],
+    'p50/p90/p99/p99.9 of the try duration since the process started (within 12.5 %).',
+  ),
   retries: family('sluice_upstream_retries_total', 'counter', ['route', 'upstream'], 'Tries after the first.'),
   budgetRefusals: family('sluice_upstream_retry_budget_refusals_total', 'counter', ['upstream'], 'Retries refused because the retry budget was spent.'),
   ejections: family('sluice_endpoint_ejections_total', 'counter', ['upstream', 'endpoint'], 'Times passive health ejected an endpoint.'),

@@ -87,6 +87,8 @@ test('requests, bytes, latency, tries and retries per route and upstream, merged
     assert.equal(total(samples, 'sluice_upstream_tries_total', { upstream: 'dead', outcome: 'failed' }), 10, 'two tries per request');
     assert.equal(total(samples, 'sluice_upstream_retries_total', { route: 'dead', upstream: 'dead' }), 5);
     assert.equal(total(samples, 'sluice_upstream_try_duration_seconds_count', { upstream: 'ok' }), OK);
+    const tryP99 = total(samples, 'sluice_upstream_try_duration_percentile_seconds', { upstream: 'ok', percentile: '99' });
+    assert.ok(tryP99 > 0 && tryP99 <= total(samples, 'sluice_upstream_try_duration_seconds_sum', { upstream: 'ok' }), `upstream p99 ${tryP99}`);
     assert.equal(total(samples, 'sluice_endpoint_healthy', { upstream: 'ok', endpoint: origin.origin }), 1);
     assert.ok(total(samples, 'sluice_upstream_pool_connections', { endpoint: origin.origin }) >= 1, 'a kept-alive connection');
 
