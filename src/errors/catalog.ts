@@ -124,6 +124,11 @@ export const catalog = {
     message:
       'The admin API has no token, so it answers only requests to a loopback name (localhost, 127.0.0.1, [::1]) with no foreign Origin; set admin.token to reach it by another name.',
   },
+  SLUICE_ERR_ADMIN_METHOD: {
+    status: 405,
+    source: 'downstream',
+    message: 'This admin endpoint does not answer that method; the Allow header lists the ones it does (GET and HEAD, or POST for /reload).',
+  },
   // ── TLS listeners (docs/tls.md) ──
   SLUICE_ERR_TLS_PAIR: {
     status: 500,

@@ -59,15 +59,20 @@ async function handle(req: IncomingMessage, res: ServerResponse, target: AdminTa
   const digest = target.tokenDigest;
   if (digest === null && addressedFromElsewhere(req.headers.host, req.headers.origin)) return forbidden(res);
   if (digest !== null && !bearerMatches(req.headers.authorization, digest)) return unauthorized(res);
-  if (req.method === 'GET' && path === '/upstreams') return send(res, 200, target.upstreams());
-  if (req.method === 'GET' && path === '/metrics') return sendMetrics(res, await target.scrape(), wantsOpenMetrics(req.headers.accept));
-  if (req.method === 'GET' && path === '/workers') return send(res, 200, describeWorkers(await target.scrape(), target.generation));
-  if (req.method === 'GET' && path === '/config') return send(res, 200, target.config());
-  if (req.method === 'GET' && path === '/routes') return send(res, 200, target.routes());
+  if (probe && path === '/upstreams') return send(res, 200, target.upstreams());
+  if (probe && path === '/metrics') return sendMetrics(res, await target.scrape(), wantsOpenMetrics(req.headers.accept));
+  if (probe && path === '/workers') return send(res, 200, describeWorkers(await target.scrape(), target.generation));
+  if (probe && path === '/config') return send(res, 200, target.config());
+  if (probe && path === '/routes') return send(res, 200, target.routes());
   if (req.method === 'POST' && path === '/reload') {
     const r = await target.reload();
     if (r.ok) return send(res, 200, { status: 'reloaded', generation: r.generation });
     return send(res, 400, { error: { code: r.code, message: 'config rejected; the running config stays in force', issues: r.issues } });
+  }
+  const allowed = ALLOWED[path];
+  if (allowed !== undefined) {
+    res.setHeader('allow', allowed);
+    return send(res, 405, { error: { code: 'SLUICE_ERR_ADMIN_METHOD', message: catalog.SLUICE_ERR_ADMIN_METHOD.message } });
   }
   send(res, 404, {
     error: {
@@ -92,9 +97,29 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-/** Prometheus asks for OpenMetrics first in its Accept header; anything else gets the classic text format. */
+/** The methods of each admin path, for a 405's Allow header (HEAD answers as GET without the body). */
+const ALLOWED: Readonly<Record<string, string>> = Object.assign(Object.create(null), {
+  '/': 'GET, HEAD',
+  '/healthz': 'GET, HEAD',
+  '/readyz': 'GET, HEAD',
+  '/upstreams': 'GET, HEAD',
+  '/metrics': 'GET, HEAD',
+  '/workers': 'GET, HEAD',
+  '/config': 'GET, HEAD',
+  '/routes': 'GET, HEAD',
+  '/reload': 'POST',
+});
+
+/**
+ * Prometheus lists OpenMetrics first in its Accept header; anything else, or an Accept that gives
+ * OpenMetrics q=0, gets the classic text format.
+ */
 function wantsOpenMetrics(accept: string | undefined): boolean {
-  return accept !== undefined && accept.includes('application/openmetrics-text');
+  if (accept === undefined) return false;
+  return accept.split(',').some((range) => {
+    const [type, ...params] = range.split(';').map((p) => p.trim().toLowerCase());
+    return type === 'application/openmetrics-text' && !params.some((p) => /^q=0(\.0*)?$/.test(p));
+  });
 }
 
 function sendMetrics(res: ServerResponse, s: Scrape, openMetrics: boolean): void {

@@ -145,3 +145,32 @@ test('GET / serves the dashboard page without the token; it holds no data and lo
     await up.close();
   }
 });
+
+test('HEAD answers as GET without a body; a method an endpoint does not answer gets 405 with Allow', async () => {
+  const up = await startUpstream();
+  const gw = await startGateway(configYaml(up.origin), { SLUICE_WORKERS: '1' });
+  const at = (path: string, method: string) => request(`http://127.0.0.1:${gw.adminPort}${path}`, { method, headers: { authorization: `Bearer ${TOKEN}` } });
+  try {
+    for (const path of ['/config', '/routes', '/upstreams', '/workers', '/metrics']) {
+      const head = await at(path, 'HEAD');
+      assert.equal(head.status, 200, `HEAD ${path}`);
+      assert.equal(head.body, '');
+      assert.ok(Number(head.headers['content-length']) > 0, `HEAD ${path} says how long the GET is`);
+    }
+    for (const [path, method, allow] of [
+      ['/config', 'DELETE', 'GET, HEAD'],
+      ['/metrics', 'POST', 'GET, HEAD'],
+      ['/reload', 'GET', 'POST'],
+    ]) {
+      const r = await at(path, method);
+      assert.equal(r.status, 405, `${method} ${path}`);
+      assert.equal(r.headers.allow, allow);
+      assert.equal(json(r).error.code, 'SLUICE_ERR_ADMIN_METHOD');
+    }
+    assert.equal((await request(`http://127.0.0.1:${gw.adminPort}/config`, { method: 'DELETE' })).status, 401, 'no token: nothing is said about methods');
+    assert.equal((await at('/nothing-here', 'GET')).status, 404);
+  } finally {
+    assert.equal(await gw.stop(), 0);
+    await up.close();
+  }
+});

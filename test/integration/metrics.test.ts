@@ -137,6 +137,8 @@ test('OpenMetrics when the scraper asks for it', async () => {
     assert.match(text, /# TYPE sluice_requests counter\n/);
     assert.match(text, /\nsluice_requests_total\{route="ok",status_class="2xx",code=""\} 1\n/);
     assert.ok(text.endsWith('# EOF\n'));
+    const refused = await scrape(gw, 'application/openmetrics-text;q=0, text/plain');
+    assert.match(refused.type, /^text\/plain; version=0\.0\.4/, 'q=0 refuses OpenMetrics');
   } finally {
     await gw.stop();
   }
