@@ -20,8 +20,9 @@ export const headerMap = record(string({ maxLength: 8192 }), {
 
 export const predicateSchema = anyOf([string(), object({ present: boolean({ const: true }) }, { required: ['present'], additionalProperties: false })]);
 
-const predicateMap = (what: string) =>
+const predicateMap = (what: string, names?: string) =>
   record(predicateSchema, {
+    ...(names === undefined ? {} : { propertyNames: { pattern: names } }),
     description: `${what} name → exact value, or { present: true } to require only that it is there.`,
   });
 
@@ -325,7 +326,7 @@ export const matchSchema = object(
     scheme: string({ enum: ['http', 'https'], description: 'Only requests that came in over a plain (http) or a TLS (https) listener.' }),
     path: string({ pattern: '^/', description: 'Path pattern: static segments, :param segments and a trailing * for the rest.' }),
     prefix: string({ pattern: '^/', description: 'Any path starting with this string.' }),
-    headers: predicateMap('Header (case-insensitive)'),
+    headers: predicateMap('Header (case-insensitive)', HEADER_NAME),
     query: predicateMap('Query parameter'),
   },
   {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadPlanText } from '../../src/primary/load-plan.js';
-import { configProblems as problems } from '../helpers/config.js';
+import { compileConfig, configProblems as problems } from '../helpers/config.js';
 import { runCli } from '../helpers/gateway.js';
 
 test('the issue example config is accepted and defaulted', () => {
@@ -145,4 +145,17 @@ routes:
     'gw.yaml:12:5 routes[0]: retries, timeout_ms and fallback apply only to routes with an upstream',
     'gw.yaml:19:49 routes[1].retries.backoff.max_ms: must be at least base_ms',
   ]);
+});
+
+test('a header predicate names a header a request can carry (a token), or the route is refused', () => {
+  const bad = problems(`
+routes:
+  - { name: r, match: { path: /x, headers: { "<img src=x>": "1" } }, respond: { body: x } }
+`);
+  assert.equal(bad.length, 1, bad.join('\n'));
+  assert.match(bad[0], /:3:\d+ routes\[0\]\.match\.headers/);
+  compileConfig(`
+routes:
+  - { name: r, match: { path: /x, headers: { x-tenant: "1", X-Api-Key: { present: true } } }, respond: { body: x } }
+`);
 });
