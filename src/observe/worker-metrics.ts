@@ -126,6 +126,8 @@ export interface FinishedRequest {
   readonly status: number;
   readonly errorCode: ErrorCode | null;
   readonly bytesOut: number;
+  /** Request body bytes as received. */
+  readonly bytesIn: number;
   readonly durationMs: number;
   readonly tries: number;
   readonly upstreamName: string | null;
@@ -156,13 +158,13 @@ export class RouteMetrics {
     this.duration = all.histogram('requestDuration', [name]);
   }
 
-  /** The request is over; `bytesIn`: its body bytes as received. */
-  finished(r: FinishedRequest, bytesIn: number): void {
+  /** The request is over. */
+  finished(r: FinishedRequest): void {
     const cls = r.status < 100 || r.status > 599 ? 0 : (r.status / 100) | 0;
     const code = r.errorCode;
     if (code === null) this.plain[cls].value++;
     else this.codedCounters(code)[cls].value++;
-    this.requestBytes.value += bytesIn;
+    this.requestBytes.value += r.bytesIn;
     this.responseBytes.value += r.bytesOut;
     this.duration.record(r.durationMs);
     if (r.answeredBy !== null) this.localCounter(r.answeredBy).value++;

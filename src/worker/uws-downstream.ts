@@ -382,7 +382,7 @@ export class UwsDownstream implements FrontDoor {
     const m = route === null ? rt.unmatched : route.metrics;
     if (m !== null) {
       if (route !== null) m.inFlight--;
-      m.finished(ex, this.bytesIn);
+      m.finished(ex);
     }
     if (this.spans !== null) this.spans.finish();
     // Deferred: complete() may run inside res.cork(), and closing the app there would drop the corked bytes.
