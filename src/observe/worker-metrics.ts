@@ -82,7 +82,7 @@ export class WorkerMetrics {
     for (const s of this.series.values()) {
       out.push({ family: s.family, labels: s.labels, value: s.value, hist: s.hist === null ? null : s.hist.snapshot() });
     }
-    for (const r of this.routes.values()) out.push(gauge('inFlight', [r.name], r.inFlight));
+    for (const r of this.routes.values()) out.push(readSeries('inFlight', [r.name], r.inFlight));
     for (const read of this.gauges) out.push(...read());
     return out;
   }
@@ -117,7 +117,11 @@ export function inConfig(s: { readonly family: string; readonly labels: readonly
   return true;
 }
 
-export function gauge(f: FamilyKey, labels: readonly string[], value: number): SeriesSnapshot {
+/**
+ * A series whose value is read at scrape time rather than counted as it happens: a gauge (pool
+ * sizes, health), or a counter kept elsewhere (reloads, restarts, discovery errors).
+ */
+export function readSeries(f: FamilyKey, labels: readonly string[], value: number): SeriesSnapshot {
   return { family: FAMILIES[f].name, labels, value, hist: null };
 }
 

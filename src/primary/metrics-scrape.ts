@@ -3,7 +3,7 @@ import { type CompiledPlan, planNames, type UpstreamPlan } from '../compile/plan
 import type { SourceStatus } from '../discovery/discovery.js';
 import { mergeSeries, quantileSeries } from '../observe/exposition.js';
 import { FAMILIES } from '../observe/metric-families.js';
-import { gauge, inConfig, type SeriesSnapshot } from '../observe/worker-metrics.js';
+import { inConfig, readSeries, type SeriesSnapshot } from '../observe/worker-metrics.js';
 import { nowMs } from '../shared/clock.js';
 import type { EndpointHealth } from '../shared/endpoint-health.js';
 import { BREAKER_STATES, type UpstreamTable } from '../shared/upstream-table.js';
@@ -55,14 +55,14 @@ function upstreamSeries(src: ScrapeSources): SeriesSnapshot[] {
   for (const u of src.plan().upstreams) {
     if (u.breaker !== null) {
       const state = src.table.breakerState(u.row);
-      BREAKER_STATES.forEach((name, i) => out.push(gauge('circuit', [u.name, name], i === state ? 1 : 0)));
+      BREAKER_STATES.forEach((name, i) => out.push(readSeries('circuit', [u.name, name], i === state ? 1 : 0)));
     }
-    out.push(gauge('upstreamInFlight', [u.name], src.table.inFlight(u.row)));
-    out.push(gauge('discoveryEndpoints', [u.name, u.discovery.kind], u.endpoints.length));
+    out.push(readSeries('upstreamInFlight', [u.name], src.table.inFlight(u.row)));
+    out.push(readSeries('discoveryEndpoints', [u.name, u.discovery.kind], u.endpoints.length));
     discoverySeries(out, u, src.discovery.get(u.name));
     for (const e of u.endpoints) {
-      out.push(gauge('healthy', [u.name, e.origin], src.health.isHealthy(e.row, now) ? 1 : 0));
-      out.push(gauge('ejected', [u.name, e.origin], src.health.isEjected(e.row, now) ? 1 : 0));
+      out.push(readSeries('healthy', [u.name, e.origin], src.health.isHealthy(e.row, now) ? 1 : 0));
+      out.push(readSeries('ejected', [u.name, e.origin], src.health.isEjected(e.row, now) ? 1 : 0));
     }
   }
   return out;
@@ -72,23 +72,23 @@ function upstreamSeries(src: ScrapeSources): SeriesSnapshot[] {
 function discoverySeries(out: SeriesSnapshot[], u: UpstreamPlan, status: SourceStatus | undefined): void {
   if (u.discovery.kind === 'static') return;
   const labels = [u.name, u.discovery.kind];
-  out.push(gauge('discoveryUp', labels, status?.up === true ? 1 : 0));
-  out.push(gauge('discoveryLastSuccess', labels, Math.floor((status?.lastSuccessMs ?? 0) / 1000)));
-  out.push(gauge('discoveryErrors', labels, status?.errors ?? 0));
+  out.push(readSeries('discoveryUp', labels, status?.up === true ? 1 : 0));
+  out.push(readSeries('discoveryLastSuccess', labels, Math.floor((status?.lastSuccessMs ?? 0) / 1000)));
+  out.push(readSeries('discoveryErrors', labels, status?.errors ?? 0));
 }
 
 function processSeries(src: ScrapeSources, workers: readonly WorkerScrape[]): SeriesSnapshot[] {
   const r = src.reloads;
   return [
-    ...workers.map((w) => gauge('workerUp', [String(w.index)], w.answered ? 1 : 0)),
-    gauge('restarts', [], src.supervisor.restarts),
-    gauge('generation', [], src.plan().generation),
-    gauge('reloads', ['ok'], r.ok),
-    gauge('reloads', ['failed'], r.failed),
-    gauge('lastReload', [], r.lastOk ? 1 : 0),
-    gauge('rss', [], process.memoryUsage.rss()),
-    gauge('primaryHeap', [], getHeapStatistics().used_heap_size),
-    gauge('startTime', [], Math.floor(src.startedAt / 1000)),
+    ...workers.map((w) => readSeries('workerUp', [String(w.index)], w.answered ? 1 : 0)),
+    readSeries('restarts', [], src.supervisor.restarts),
+    readSeries('generation', [], src.plan().generation),
+    readSeries('reloads', ['ok'], r.ok),
+    readSeries('reloads', ['failed'], r.failed),
+    readSeries('lastReload', [], r.lastOk ? 1 : 0),
+    readSeries('rss', [], process.memoryUsage.rss()),
+    readSeries('primaryHeap', [], getHeapStatistics().used_heap_size),
+    readSeries('startTime', [], Math.floor(src.startedAt / 1000)),
   ];
 }
 

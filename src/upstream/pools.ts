@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { type ConnectionOptions, createSecureContext } from 'node:tls';
 import type { CompiledPlan, EndpointPlan, UpstreamPlan, UpstreamTlsPlan } from '../compile/plan.js';
-import { gauge, type SeriesSnapshot } from '../observe/worker-metrics.js';
+import { readSeries, type SeriesSnapshot } from '../observe/worker-metrics.js';
 import { Http1Pool } from './http1/pool.js';
 
 /**
@@ -48,9 +48,9 @@ export class PoolSet {
       else by.set(origin, { open: sum.open + c.open, idle: sum.idle + c.idle, queued: sum.queued + c.queued });
     }
     return [...by].flatMap(([origin, c]) => [
-      gauge('poolConnections', [origin, 'idle'], c.idle),
-      gauge('poolConnections', [origin, 'busy'], c.open - c.idle),
-      gauge('poolQueued', [origin], c.queued),
+      readSeries('poolConnections', [origin, 'idle'], c.idle),
+      readSeries('poolConnections', [origin, 'busy'], c.open - c.idle),
+      readSeries('poolQueued', [origin], c.queued),
     ]);
   }
 

@@ -5,7 +5,7 @@ import type { CompiledPlan } from '../compile/plan.js';
 import { AccessLog } from '../observe/access-log.js';
 import { EventLoopDelay } from '../observe/event-loop-delay.js';
 import { createLogger, flushDestinationSync, logDestination } from '../observe/log.js';
-import { gauge, WorkerMetrics } from '../observe/worker-metrics.js';
+import { readSeries, WorkerMetrics } from '../observe/worker-metrics.js';
 import { EndpointHealth } from '../shared/endpoint-health.js';
 import { UpstreamTable } from '../shared/upstream-table.js';
 import { PoolSet } from '../upstream/pools.js';
@@ -35,9 +35,9 @@ const metrics = new WorkerMetrics();
 const loopDelay = new EventLoopDelay();
 const worker = String(index);
 metrics.addGauges(() => [
-  gauge('workerInFlight', [worker], inFlight.count),
-  gauge('eventLoopDelay', [worker], loopDelay.p99Ms / 1000),
-  gauge('heapUsed', [worker], getHeapStatistics().used_heap_size),
+  readSeries('workerInFlight', [worker], inFlight.count),
+  readSeries('eventLoopDelay', [worker], loopDelay.p99Ms / 1000),
+  readSeries('heapUsed', [worker], getHeapStatistics().used_heap_size),
 ]);
 metrics.addGauges(() => pools.gauges());
 const build = (plan: CompiledPlan): Runtime => buildRuntime(plan, { pools, log, access, shared, kept, health, upstreamTable, serviceViews, metrics });
