@@ -1,8 +1,9 @@
 import { fstatSync, writeSync } from 'node:fs';
+import { REDACTED } from '../config/redact.js';
 import type { ErrorCode } from '../errors/catalog.js';
 import { type AccessFormat, F } from './access-fields.js';
 import { putAscii, putInt, putMillis, putNullable, putString, stringBound } from './json-bytes.js';
-import { maskQuery, REDACTED } from './mask.js';
+import { maskQuery } from './mask.js';
 
 /** What a line says about a request: the exchange is passed as is (no record allocated). */
 export interface AccessRecord {

@@ -1,5 +1,6 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
-import { REDACTED, redactPaths } from './mask.js';
+import { REDACTED } from '../config/redact.js';
+import { redactPaths } from './mask.js';
 
 /**
  * Paths pino censors wherever a log call passes headers, whatever log.mask says: credentials never

@@ -1,8 +1,9 @@
+import { REDACTED } from '../config/redact.js';
+
 /**
  * What log lines must not show in clear (log.mask): header values, query parameters and JSON fields
- * named in config. Every masked value reads `[redacted]`.
+ * named in config. Every masked value reads REDACTED, as GET /config's secrets do.
  */
-export const REDACTED = '[redacted]';
 
 /** Matches a name containing any of `names` (any case); null when there are none. */
 export function secretNamePattern(names: readonly string[]): RegExp | null {
