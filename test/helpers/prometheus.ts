@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from './http.js';
@@ -8,7 +8,6 @@ import { waitFor } from './wait.js';
 
 /** Debian's package `prometheus` (.ci/run installs it). */
 export const PROMETHEUS_BIN = '/usr/bin/prometheus';
-export const hasPrometheus = (): boolean => existsSync(PROMETHEUS_BIN);
 
 export interface TestPrometheus {
   readonly url: string;

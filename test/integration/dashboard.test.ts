@@ -1,26 +1,24 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startGateway } from '../helpers/gateway.js';
 import { request } from '../helpers/http.js';
+import { skipWithout } from '../helpers/system-services.js';
 import { refusedPort, startUpstream } from '../helpers/upstream.js';
 
 // The built-in dashboard (GET / on the admin listener) in a real browser: Debian's chromium, driven
 // by playwright-core, after real traffic through the workers. It asserts what a person sees, and
 // keeps a screenshot in test-artifacts/dashboard.png (git-ignored).
 
-const CHROMIUM = '/usr/bin/chromium';
 const TOKEN = 'dashboard-test-admin-token-0123';
 const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url));
 
-test('the dashboard shows a failing upstream as down, both routes with a live rate, and the failing route with 5xx', async (t) => {
-  if (!existsSync(CHROMIUM)) {
-    t.skip(`${CHROMIUM} is absent: install Debian's chromium package (.ci/run does) to run the browser test`);
-    return;
-  }
+const skip = skipWithout('chromium');
+
+test('the dashboard shows a failing upstream as down, both routes with a live rate, and the failing route with 5xx', { skip }, async (t) => {
   const { chromium } = await import('playwright-core');
   const up = await startUpstream();
   t.after(() => up.close());
@@ -52,7 +50,7 @@ routes:
     }
   })();
   const browser = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
+    executablePath: '/usr/bin/chromium',
     headless: true,
     viewport: { width: 1280, height: 800 },
     args: [

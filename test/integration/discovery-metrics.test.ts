@@ -5,8 +5,11 @@ import { startEtcd } from '../helpers/etcd.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { request } from '../helpers/http.js';
 import { parseMetrics, type Sample, total } from '../helpers/metrics-text.js';
+import { skipWithout } from '../helpers/system-services.js';
 import { startUpstream } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait.js';
+
+const skip = skipWithout('etcd');
 
 // A broken discovery source shows on GET /metrics (up 0, errors counting, last success standing
 // still) while the endpoints it found last stay in force.
@@ -67,7 +70,7 @@ log: { access: false }
   await waitFor(async () => total(await samples(gw), 'sluice_discovery_up', where) === 1, 'the source answers again', 10_000);
 });
 
-test('etcd: a stopped etcd turns sluice_discovery_up to 0 and counts errors', async () => {
+test('etcd: a stopped etcd turns sluice_discovery_up to 0 and counts errors', { skip }, async () => {
   const origin = await startUpstream();
   started.push({ stop: () => origin.close() });
   const etcd = await startEtcd();

@@ -4,6 +4,9 @@ import { startDns } from '../helpers/dns-server.js';
 import { startEtcd } from '../helpers/etcd.js';
 import { eventually, load, startEndpoint } from '../helpers/fleet.js';
 import { startGateway } from '../helpers/gateway.js';
+import { skipWithout } from '../helpers/system-services.js';
+
+const skip = skipWithout('etcd');
 
 // Service discovery through the real data plane: a real DNS server (UDP, answers we change) and a
 // real etcd. Endpoint changes apply without a reload and without failing a request.
@@ -53,7 +56,7 @@ log: { access: false }
   assert.deepEqual([...r.byEndpoint], [['two', 20]]);
 });
 
-test('etcd: endpoints added and removed under load with zero failed requests; removed pools are closed', async () => {
+test('etcd: endpoints added and removed under load with zero failed requests; removed pools are closed', { skip }, async () => {
   const a = await startEndpoint('a');
   const b = await startEndpoint('b');
   started.push(a, b);

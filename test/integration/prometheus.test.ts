@@ -3,7 +3,8 @@ import { after, before, test } from 'node:test';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { asSent, queriesOf, readDashboard } from '../helpers/grafana.js';
 import { request } from '../helpers/http.js';
-import { hasPrometheus, PROMETHEUS_BIN, startPrometheus, type TestPrometheus } from '../helpers/prometheus.js';
+import { startPrometheus, type TestPrometheus } from '../helpers/prometheus.js';
+import { skipWithout } from '../helpers/system-services.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -11,7 +12,7 @@ import { waitFor } from '../helpers/wait.js';
 // while real traffic goes through two worker threads; PromQL answers through its HTTP API. This is
 // the proof that GET /metrics parses in Prometheus's own parser and means what the docs say.
 
-const skip = hasPrometheus() ? false : `${PROMETHEUS_BIN} is absent (Debian package prometheus; .ci/run installs it)`;
+const skip = skipWithout('prometheus');
 const TOKEN = 'prometheus-scrape-token-0123456789';
 
 let ok: TestUpstream;

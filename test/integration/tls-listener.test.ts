@@ -5,9 +5,12 @@ import { after, before, test } from 'node:test';
 import { type CertDir, type CertFiles, certDir } from '../helpers/certs.js';
 import { runCli, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { json, rawExchange, request } from '../helpers/http.js';
+import { skipWithout } from '../helpers/system-services.js';
 import { tlsConnection, tlsRequest } from '../helpers/tls-client.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait.js';
+
+const skip = skipWithout('openssl');
 
 // TLS termination on the uWS listeners, through real worker threads, with certificates made now.
 let certs: CertDir;
@@ -20,6 +23,7 @@ let tlsPort: number;
 let redirectPort: number;
 
 before(async () => {
+  if (skip) return;
   certs = certDir();
   ca = certs.ca('ca');
   caPem = readFileSync(ca.cert);
@@ -56,12 +60,13 @@ routes:
 });
 
 after(async () => {
+  if (skip) return;
   assert.equal(await gw.stop(), 0);
   await upstream.close();
   certs.remove();
 });
 
-test('an HTTPS request is proxied with X-Forwarded-Proto: https; the plain listener beside it says http', async () => {
+test('an HTTPS request is proxied with X-Forwarded-Proto: https; the plain listener beside it says http', { skip }, async () => {
   const r = await tlsRequest(tlsPort, { ca: caPem, servername: 'localhost', path: '/hello', checkName: true });
   assert.equal(r.status, 200);
   assert.equal(r.peerCn, 'localhost');
@@ -72,14 +77,14 @@ test('an HTTPS request is proxied with X-Forwarded-Proto: https; the plain liste
   assert.equal(json(plain).headers['x-forwarded-proto'], 'http', 'a client-sent X-Forwarded-Proto is replaced');
 });
 
-test('match: { scheme: https } takes only requests from a TLS listener', async () => {
+test('match: { scheme: https } takes only requests from a TLS listener', { skip }, async () => {
   assert.equal((await tlsRequest(tlsPort, { ca: caPem, servername: 'localhost', path: '/secure/x' })).body, 'secure');
   const plain = await request(gw.url('/secure/x'));
   assert.equal(plain.status, 403);
   assert.equal(plain.body, 'use https');
 });
 
-test('behind a TLS load balancer in trusted_proxies, its X-Forwarded-Proto is the scheme; only http or https', async () => {
+test('behind a TLS load balancer in trusted_proxies, its X-Forwarded-Proto is the scheme; only http or https', { skip }, async () => {
   const g = await startGateway(`
 trusted_proxies: [127.0.0.0/8]
 upstreams:
@@ -103,7 +108,7 @@ routes:
   }
 });
 
-test('a redirect_to_https listener answers 308 to the same host, path and query on the TLS port', async () => {
+test('a redirect_to_https listener answers 308 to the same host, path and query on the TLS port', { skip }, async () => {
   const r = await request(`http://127.0.0.1:${redirectPort}/a/b?c=1&d`, { headers: { host: 'shop.example.com:8080' } });
   assert.equal(r.status, 308);
   assert.equal(r.headers.location, `https://shop.example.com:${tlsPort}/a/b?c=1&d`);
@@ -114,7 +119,7 @@ test('a redirect_to_https listener answers 308 to the same host, path and query 
   assert.equal(bad.status, 400);
 });
 
-test('redirect_to_https: one Connection header; two Host headers get 400; no Host gets no answer', async () => {
+test('redirect_to_https: one Connection header; two Host headers get 400; no Host gets no answer', { skip }, async () => {
   const post = await rawExchange(redirectPort, 'POST /form HTTP/1.1\r\nHost: shop.example.com\r\nContent-Length: 3\r\n\r\nx=1');
   assert.match(post.text, /^HTTP\/1\.1 308 /);
   assert.equal(post.text.match(/^connection:/gim)?.length, 1, post.text);
@@ -127,7 +132,7 @@ test('redirect_to_https: one Connection header; two Host headers get 400; no Hos
   assert.equal(none.text, '');
 });
 
-test('SNI picks the exact name, then *.example.com, and any other name gets the default pair', async () => {
+test('SNI picks the exact name, then *.example.com, and any other name gets the default pair', { skip }, async () => {
   const exact = await tlsRequest(tlsPort, { ca: caPem, servername: 'a.example.com', checkName: true });
   assert.equal(exact.peerCn, 'a.example.com');
   const wild = await tlsRequest(tlsPort, { ca: caPem, servername: 'b.example.com', checkName: true });
@@ -140,7 +145,7 @@ test('SNI picks the exact name, then *.example.com, and any other name gets the 
   assert.equal((await tlsRequest(tlsPort, { ca: caPem, servername: 'A.EXAMPLE.COM' })).peerCn, 'localhost');
 });
 
-test('TLS 1.2 and 1.3 are both accepted by default; ALPN is not negotiated by this uWS build', async () => {
+test('TLS 1.2 and 1.3 are both accepted by default; ALPN is not negotiated by this uWS build', { skip }, async () => {
   assert.equal((await tlsRequest(tlsPort, { ca: caPem, maxVersion: 'TLSv1.2' })).protocol, 'TLSv1.2');
   const r = await tlsRequest(tlsPort, { ca: caPem, ALPNProtocols: ['h2', 'http/1.1'] });
   assert.equal(r.protocol, 'TLSv1.3');
@@ -150,7 +155,7 @@ test('TLS 1.2 and 1.3 are both accepted by default; ALPN is not negotiated by th
   assert.equal(r.status, 200);
 });
 
-test('TLS 1.2 takes only ECDHE with AEAD suites: RSA key exchange and CBC-SHA1 are refused', async () => {
+test('TLS 1.2 takes only ECDHE with AEAD suites: RSA key exchange and CBC-SHA1 are refused', { skip }, async () => {
   for (const ciphers of ['AES128-SHA', 'AES256-SHA', 'ECDHE-RSA-AES128-SHA', 'AES128-GCM-SHA256']) {
     await assert.rejects(tlsRequest(tlsPort, { ca: caPem, maxVersion: 'TLSv1.2', ciphers }), /handshake failure|ERR_SSL/i, ciphers);
   }
@@ -162,7 +167,7 @@ test('TLS 1.2 takes only ECDHE with AEAD suites: RSA key exchange and CBC-SHA1 a
   assert.equal(ec.peerCn, '*.example.com');
 });
 
-test('min_version: TLSv1.3 refuses TLS 1.2 handshakes, on the default pair and on SNI names', async () => {
+test('min_version: TLSv1.3 refuses TLS 1.2 handshakes, on the default pair and on SNI names', { skip }, async () => {
   const main = certs.cert('min13', { ca, names: ['localhost'] });
   const sni = certs.cert('min13-sni', { ca, names: ['a.example.com'] });
   const g = await startGateway(`
@@ -185,7 +190,7 @@ routes:
   }
 });
 
-test('client_ca: a certificate from another CA fails the handshake; one from client_ca, or none, passes', async () => {
+test('client_ca: a certificate from another CA fails the handshake; one from client_ca, or none, passes', { skip }, async () => {
   const main = certs.cert('mtls', { ca, names: ['localhost'] });
   const clients = certs.ca('clients');
   const alice = certs.cert('alice', { ca: clients, client: true, cn: 'alice' });
@@ -212,7 +217,7 @@ routes:
   }
 });
 
-test('a changed certificate is used by new handshakes within a second; open connections stay; a bad pair is refused', async () => {
+test('a changed certificate is used by new handshakes within a second; open connections stay; a bad pair is refused', { skip }, async () => {
   const first = certs.cert('first', { ca, cn: 'first', names: ['localhost'] });
   const live: CertFiles = { cert: join(certs.dir, 'live.pem'), key: join(certs.dir, 'live-key.pem') };
   copyFileSync(first.cert, live.cert);
@@ -278,7 +283,7 @@ routes:
   }
 });
 
-test('config problems name file, line:col and field', async () => {
+test('config problems name file, line:col and field', { skip }, async () => {
   const good = certs.cert('cfg', { ca, names: ['localhost'] });
   const other = certs.cert('cfg-other', { ca, names: ['localhost'] });
   const notYet = certs.cert('not-yet', { ca, names: ['localhost'], startDays: -2 });

@@ -6,8 +6,11 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type CertDir, type CertFiles, certDir } from '../helpers/certs.js';
 import { runCli, startGateway } from '../helpers/gateway.js';
+import { skipWithout } from '../helpers/system-services.js';
 import { tlsRequest } from '../helpers/tls-client.js';
 import { waitFor } from '../helpers/wait.js';
+
+const skip = skipWithout('openssl');
 
 // What a config reload may change on a running TLS listener, and what it must refuse (docs/tls.md).
 let certs: CertDir;
@@ -18,6 +21,7 @@ let exact: CertFiles;
 let wild: CertFiles;
 
 before(() => {
+  if (skip) return;
   certs = certDir();
   ca = certs.ca('ca');
   caPem = readFileSync(ca.cert);
@@ -26,7 +30,7 @@ before(() => {
   wild = certs.cert('wild', { ca, names: ['*.example.com'] });
 });
 
-after(() => certs.remove());
+after(() => certs?.remove());
 
 /** The CN a new handshake gets; a handshake caught in a listen-socket swap is reset and tried again (docs/tls.md). */
 async function cnFor(port: number, servername?: string): Promise<string> {
@@ -43,7 +47,7 @@ const routes = `routes:
   - { name: hi, match: { prefix: / }, respond: { status: 200, body: hi } }
 `;
 
-test('a server name twice in one listener (case aside) is refused with file:line:col, at start and on reload', async () => {
+test('a server name twice in one listener (case aside) is refused with file:line:col, at start and on reload', { skip }, async () => {
   const file = join(certs.dir, 'twice.yaml');
   writeFileSync(
     file,
@@ -79,7 +83,7 @@ ${routes}`,
   }
 });
 
-test('a reload that changes only min_version, or only the SNI names, rebuilds the listener', async () => {
+test('a reload that changes only min_version, or only the SNI names, rebuilds the listener', { skip }, async () => {
   const g = await startGateway(`listen:
   host: 127.0.0.1
   port: 0
@@ -116,7 +120,7 @@ ${routes}`);
   }
 });
 
-test('an expired certificate in force is served with a warning; only a change bringing one in is refused', async () => {
+test('an expired certificate in force is served with a warning; only a change bringing one in is refused', { skip }, async () => {
   const expired = certs.cert('old', { ca, cn: 'old', names: ['localhost'], startDays: 10, days: 2 });
   const soon = certs.cert('soon', { ca, cn: 'soon', names: ['a.example.com'], startDays: 1, days: 5 });
   const notYet = certs.cert('future', { ca, cn: 'future', names: ['localhost'], startDays: -2 });
@@ -162,7 +166,7 @@ routes:
   }
 });
 
-test("key copies: only checked files are copied, retired ones are deleted, a dead process's folder is cleared", async () => {
+test("key copies: only checked files are copied, retired ones are deleted, a dead process's folder is cleared", { skip }, async () => {
   // A folder left by a process that is gone (an abort skips the exit hook), and one of a live process.
   const deadPid = spawnSync(process.execPath, ['-e', '']).pid;
   const stale = join(tmpdir(), `sluice-tls-${deadPid}-test`);

@@ -9,6 +9,9 @@ import type { TLSSocket } from 'node:tls';
 import { type CertDir, type CertFiles, certDir } from '../helpers/certs.js';
 import { runCli, startGatewayFile, type TestGateway } from '../helpers/gateway.js';
 import { json, request } from '../helpers/http.js';
+import { skipWithout } from '../helpers/system-services.js';
+
+const skip = skipWithout('openssl');
 
 // Per-upstream tls: on sluice's own client, against node:https servers with certificates made at test
 // time: a private CA given as `ca` (and then only it is trusted), a client certificate for upstreams that
@@ -57,6 +60,7 @@ ${['private-ca', 'default-roots', 'wrong-ca', 'mtls', 'mtls-no-cert', 'named', '
 `;
 
 before(async () => {
+  if (skip) return;
   certs = certDir();
   upCa = certs.ca('up');
   certs.ca('other'); // the wrong-ca upstream trusts only this one
@@ -79,7 +83,7 @@ before(async () => {
 after(async () => {
   if (gw !== undefined) assert.equal(await gw.stop(), 0);
   for (const s of servers) await new Promise<void>((resolve) => s.close(() => resolve()));
-  certs.remove();
+  certs?.remove();
 });
 
 async function through(route: string): Promise<{ status: number; body: any }> {
@@ -87,7 +91,7 @@ async function through(route: string): Promise<{ status: number; body: any }> {
   return { status: r.status, body: r.headers['content-type']?.includes('json') ? json(r) : r.body };
 }
 
-test('ca: an endpoint signed by a private CA is verified through it; the default roots do not know that CA', async () => {
+test('ca: an endpoint signed by a private CA is verified through it; the default roots do not know that CA', { skip }, async () => {
   const viaCa = await through('private-ca');
   assert.equal(viaCa.status, 200);
   assert.equal(viaCa.body.server, 'plain');
@@ -95,7 +99,7 @@ test('ca: an endpoint signed by a private CA is verified through it; the default
   assert.equal((await through('default-roots')).status, 200);
 });
 
-test('ca: when set, only those CAs are trusted (NODE_EXTRA_CA_CERTS and the system store are not)', async () => {
+test('ca: when set, only those CAs are trusted (NODE_EXTRA_CA_CERTS and the system store are not)', { skip }, async () => {
   const r = await request(gw.url('/wrong-ca/x'));
   assert.equal(r.status, 502, r.body);
   assert.equal(json(r).error.code, 'SLUICE_ERR_UPSTREAM_CONNECT');
@@ -103,7 +107,7 @@ test('ca: when set, only those CAs are trusted (NODE_EXTRA_CA_CERTS and the syst
   assert.match(String(line.cause), /CERT|ISSUER|SIGNATURE/, String(line.cause));
 });
 
-test('cert + key: an upstream that requires a client certificate gets it (mTLS); without it → 502', async () => {
+test('cert + key: an upstream that requires a client certificate gets it (mTLS); without it → 502', { skip }, async () => {
   for (let i = 0; i < 3; i++) {
     const r = await through('mtls');
     assert.equal(r.status, 200, JSON.stringify(r.body));
@@ -115,7 +119,7 @@ test('cert + key: an upstream that requires a client certificate gets it (mTLS);
   await gw.waitForLog((l) => l.msg === 'upstream error' && l.request_id === r.headers['x-request-id']);
 });
 
-test("active health probes use the upstream's tls: (client certificate included), so an mTLS endpoint stays healthy", async () => {
+test("active health probes use the upstream's tls: (client certificate included), so an mTLS endpoint stays healthy", { skip }, async () => {
   await sleep(1000); // several probe intervals; two failed probes in a row would mark it down
   const r = await request(`http://127.0.0.1:${gw.adminPort}/upstreams`);
   const mtls = json(r).upstreams.find((u: any) => u.name === 'mtls');
@@ -124,7 +128,7 @@ test("active health probes use the upstream's tls: (client certificate included)
   assert.equal(failed, undefined, `a probe failed: ${JSON.stringify(failed)}`);
 });
 
-test('servername: sets SNI and the name checked in the certificate', async () => {
+test('servername: sets SNI and the name checked in the certificate', { skip }, async () => {
   const r = await through('named');
   assert.equal(r.status, 200, JSON.stringify(r.body));
   assert.equal(r.body.sni, 'api.internal');
@@ -135,7 +139,7 @@ test('servername: sets SNI and the name checked in the certificate', async () =>
   assert.match(String(line.cause), /ERR_TLS_CERT_ALTNAME_INVALID/);
 });
 
-test('verify: false accepts a self-signed certificate, with a warning at load; verified, the same one is refused', async () => {
+test('verify: false accepts a self-signed certificate, with a warning at load; verified, the same one is refused', { skip }, async () => {
   assert.equal((await through('self-unverified')).status, 200);
   assert.equal((await through('self-verified')).status, 502);
   const warning = gw.logs.find((l) => l.msg?.startsWith('tls.verify is false'));
@@ -144,7 +148,7 @@ test('verify: false accepts a self-signed certificate, with a warning at load; v
   assert.equal(warning.level, 'warn');
 });
 
-test('a reload reads the files again: a new client certificate is presented on new connections', async () => {
+test('a reload reads the files again: a new client certificate is presented on new connections', { skip }, async () => {
   const configFile = join(certs.dir, 'sluice.yaml');
   const next = certs.cert('client2', { ca: clientCa, client: true, cn: 'sluice-rotated', names: ['sluice-rotated'] });
   writeFileSync(configFile, upstreamsYaml(certs.dir).replace('cert: client.pem, key: client-key.pem', 'cert: client2.pem, key: client2-key.pem'));
@@ -156,7 +160,9 @@ test('a reload reads the files again: a new client certificate is presented on n
   assert.equal(r.body.client, 'sluice-rotated');
 });
 
-test('a reload naming a missing file, a key of another certificate or a CA file without a certificate is refused; the running config stays', async () => {
+test('a reload naming a missing file, a key of another certificate or a CA file without a certificate is refused; the running config stays', {
+  skip,
+}, async () => {
   const configFile = join(certs.dir, 'sluice.yaml');
   const good = readFileSync(configFile, 'utf8');
   writeFileSync(join(certs.dir, 'not-a-ca.pem'), 'hello\n');
@@ -176,7 +182,7 @@ test('a reload naming a missing file, a key of another certificate or a CA file 
   assert.equal((await through('named')).status, 200);
 });
 
-test('sluice validate refuses tls: files it cannot use, and cert without key', async () => {
+test('sluice validate refuses tls: files it cannot use, and cert without key', { skip }, async () => {
   const file = join(certs.dir, 'bad.yaml');
   writeFileSync(
     file,

@@ -3,7 +3,10 @@ import { after, before, test } from 'node:test';
 import { startGateway, type TestGateway } from '../../helpers/gateway.js';
 import { json, request } from '../../helpers/http.js';
 import { startRedis, type TestRedis } from '../../helpers/redis.js';
+import { skipWithout } from '../../helpers/system-services.js';
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.js';
+
+const skip = skipWithout('redis-server');
 
 /** When the store cannot answer: a full local table, and a Redis shared by two gateways that dies. */
 let up: TestUpstream;
@@ -11,6 +14,7 @@ let redis: TestRedis;
 const gateways: TestGateway[] = [];
 
 before(async () => {
+  if (skip) return;
   up = await startUpstream((_req, res) => {
     res.writeHead(200);
     res.end('ok');
@@ -23,7 +27,7 @@ after(async () => {
   await up?.close();
 });
 
-test('a full local table: on_store_error deny answers 503, allow lets the request through and logs it', async () => {
+test('a full local table: on_store_error deny answers 503, allow lets the request through and logs it', { skip }, async () => {
   const gw = await startGateway(`
 rate_limits: { table_slots: 16 }
 upstreams:
@@ -52,7 +56,7 @@ routes:
   assert.equal(warn.then, 'allow');
 });
 
-test('scope: cluster — two gateway processes share one budget in Redis; when Redis dies, on_store_error decides at once', async () => {
+test('scope: cluster — two gateway processes share one budget in Redis; when Redis dies, on_store_error decides at once', { skip }, async () => {
   const config = `
 rate_limits: { redis: { url: "${redis.url}", timeout_ms: 200 } }
 upstreams:
