@@ -30,6 +30,8 @@ export const BEHAVIOURS = {
   body204: (r, s) => s.write(r.path.endsWith('/first') ? 'HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nsmuggled' : ok('second')),
   // Class 8: an upstream that drops a request arriving on a reused connection (the keep-alive race, made certain).
   dropreused: (r, s) => (r.nth === 1 ? s.write(ok('first')) : s.destroy()),
+  // Class 8: the same race seen as a reset (RST) instead of a close.
+  resetreused: (r, s) => (r.nth === 1 ? s.write(ok('first')) : s.resetAndDestroy()),
   // Class 8: advertises Keep-Alive: timeout=1 and closes an idle connection after exactly 1 s.
   katimeout: (r, s, c) => {
     s.write(`HTTP/1.1 200 OK\r\nKeep-Alive: timeout=1\r\nContent-Length: ${r.nth === 1 ? 5 : 6}\r\n\r\n${r.nth === 1 ? 'first' : 'second'}`);
