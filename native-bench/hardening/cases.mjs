@@ -358,42 +358,42 @@ function slowClients() {
       judge: (o) => o.rec.closedMs !== null && o.rec.closedMs <= bodyLimit && o.reqs.every((r) => r.closedAt !== null && r.closedAt - r.at <= bodyLimit),
     },
     {
-      id: '5.6',
+      id: '5.3',
       cls: 5,
       name: 'stalled body: 408',
       sends: 'POST CL 100, 10 body bytes, then nothing',
       rule: `408 within ${bodyLimit / 1000} s, then closed`,
       async run(open) {
         const c = open();
-        await c.write(head('5.6', 'POST /public/stalled-body HTTP/1.1', 'Content-Length: 100\r\n') + pad(10));
+        await c.write(head('5.3', 'POST /public/stalled-body HTTP/1.1', 'Content-Length: 100\r\n') + pad(10));
         await c.waitClose(bodyLimit + 1000);
         return c.end();
       },
       judge: (o) => firstFinal(o)?.status === 408 && statusMs(o) <= bodyLimit && o.rec.closedMs !== null,
     },
     {
-      id: '5.3',
+      id: '5.4',
       cls: 5,
       name: 'slow header',
       sends: 'a request line, then 1 header byte a second',
       rule: `closed within ${LIMITS.headerMs / 1000 + 3} s (header timeout ${LIMITS.headerMs / 1000} s), 408 or not`,
       async run(open) {
         const c = open();
-        await c.write(`GET /public/slow-head HTTP/1.1\r\n${HOST}X-Case: 5.3\r\nX-Slow: `);
+        await c.write(`GET /public/slow-head HTTP/1.1\r\n${HOST}X-Case: 5.4\r\nX-Slow: `);
         await trickle(c, 'abcdefgh', LIMITS.headerMs + 4000);
         return c.end();
       },
       judge: (o) => o.rec.closedMs !== null && o.rec.closedMs <= LIMITS.headerMs + 3000 && forwarded(o) === 0,
     },
     {
-      id: '5.4',
+      id: '5.5',
       cls: 5,
       name: 'idle keep-alive',
       sends: 'one GET, then silence',
       rule: `200, then closed within ${LIMITS.keepAliveMs / 1000 + 3} s (keep-alive timeout ${LIMITS.keepAliveMs / 1000} s)`,
       async run(open) {
         const c = open();
-        await c.write(head('5.4', 'GET /public/ok HTTP/1.1'));
+        await c.write(head('5.5', 'GET /public/ok HTTP/1.1'));
         await c.waitResponses(1, 2000);
         await c.waitClose(LIMITS.keepAliveMs + 4000);
         return c.end();
@@ -401,7 +401,7 @@ function slowClients() {
       judge: (o) => firstFinal(o)?.status === 200 && o.rec.closedMs !== null && o.rec.closedMs - o.rec.responseMs[0] <= LIMITS.keepAliveMs + 3000,
     },
     {
-      id: '5.5',
+      id: '5.6',
       cls: 5,
       name: 'silent connection',
       sends: 'connect, send nothing',
