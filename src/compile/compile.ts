@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import type { GatewayConfig } from '../config/types.js';
 import type { SchemaProblem } from '../config/validate.js';
 import { type CidrSet, compileCidrs, EMPTY_CIDRS } from '../http/cidr.js';
+import { compilePathPolicy } from '../router/path-policy.js';
 import { stageRegistry } from '../stages/registry.js';
 import { compileAdmin } from './admin.js';
 import { compileListeners } from './listener.js';
@@ -24,12 +25,13 @@ export function compile(cfg: GatewayConfig, file: string, generation: number): {
   const listeners = compileListeners(cfg.listen, file, problems);
   const upstreamNames = Object.keys(cfg.upstreams);
   const upstreams = upstreamNames.map((name) => compileUpstream(name, cfg.upstreams[name], dirname(file), problems));
+  const pathPolicy = compilePathPolicy(cfg.limits.path);
   const seen = new Map<string, number>();
   const routes = cfg.routes.map((r, i) => {
     const earlier = seen.get(r.name);
     if (earlier !== undefined) problems.push({ path: ['routes', i, 'name'], message: `duplicate route name "${r.name}" (first used by routes[${earlier}])` });
     seen.set(r.name, i);
-    return compileRoute(r, i, stageSettings, upstreamNames, dirname(file), problems);
+    return compileRoute(r, i, stageSettings, upstreamNames, dirname(file), pathPolicy, problems);
   });
   if (problems.length > 0) return { problems };
   return {
@@ -43,6 +45,7 @@ export function compile(cfg: GatewayConfig, file: string, generation: number): {
         maxHeaderBytes: cfg.limits.max_header_bytes,
         maxBodyBytes: cfg.limits.max_body_bytes,
         allowChunkedRequests: cfg.limits.allow_chunked_requests,
+        path: pathPolicy,
       },
       timeouts: {
         connectMs: cfg.timeouts.connect_ms,

@@ -1,5 +1,6 @@
 import type { CidrSet } from '../http/cidr.js';
 import type { MatchPlan } from '../router/match-plan.js';
+import type { PathPolicy } from '../router/path-policy.js';
 import type { EjectionPolicy } from '../shared/endpoint-health.js';
 import type { BreakerPolicy } from '../shared/upstream-table.js';
 
@@ -15,7 +16,13 @@ export interface CompiledPlan {
   readonly listeners: readonly ListenerPlan[];
   readonly admin: AdminPlan;
   readonly workers: number;
-  readonly limits: { readonly maxHeaderBytes: number; readonly maxBodyBytes: number; readonly allowChunkedRequests: boolean };
+  readonly limits: {
+    readonly maxHeaderBytes: number;
+    readonly maxBodyBytes: number;
+    readonly allowChunkedRequests: boolean;
+    /** limits.path: what the request path normaliser does with encoded separators and ";" parameters. */
+    readonly path: PathPolicy;
+  };
   readonly timeouts: { readonly connectMs: number; readonly responseHeaderMs: number; readonly idleMs: number; readonly drainMs: number };
   readonly log: LogPlan;
   /** Whether workers record request, upstream and stage metrics (the scrape's own series are always there). */

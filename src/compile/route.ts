@@ -3,8 +3,9 @@ import type { ConfigPath, SchemaProblem } from '../config/validate.js';
 import { isSafeValue, UNSAFE_VALUE } from '../http/fields.js';
 import type { StageFactory } from '../pipeline/stage-factory.js';
 import type { HostsPlan, PredicatePlan, SegmentPlan } from '../router/match-plan.js';
-import { normalizePath } from '../router/normalize-path.js';
+import { normalizePath, pathRejection } from '../router/normalize-path.js';
 import { parsePathPattern } from '../router/path-pattern.js';
+import type { PathPolicy } from '../router/path-policy.js';
 import { principalKind } from '../stages/auth/compile.js';
 import { stageRegistry } from '../stages/registry.js';
 import type { FallbackPlan, RetryPlan, RoutePlan, StagePlan } from './plan.js';
@@ -19,6 +20,7 @@ export function compileRoute(
   stageSettings: Record<string, unknown>,
   upstreamNames: string[],
   configDir: string,
+  pathPolicy: PathPolicy,
   problems: SchemaProblem[],
 ): RoutePlan {
   const at = (...rest: (string | number)[]): ConfigPath => ['routes', index, ...rest];
@@ -30,7 +32,7 @@ export function compileRoute(
     hosts: m.hosts === undefined ? null : compileHosts(m.hosts),
     methods: compileMethods(r),
     scheme: m.scheme ?? null,
-    ...compilePath(m, at, report),
+    ...compilePath(m, pathPolicy, at, report),
     headers: compilePredicates(m.headers, true),
     query: compilePredicates(m.query, false),
     upstream: compileTarget(r, upstreamNames, at, report),
@@ -45,18 +47,18 @@ export function compileRoute(
 type At = (...rest: (string | number)[]) => ConfigPath;
 type Report = (path: ConfigPath, message: string) => void;
 
-function compilePath(m: RouteConfig['match'], at: At, report: Report): Pick<RoutePlan, 'path' | 'prefix'> {
+function compilePath(m: RouteConfig['match'], policy: PathPolicy, at: At, report: Report): Pick<RoutePlan, 'path' | 'prefix'> {
   if ((m.path === undefined) === (m.prefix === undefined)) report(at('match'), 'set exactly one of path or prefix');
   let path: SegmentPlan[] | null = null;
   if (m.path !== undefined) {
     const parsed = parsePathPattern(m.path);
     if (typeof parsed === 'string') report(at('match', 'path'), parsed);
-    else path = parsed.map((s) => (s.kind === 'static' ? { kind: 'static', value: normalizeLiteral(s.value) } : s));
+    else path = parsed.map((s) => (s.kind === 'static' ? { kind: 'static', value: normalizeLiteral(s.value, policy) } : s));
   }
   let prefix: string | null = null;
   if (m.prefix !== undefined) {
-    prefix = normalizePath(m.prefix);
-    if (prefix === null) report(at('match', 'prefix'), 'is not a valid path');
+    prefix = normalizePath(m.prefix, policy);
+    if (prefix === null) report(at('match', 'prefix'), `is not a valid path: ${pathRejection()}`);
   }
   return { path, prefix };
 }
@@ -109,8 +111,8 @@ function stageField(r: RouteConfig, f: StageFactory): unknown {
 }
 
 /** Route literals are normalised like request paths so "/caf%c3%a9" and "/%7Euser" match as sent. */
-function normalizeLiteral(segment: string): string {
-  const n = normalizePath('/' + segment);
+function normalizeLiteral(segment: string, policy: PathPolicy): string {
+  const n = normalizePath('/' + segment, policy);
   return n === null ? segment : n.slice(1);
 }
 

@@ -442,6 +442,36 @@ const admin = object(
   },
 );
 
+const SEPARATOR_POLICY = ['reject', 'decode', 'keep'] as const;
+
+const pathLimits = object(
+  {
+    escaped_slashes: string({
+      enum: SEPARATOR_POLICY,
+      default: 'reject',
+      description:
+        '%2F in the path (any case): reject → 400 SLUICE_ERR_BAD_PATH; decode → a real "/" before dot-segments are removed and routes match; keep → forwarded as %2F (routes match the encoded form, an upstream that decodes it may route differently; a dot-segment between encoded separators is still refused). See docs/security.md.',
+    }),
+    backslash: string({
+      enum: SEPARATOR_POLICY,
+      default: 'reject',
+      description:
+        'A raw "\\" or %5C in the path (the same policy for both): reject → 400; decode → "/"; keep → forwarded as %5C (same caveats as escaped_slashes: keep).',
+    }),
+    path_params: string({
+      enum: ['reject_dot_segments', 'reject'],
+      default: 'reject_dot_segments',
+      description:
+        '";" path parameters: reject_dot_segments → 400 only for a segment whose part before ";" (or %3B) is "." or ".." (/public/..;/admin, which Tomcat and Jetty resolve to /admin); reject → 400 for any ";" or %3B.',
+    }),
+  },
+  {
+    additionalProperties: false,
+    default: {},
+    description: 'How the path normaliser treats forms upstreams read differently (README "Path normalisation"). Gateway-wide: it runs before routing.',
+  },
+);
+
 const limits = object(
   {
     max_header_bytes: integer({ minimum: 1024, maximum: 1_048_576, default: 16384, description: 'Request line + headers, in bytes; larger → 431.' }),
@@ -451,6 +481,7 @@ const limits = object(
       description:
         'Accept Transfer-Encoding: chunked request bodies. Off by default (→ 411): uWebSockets.js chunk parsing cannot be validated from JS, see docs/security.md.',
     }),
+    path: pathLimits,
   },
   {
     additionalProperties: false,

@@ -18,7 +18,7 @@ export const catalog = {
   SLUICE_ERR_BAD_PATH: {
     status: 400,
     source: 'downstream',
-    message: 'The request path is invalid (bad percent-encoding, control bytes, or it climbs above the root).',
+    message: 'The request path is invalid (bad percent-encoding or UTF-8, control bytes, a form limits.path refuses, or it climbs above the root).',
   },
   SLUICE_ERR_LENGTH_REQUIRED: {
     status: 411,

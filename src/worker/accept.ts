@@ -1,6 +1,7 @@
 import type { HttpRequest } from 'uWebSockets.js';
 import type { ErrorCode } from '../errors/catalog.js';
-import { normalizePath } from '../router/normalize-path.js';
+import { normalizePath, pathRejection } from '../router/normalize-path.js';
+import type { PathPolicy } from '../router/path-policy.js';
 
 /**
  * Copy the request head out of uWS (the HttpRequest dies when the handler returns) and enforce
@@ -60,7 +61,7 @@ function copyHeader(name: string, value: string): void {
   }
 }
 
-export function acceptHead(req: HttpRequest, maxHeaderBytes: number, out: AcceptedHead): Refusal | null {
+export function acceptHead(req: HttpRequest, maxHeaderBytes: number, pathPolicy: PathPolicy, out: AcceptedHead): Refusal | null {
   scratch = [];
   hostCount = 0;
   clCount = 0;
@@ -96,8 +97,9 @@ export function acceptHead(req: HttpRequest, maxHeaderBytes: number, out: Accept
     out.chunked = true;
   }
   out.host = host.toLowerCase();
-  const path = normalizePath(out.rawUrl);
-  if (path === null || !isQuery(out.query)) return { code: 'SLUICE_ERR_BAD_PATH', detail: '', framing: false };
+  const path = normalizePath(out.rawUrl, pathPolicy);
+  if (path === null) return { code: 'SLUICE_ERR_BAD_PATH', detail: pathRejection(), framing: false };
+  if (!isQuery(out.query)) return { code: 'SLUICE_ERR_BAD_PATH', detail: 'a space or control byte in the query', framing: false };
   out.path = path;
   return null;
 }

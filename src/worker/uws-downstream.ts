@@ -109,7 +109,7 @@ export class UwsDownstream implements FrontDoor {
     res.onAborted(this.onAborted);
     const plan = this.runtime.plan;
     const limits = plan.limits;
-    const refusal = acceptHead(req, limits.maxHeaderBytes, ex);
+    const refusal = acceptHead(req, limits.maxHeaderBytes, limits.path, ex);
     decideClient(ex, peerAddress(res), plan.trustedProxies);
     if (ex.peerTrusted) takeForwardedProto(ex);
     const given = ex.header('x-request-id');
