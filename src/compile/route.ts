@@ -40,7 +40,7 @@ export function compileRoute(
     retries: compileRetries(r),
     timeoutMs: r.timeout_ms ?? -1,
     fallback: compileFallback(r),
-    stages: compileStages(r, stageSettings, configDir, at, report),
+    stages: compileStages(r, stageSettings, configDir, pathPolicy, at, report),
   };
 }
 
@@ -86,7 +86,7 @@ function compileTarget(r: RouteConfig, upstreamNames: string[], at: At, report: 
 }
 
 /** Each stage the route sets, in registry order, compiled by the stage itself. */
-function compileStages(r: RouteConfig, stageSettings: Record<string, unknown>, configDir: string, at: At, report: Report): StagePlan[] {
+function compileStages(r: RouteConfig, stageSettings: Record<string, unknown>, configDir: string, pathPolicy: PathPolicy, at: At, report: Report): StagePlan[] {
   const stages: StagePlan[] = [];
   const route = {
     name: r.name,
@@ -94,6 +94,7 @@ function compileStages(r: RouteConfig, stageSettings: Record<string, unknown>, c
     methods: r.match.methods ?? null,
     principal: principalKind((r as RouteConfig & Record<string, unknown>).auth),
     configDir,
+    normalizePath: (path: string) => ({ path: normalizePath(path, pathPolicy), why: pathRejection() }),
   };
   const problems = { report: (rel: readonly (string | number)[], message: string) => report(at(...rel), message) };
   for (const f of stageRegistry) {

@@ -70,6 +70,11 @@ export interface RouteContext {
   readonly principal: 'jwt' | 'api_key' | null;
   /** The config file's folder: a relative file path a stage reads resolves against it, as every file a config names does. */
   readonly configDir: string;
+  /**
+   * The request path normaliser under the config's limits.path (router/normalize-path.ts): a path a
+   * stage writes upstream must come back from it unchanged, or it means something routing never saw.
+   */
+  normalizePath(path: string): { readonly path: string | null; readonly why: string };
 }
 
 /** Lets compile report a cross-field problem at a path relative to its route (or to its settings key). */

@@ -43,3 +43,20 @@ test('a rewrite on a route without an upstream, or a prefix outside RFC 3986 pat
   assert.equal(bad.length, 1);
   assert.match(bad[0], /routes\[0\]\.rewrite\.add_prefix: "\/a b" must match/);
 });
+
+test('prefixes that are not normalised paths are refused at load, so the rewritten path stays normalised', () => {
+  for (const [yaml, why] of [
+    ['{ add_prefix: /v1/.. }', 'is not a normalised path (it normalises to "/")'],
+    ['{ add_prefix: /v1//x }', 'is not a normalised path (it normalises to "/v1/x")'],
+    ['{ add_prefix: /v1/%2e%2e/x }', 'is not a normalised path (it normalises to "/x")'],
+    ['{ add_prefix: /a%2Fb }', 'is not a valid path: an encoded slash %2F (limits.path.escaped_slashes)'],
+    ['{ strip_prefix: /a/..;/b }', 'is not a valid path: a dot-segment with a ";" parameter (limits.path.path_params)'],
+    ['{ add_prefix: /..;x }', 'is not a valid path: a dot-segment with a ";" parameter (limits.path.path_params)'],
+  ]) {
+    const bad = configProblems(config(yaml));
+    assert.equal(bad.length, 1, yaml);
+    assert.match(bad[0], /routes\[0\]\.rewrite\.(add|strip)_prefix: /, yaml);
+    assert.ok(bad[0].endsWith(why), bad[0]);
+  }
+  assert.equal(rewritten('{ strip_prefix: /api/, add_prefix: /v1/ }', '/api/x'), '/v1/x', 'trailing slashes stay accepted');
+});
