@@ -83,6 +83,7 @@ export function acceptHead(req: HttpRequest, maxHeaderBytes: number, pathPolicy:
   if (out.method === 'CONNECT') return { code: 'SLUICE_ERR_BAD_REQUEST', detail: 'CONNECT is not supported by a reverse proxy', framing: false };
   if (badHeader !== '') return refuse(`invalid header ${JSON.stringify(badHeader.slice(0, 64))}`);
   if (hostCount !== 1 || host === '') return refuse('exactly one non-empty Host header is required');
+  if (!isHost(host)) return refuse('Host must be a host name or address, with an optional :port');
   if (clCount > 1) return refuse('more than one Content-Length');
   if (teCount > 1) return refuse('more than one Transfer-Encoding');
   if (clCount === 1 && teCount === 1) return refuse('both Content-Length and Transfer-Encoding');
@@ -131,6 +132,20 @@ function hasControlBytes(s: string): boolean {
     if ((c < 0x20 && c !== 0x09) || c === 0x7f) return true;
   }
   return false;
+}
+
+// RFC 3986 reg-name characters (unreserved, pct-encoded, sub-delims), plus ":" before a port and the
+// brackets of an IPv6 literal: enough to keep "/", "@", spaces and quotes out of a name that routes
+// match on, logs print and the upstream receives.
+const HOST_CHAR = new Uint8Array(128);
+for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~%!$&'()*+,;=:[]") HOST_CHAR[c.charCodeAt(0)] = 1;
+
+function isHost(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 128 || HOST_CHAR[c] === 0) return false;
+  }
+  return true;
 }
 
 /** The query is forwarded as received: no space, control byte or DEL (they would end the request line). */

@@ -82,12 +82,21 @@ test('bad Content-Length values and Transfer-Encoding variants → 400', async (
   }
 });
 
-test('Host must appear exactly once and be non-empty', async () => {
+test('Host must appear exactly once, be non-empty and be a host name or address', async () => {
   const n = up.seen.length;
   assertRefused(await rawExchange(gw.port, head(['GET /api/x HTTP/1.1', 'Host: a', 'Host: b'])));
   assertRefused(await rawExchange(gw.port, head(['GET /api/x HTTP/1.1', 'Host:'])));
+  for (const bad of ['a b', 'a/..', 'user@a', 'a"b', 'caf\u00e9.example']) {
+    const r = await rawExchange(gw.port, head(['GET /api/x HTTP/1.1', `Host: ${bad}`]));
+    assert.deepEqual(statuses(r.text), [400], bad);
+    assert.ok(r.closed, `closed after the 400 for Host: ${bad}`);
+  }
   assertNotServed(await rawExchange(gw.port, head(['GET /api/x HTTP/1.1']), 500));
   assert.equal(up.seen.length, n);
+  for (const good of ['a:8080', '[::1]:8080', '127.0.0.1', 'xn--caf-dma.example']) {
+    const r = await rawExchange(gw.port, head(['GET /api/x HTTP/1.1', `Host: ${good}`]), 500);
+    assert.deepEqual(statuses(r.text), [200], good);
+  }
 });
 
 test('control bytes in header names or values → 400 or never served', async () => {
