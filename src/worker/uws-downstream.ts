@@ -301,8 +301,7 @@ export class UwsDownstream implements FrontDoor {
     if (this.head !== null) this.writeHeadCorked();
     const close = inFlight.draining;
     if (this.bodyless) {
-      const length = this.ex.method === 'HEAD' && this.headLength >= 0 ? this.headLength : undefined;
-      this.res.endWithoutBody(length, close);
+      this.endBodyless(this.ex.method === 'HEAD' ? this.headLength : -1, close);
     } else if (this.total > 0) {
       // A known-length body that tryEnd has not finished means the upstream sent too little.
       if (this.chunk === null && this.bytesWritten < this.total) {
@@ -346,8 +345,29 @@ export class UwsDownstream implements FrontDoor {
     if (r.headers) for (const [k, v] of r.headers) res.writeHeader(k, v);
     if (this.ex.id !== '') res.writeHeader('x-request-id', this.ex.id);
     const body = r.body ?? '';
-    this.bytesWritten = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+    const length = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+    // A HEAD answer announces the body a GET would get and sends none (uWS's end() would send it).
+    if (this.ex.method === 'HEAD') return this.endBodyless(length, this.closeAfterReply);
+    this.bytesWritten = length;
     res.end(body, this.closeAfterReply);
+  }
+
+  /**
+   * End an answer without a body (HEAD, 204, 304); `length` is what a HEAD answer announces, -1 when
+   * unknown. Inside cork. uWS 20.30's endWithoutBody takes care: given a length above 0 it leaves the
+   * response pending as if that many bytes were still to come (the connection never idles out and the
+   * client's next request on it is closed unanswered), and given any argument at all it writes a
+   * Content-Length of its own (`undefined` is read as 2^63). So the length goes out as a header and
+   * uWS gets no argument. An answer that must close the connection has to pass arguments: it says
+   * Content-Length: 0 (a refused request, or a drain).
+   */
+  private endBodyless(length: number, close: boolean): void {
+    if (close) {
+      this.res.endWithoutBody(0, true);
+      return;
+    }
+    if (length >= 0) this.res.writeHeader('content-length', String(length));
+    this.res.endWithoutBody();
   }
 
   fail(code: ErrorCode, detail?: string): void {

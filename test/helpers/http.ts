@@ -56,6 +56,40 @@ export function rawExchange(port: number, bytes: string | Buffer, idleMs = 1500)
   });
 }
 
+/**
+ * Send raw requests one at a time on one connection: each after the previous answer has settled
+ * (`settleMs` with nothing new), so none is pipelined. Resolves like rawExchange.
+ */
+export function rawTurns(port: number, parts: string[], settleMs = 200, idleMs = 800): Promise<{ text: string; closed: boolean }> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    let text = '';
+    let next = 0;
+    let closed = false;
+    let timer: NodeJS.Timeout | undefined;
+    const finish = () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ text, closed });
+    };
+    const turn = () => {
+      if (next < parts.length) socket.write(parts[next++]);
+      timer = setTimeout(next < parts.length ? turn : finish, next < parts.length ? settleMs * 5 : idleMs);
+    };
+    socket.on('data', (c) => {
+      text += c.toString('latin1');
+      clearTimeout(timer);
+      timer = setTimeout(next < parts.length ? turn : finish, next < parts.length ? settleMs : idleMs);
+    });
+    socket.on('close', () => {
+      closed = true;
+      finish();
+    });
+    socket.on('error', () => {});
+    turn();
+  });
+}
+
 /** Status codes of every response in a raw byte stream (pipelined answers). */
 export function statuses(raw: string): number[] {
   return [...raw.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1]));

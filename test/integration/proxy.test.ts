@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
-import { json, request } from '../helpers/http.js';
+import { json, rawTurns, request, statuses } from '../helpers/http.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 
 let a: TestUpstream;
@@ -152,6 +152,21 @@ test('HEAD, 204 and 304 responses carry no body', async () => {
   const r = await request(gw.url('/api/users/1'), { method: 'HEAD', headers: { host: 'api.example.com' } });
   assert.equal(r.status, 200);
   assert.equal(r.body, '');
+});
+
+test('a HEAD answer ends: the next request on the connection is answered (proxied and local answers)', async () => {
+  const head = (method: string, path: string, host = 'api.example.com') => `${method} ${path} HTTP/1.1\r\nHost: ${host}\r\n\r\n`;
+  // uWS 20.30's endWithoutBody(length) left the response pending: the next request was closed unanswered.
+  const proxied = await rawTurns(gw.port, [head('HEAD', '/api/users/1'), head('GET', '/api/users/2')]);
+  assert.deepEqual(statuses(proxied.text), [200, 200], proxied.text);
+  assert.match(proxied.text, /"url":"\/users\/2"/);
+  // The GET would be chunked: the HEAD answer announces no length (it said 2^63 before).
+  assert.doesNotMatch(proxied.text.slice(0, proxied.text.indexOf('\r\n\r\n')), /content-length/i);
+  // A local answer to HEAD announces its length and sends no body (the JSON would be read as the next answer).
+  const local = await rawTurns(gw.port, [head('HEAD', '/nowhere', 'other.example.org'), head('GET', '/api/users/3')]);
+  assert.deepEqual(statuses(local.text), [404, 200], local.text);
+  assert.ok(!local.text.includes('SLUICE_ERR_ROUTE_NOT_FOUND'), 'no body after a HEAD answer');
+  assert.match(local.text, /^content-length: [1-9]/im);
 });
 
 test('the access log has one line per request with the fields and no credentials', async () => {
