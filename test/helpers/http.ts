@@ -90,6 +90,34 @@ export function rawTurns(port: number, parts: string[], settleMs = 200, idleMs =
   });
 }
 
+/**
+ * Send raw bytes and wait up to `capMs` for the server to close the connection. `closedAfterMs` is -1
+ * when it was still open at the cap (the client closes it then). For requests a server never answers.
+ */
+export function rawUntilClosed(port: number, bytes: string | Buffer, capMs: number): Promise<{ text: string; closedAfterMs: number }> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    const t0 = Date.now();
+    let text = '';
+    let closedAfterMs = -1;
+    const cap = setTimeout(() => socket.destroy(), capMs);
+    socket.on('data', (c) => {
+      text += c.toString('latin1');
+    });
+    socket.on('end', () => {
+      closedAfterMs = Date.now() - t0;
+    });
+    socket.on('error', () => {
+      if (closedAfterMs < 0) closedAfterMs = Date.now() - t0;
+    });
+    socket.on('close', () => {
+      clearTimeout(cap);
+      resolve({ text, closedAfterMs });
+    });
+    socket.write(bytes);
+  });
+}
+
 /** Status codes of every response in a raw byte stream (pipelined answers). */
 export function statuses(raw: string): number[] {
   return [...raw.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1]));
