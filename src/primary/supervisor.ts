@@ -8,7 +8,10 @@ import type { SharedState } from '../shared/shared-state.js';
 import type { FromWorker, ToWorker, WorkerData } from '../worker/messages.js';
 
 const WORKER_ENTRY = new URL('../worker/main.js', import.meta.url);
-/** Respawn delay after a crash, doubled for each crash within a minute, capped. */
+/**
+ * Respawn delay after a crash: none for a seat's first crash in a minute (its share of new
+ * connections is back as soon as the thread listens), then 100 ms doubled for each further one, capped.
+ */
 const RESPAWN_MIN_MS = 100;
 const RESPAWN_MAX_MS = 5000;
 
@@ -207,7 +210,7 @@ export class Supervisor {
     const now = Date.now();
     seat.crashes = now - seat.lastCrash < 60_000 ? seat.crashes + 1 : 0;
     seat.lastCrash = now;
-    const delay = Math.min(RESPAWN_MIN_MS * 2 ** seat.crashes, RESPAWN_MAX_MS);
+    const delay = seat.crashes === 0 ? 0 : Math.min(RESPAWN_MIN_MS * 2 ** (seat.crashes - 1), RESPAWN_MAX_MS);
     this.log.error({ worker: index, exit_code: code, respawn_in_ms: delay }, 'worker exited; replacing it');
     setTimeout(() => {
       if (!this.stopping) this.spawn(index);

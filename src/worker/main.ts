@@ -82,6 +82,31 @@ function drain(timeoutMs: number): void {
   else inFlight.onIdle = finish;
 }
 
+/**
+ * An uncaught error (a bug in a stage's callback, a promise nobody awaited) ends this thread, never
+ * the process: a thread that ends while uWS still holds sockets aborts the whole process natively
+ * (uv_loop_close() with open handles), taking every other worker down with it. So stop accepting,
+ * close this worker's connections (their clients see the connection close without an answer) and
+ * pools, and end with exit code 1; the supervisor replaces the thread.
+ */
+function crash(err: unknown): void {
+  if (crashed) return;
+  crashed = true;
+  log.fatal({ err, code: 'SLUICE_ERR_INTERNAL', in_flight: inFlight.count }, 'uncaught error: this worker closes its connections and ends');
+  process.exitCode = 1;
+  for (const l of listeners) l.closeAll();
+  pools.closeAll();
+  access.close();
+  loopDelay.close();
+  flushDestinationSync(dest);
+  port.close();
+  // Whatever still holds the loop (a stage's kept resource, a timer) must not keep a dead worker's seat.
+  setTimeout(() => process.exit(1), CRASH_EXIT_MS).unref();
+}
+let crashed = false;
+const CRASH_EXIT_MS = 500;
+process.on('uncaughtException', crash);
+
 port.on('message', (m: ToWorker) => {
   if (m.type === 'plan') applyPlan(m.plan);
   else if (m.type === 'drain') drain(m.timeoutMs);

@@ -25,15 +25,28 @@ export interface TestGateway {
 }
 
 /** Write a config to a temp dir and run `sluice start` on it as a real process (port 0 → free port). */
-export async function startGateway(yaml: string, env: Record<string, string> = {}): Promise<TestGateway> {
+export async function startGateway(yaml: string, env: Record<string, string> = {}, options: StartOptions = {}): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-test-'));
   const configFile = join(dir, 'sluice.yaml');
   writeFileSync(configFile, yaml);
-  return startGatewayFile(configFile, env);
+  return startGatewayFile(configFile, env, 'start', options);
 }
 
-export function startGatewayFile(configFile: string, env: Record<string, string> = {}, command: 'start' | 'demo' = 'start'): Promise<TestGateway> {
-  const proc = spawn(process.execPath, [...NODE_FLAGS, CLI, command, '--config', configFile], {
+export interface StartOptions {
+  /** Extra node flags before the CLI (a test-only `--import` hook). */
+  readonly nodeFlags?: readonly string[];
+  /** Extra CLI arguments after `--config FILE` (`--takeover`). */
+  readonly args?: readonly string[];
+}
+
+export function startGatewayFile(
+  configFile: string,
+  env: Record<string, string> = {},
+  command: 'start' | 'demo' = 'start',
+  options: StartOptions = {},
+): Promise<TestGateway> {
+  const args = [...NODE_FLAGS, ...(options.nodeFlags ?? []), CLI, command, '--config', configFile, ...(options.args ?? [])];
+  const proc = spawn(process.execPath, args, {
     env: { ...process.env, SLUICE_PORT: '0', SLUICE_ADMIN_PORT: '0', SLUICE_WORKERS: '2', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
