@@ -54,6 +54,9 @@ function applyPlan(plan: CompiledPlan): void {
 /**
  * Stop accepting, let in-flight requests finish (up to timeoutMs), then close every connection and
  * pool so the thread ends on its own: ending it with uWS sockets open aborts the process natively.
+ * Every response written from now on says `Connection: close`. Idle keep-alive connections are closed
+ * with the rest once nothing is in flight: uWS 20.30 can close only all of an App's connections at
+ * once (app.close() aborts requests in flight too), never one idle connection.
  */
 function drain(timeoutMs: number): void {
   inFlight.draining = true;
@@ -78,9 +81,17 @@ function drain(timeoutMs: number): void {
       });
   };
   const timer = setTimeout(finish, timeoutMs);
-  if (inFlight.count === 0) finish();
-  else inFlight.onIdle = finish;
+  // A keep-alive client that was between two requests when the drain began sends its next one within
+  // moments; it is answered (with Connection: close). Closing its connection before then would lose it.
+  setTimeout(
+    () => {
+      if (inFlight.count === 0) finish();
+      else inFlight.onIdle = finish;
+    },
+    Math.min(DRAIN_GRACE_MS, timeoutMs),
+  );
 }
+const DRAIN_GRACE_MS = 200;
 
 /**
  * An uncaught error (a bug in a stage's callback, a promise nobody awaited) ends this thread, never

@@ -235,6 +235,9 @@ export class UwsDownstream implements FrontDoor {
     this.head = null;
     this.headWritten = true;
     this.res.writeStatus(downstreamHead(head, this.ex.id));
+    // Draining: the client must not send another request on this connection. The head is the only
+    // place to say so: uWS's end(…, true) after a chunked write puts "Connection: close" into the body.
+    if (inFlight.draining) this.res.writeHeader('connection', 'close');
   }
 
   /** Returns false when the client is slow: the producer waits for resume() (from onWritable). */
@@ -299,9 +302,10 @@ export class UwsDownstream implements FrontDoor {
 
   private endCorked(): void {
     if (this.head !== null) this.writeHeadCorked();
-    const close = inFlight.draining;
+    // No closeConnection here: the head said close when draining (writeHeadCorked), and the drain
+    // closes the connection once nothing is in flight; uWS would write a second header, or one into a chunked body.
     if (this.bodyless) {
-      this.endBodyless(this.ex.method === 'HEAD' ? this.headLength : -1, close);
+      this.endBodyless(this.ex.method === 'HEAD' ? this.headLength : -1, false);
     } else if (this.total > 0) {
       // A known-length body that tryEnd has not finished means the upstream sent too little.
       if (this.chunk === null && this.bytesWritten < this.total) {
@@ -311,7 +315,7 @@ export class UwsDownstream implements FrontDoor {
         return; // tryEnd will complete from onWritable
       }
     } else {
-      this.res.end(undefined, close);
+      this.res.end(undefined, false);
     }
     this.complete();
   }
