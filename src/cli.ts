@@ -8,7 +8,10 @@ import { configShape } from './stages/registry.js';
 const DEFAULT_CONFIG = fileURLToPath(new URL('../../config/sluice.yaml', import.meta.url));
 
 const USAGE = `usage:
-  sluice start    [--config FILE]   run the gateway (default config: ${DEFAULT_CONFIG})
+  sluice start    [--config FILE] [--takeover]
+                                    run the gateway (default config: ${DEFAULT_CONFIG});
+                                    --takeover: share the ports of the sluice running this config,
+                                    then make it drain (a restart that drops no request)
   sluice validate [--config FILE]   check a config; prints FILE:LINE:COL field: message per problem
   sluice demo     [--config FILE]   run the gateway plus demo echo upstreams for its 127.0.0.1 endpoints
   sluice schema                     print the config JSON Schema`;
@@ -22,9 +25,9 @@ async function main(argv: string[]): Promise<number> {
     case 'validate':
       return validate(file);
     case 'start':
-      return start(file, false);
+      return start(file, false, rest.includes('--takeover'));
     case 'demo':
-      return start(file, true);
+      return start(file, true, rest.includes('--takeover'));
     case 'schema':
       process.stdout.write(JSON.stringify({ $schema: 'https://json-schema.org/draft/2020-12/schema', ...configShape.schema }, null, 2) + '\n');
       return 0;
@@ -66,7 +69,7 @@ function reportStartupError(err: unknown): number {
   return 1;
 }
 
-async function start(file: string, demo: boolean): Promise<number> {
+async function start(file: string, demo: boolean, takeover: boolean): Promise<number> {
   let gateway: RunningGateway;
   const closers: Array<() => void> = [];
   try {
@@ -80,25 +83,30 @@ async function start(file: string, demo: boolean): Promise<number> {
           closers.push(() => server.close());
         }
     }
-    gateway = await runGateway(file);
+    gateway = await runGateway(file, process.env, { takeover });
   } catch (err) {
     for (const c of closers) c();
     return reportStartupError(err);
   }
   return new Promise<number>((resolve) => {
-    let signals = 0;
+    let first: NodeJS.Signals | null = null;
     const stop = (signal: NodeJS.Signals) => {
-      if (++signals > 1) {
+      if (first !== null) {
+        // A handover drain is not cut short by a service manager's SIGTERM, nor a drain by a handover.
+        if (signal === 'SIGUSR2' || first === 'SIGUSR2') return;
         process.stderr.write(`sluice: second ${signal}, exiting without draining\n`);
         process.exit(1);
       }
-      void gateway.shutdown(signal).then(() => {
+      first = signal;
+      // SIGUSR2: a successor (sluice start --takeover) listens on the same ports and wants the admin port.
+      void gateway.shutdown(signal, signal === 'SIGUSR2').then(() => {
         for (const c of closers) c();
         resolve(0);
       });
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
+    process.on('SIGUSR2', stop);
   });
 }
 

@@ -25,7 +25,7 @@ export interface AdminTarget {
 
 /**
  * Admin HTTP API, served by the primary on admin.host:admin.port (loopback by default):
- *   GET  /healthz  200 while the process is alive
+ *   GET  /healthz  200 {status, pid} while the process is alive
  *   GET  /readyz   200 once every worker listens; 503 while starting or draining
  *   GET  /upstreams  endpoints with health and ejection state, circuit breakers, in-flight counts
  *   GET  /metrics  Prometheus text (OpenMetrics when the scraper asks for it), merged across workers
@@ -50,7 +50,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, target: AdminTa
   const path = (req.url ?? '/').split('?')[0];
   req.resume();
   const probe = req.method === 'GET' || req.method === 'HEAD';
-  if (probe && path === '/healthz') return send(res, 200, { status: 'ok' });
+  // The pid lets a successor started with --takeover find the sluice it replaces (cli.ts).
+  if (probe && path === '/healthz') return send(res, 200, { status: 'ok', pid: process.pid });
   if (probe && path === '/readyz') {
     if (target.ready) return send(res, 200, { status: 'ready', generation: target.generation });
     return send(res, 503, { status: target.draining ? 'draining' : 'starting' });

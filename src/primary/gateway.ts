@@ -25,13 +25,23 @@ import { gcMode } from './node-flags.js';
 import { claimPort } from './port-check.js';
 import { StageServices } from './stage-services.js';
 import { Supervisor } from './supervisor.js';
+import { ADMIN_RETRY_MS, ADMIN_WAIT_MS, findPredecessor, signalHandover } from './takeover.js';
 import { clearStaleCopies, keepOnlyCopies } from './tls-copies.js';
 import { certificatesInForce, tlsCopies, tlsFiles } from './tls-pairs.js';
 
 export interface RunningGateway {
   readonly port: number;
   readonly adminPort: number;
-  shutdown(reason: string): Promise<void>;
+  /** Drain and stop. A handover (a successor took the ports) releases the admin port first, at once. */
+  shutdown(reason: string, handover?: boolean): Promise<void>;
+}
+
+export interface StartOptions {
+  /**
+   * Take over from a sluice running this config (`sluice start --takeover`): share its listener ports
+   * (SO_REUSEPORT) instead of refusing them, and once these workers listen, tell it to drain.
+   */
+  readonly takeover?: boolean;
 }
 
 /**
@@ -39,15 +49,17 @@ export interface RunningGateway {
  * every reload source (SIGHUP, file change, POST /reload) through the same validate → compile →
  * publish path. A rejected config is logged with every problem and the running one stays.
  */
-export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.env): Promise<RunningGateway> {
+export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.env, options: StartOptions = {}): Promise<RunningGateway> {
   clearStaleCopies();
   const first = loadPlanFile(file, env, 1);
   const log = createLogger(first.plan.log.level, { role: 'primary' }, first.plan.log.mask);
   warnUnverifiedTls(log, first.plan);
   warnCertificates(log, first.warnings);
   loadUws(); // fail here, in the primary, rather than once per worker
+  const predecessor = options.takeover ? await findPredecessor(first.plan.admin.host, first.plan.admin.port) : null;
   const ports: number[] = [];
-  for (const l of first.plan.listeners) ports.push(await claimPort(l.host, l.port));
+  // A port the predecessor holds is shared with it for the overlap; any other is claimed as usual.
+  for (const l of first.plan.listeners) ports.push(predecessor !== null && l.port !== 0 ? l.port : await claimPort(l.host, l.port));
   const port = ports[0];
   // Listener settings are fixed for the life of the process: every generation keeps these (but a
   // TLS listener takes each generation's certificates, see pinListeners).
@@ -180,9 +192,14 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
   workersUp = true;
   // Changes discovered while the workers were starting (republish skips when there were none).
   republish();
+  if (predecessor !== null) {
+    // Only now that every worker listens: from here on the predecessor may stop accepting.
+    signalHandover(predecessor);
+    log.info({ from_pid: predecessor.pid }, 'taking over: the previous sluice drains');
+  }
   let admin: Server;
   try {
-    admin = await startAdmin(first.plan.admin.host, first.plan.admin.port, {
+    admin = await startAdminRetrying(predecessor !== null, first.plan.admin.host, first.plan.admin.port, {
       get ready() {
         return supervisor.ready && !draining;
       },
@@ -220,22 +237,43 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
   const onHup = () => void reload('SIGHUP');
   process.on('SIGHUP', onHup);
 
-  const shutdown = async (reason: string) => {
+  const shutdown = async (reason: string, handover = false) => {
     if (draining) return;
     draining = true;
     watcher.close();
     tlsWatch.close();
     process.off('SIGHUP', onHup);
-    log.info({ reason, drain_ms: first.plan.timeouts.drainMs }, 'draining');
+    log.info({ reason, drain_ms: first.plan.timeouts.drainMs, handover }, 'draining');
+    // A successor serves /readyz on this port as soon as it is free; a plain drain keeps answering 503.
+    const adminClosed = handover ? closeAdmin(admin) : null;
     await stopBackground();
     const abandoned = await supervisor.drain(first.plan.timeouts.drainMs);
-    await new Promise((r) => admin.close(r));
+    await (adminClosed ?? closeAdmin(admin));
     log.info({ abandoned }, 'stopped');
     flushLogger(log);
   };
 
   log.info({ port, ports, admin_port: adminPort, workers: first.plan.workers, generation, config: file, gc: gcMode() }, 'sluice ready');
   return { port, adminPort, shutdown };
+}
+
+function closeAdmin(admin: Server): Promise<unknown> {
+  const closed = new Promise((r) => admin.close(r));
+  admin.closeIdleConnections();
+  return closed;
+}
+
+/** A successor binds the admin port its predecessor releases on SIGUSR2: retried, bounded. */
+async function startAdminRetrying(retry: boolean, host: string, port: number, target: Parameters<typeof startAdmin>[2]): Promise<Server> {
+  const until = Date.now() + ADMIN_WAIT_MS;
+  for (;;) {
+    try {
+      return await startAdmin(host, port, target);
+    } catch (err) {
+      if (!retry || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || Date.now() > until) throw err;
+      await new Promise((r) => setTimeout(r, ADMIN_RETRY_MS));
+    }
+  }
 }
 
 /** At start and on reload, how long to wait for a new discovery source's first answer. */

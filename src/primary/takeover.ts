@@ -1,0 +1,60 @@
+import { get } from 'node:http';
+import { GatewayError } from '../errors/gateway-error.js';
+
+/** The running sluice a `--takeover` start replaces. */
+export interface Predecessor {
+  readonly pid: number;
+}
+
+/** How long a predecessor's admin API may take to answer who it is. */
+const ASK_MS = 2000;
+
+/**
+ * Who holds this config's admin port: a sluice answers GET /healthz with its pid. Nothing listening
+ * means there is nothing to take over (a first start), so the start goes on as a plain one; anything
+ * else on that port is refused. The admin port must be fixed: with port 0 no successor can find it.
+ */
+export function findPredecessor(host: string, port: number): Promise<Predecessor | null> {
+  if (port === 0) return Promise.resolve(null);
+  const refuse = (why: string) => new GatewayError('SLUICE_ERR_PORT_IN_USE', `(--takeover: admin ${host}:${port} ${why})`);
+  return new Promise((resolve, reject) => {
+    const req = get({ host, port, path: '/healthz', timeout: ASK_MS, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        body += c;
+      });
+      res.on('end', () => {
+        const pid = pidOf(body);
+        if (res.statusCode === 200 && pid !== null) resolve({ pid });
+        else reject(refuse('does not answer as sluice'));
+      });
+    });
+    req.on('timeout', () => req.destroy(refuse('did not answer in time')));
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ECONNREFUSED') resolve(null);
+      else reject(err instanceof GatewayError ? err : refuse(`: ${err.code ?? err.message}`));
+    });
+  });
+}
+
+function pidOf(body: string): number | null {
+  try {
+    const pid = (JSON.parse(body) as { status?: unknown; pid?: unknown }).pid;
+    return Number.isInteger(pid) && (pid as number) > 0 && pid !== process.pid ? (pid as number) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Tell the predecessor to hand over: SIGUSR2 makes it release its admin port at once, stop accepting
+ * and drain (cli.ts). Sent only once this process's workers listen on the shared ports.
+ */
+export function signalHandover(p: Predecessor): void {
+  process.kill(p.pid, 'SIGUSR2');
+}
+
+/** While the predecessor releases the admin port, binding it is retried this often, for at most ADMIN_WAIT_MS. */
+export const ADMIN_RETRY_MS = 50;
+export const ADMIN_WAIT_MS = 10_000;

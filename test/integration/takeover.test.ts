@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { Agent, request as httpRequest } from 'node:http';
+import { createServer } from 'node:net';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startGateway, startGatewayFile, type TestGateway } from '../helpers/gateway.js';
+import { request } from '../helpers/http.js';
+import { startUpstream } from '../helpers/upstream.js';
+
+const config = (origin: string) => `
+upstreams:
+  u: { endpoints: [ { url: "${origin}" } ] }
+routes:
+  - { name: api, match: { prefix: /api/ }, upstream: u }
+`;
+
+/** A port free right now (a takeover needs fixed ports: the successor finds its predecessor by them). */
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** One GET through a keep-alive agent (connections reused until the gateway says close). */
+function keptAlive(agent: Agent, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path: '/api/k', agent, timeout: 10_000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode!));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('client timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/**
+ * Without net.ipv4.tcp_migrate_req=1 (a root setting), the kernel resets a connection that finished its
+ * handshake but still waits in the accept queue of a listen socket being closed: that one race cannot be
+ * closed from user space (README, Operations). Seen: 0-2 per three takeovers at about 400 new
+ * connections a second on 2 busy cores.
+ */
+const MIGRATES = (() => {
+  try {
+    return readFileSync('/proc/sys/net/ipv4/tcp_migrate_req', 'utf8').trim() === '1';
+  } catch {
+    return false;
+  }
+})();
+
+test('three takeovers in a row under load: no keep-alive request fails; new connections lose only the accept-queue race', async (t) => {
+  const up = await startUpstream();
+  const env = { SLUICE_PORT: String(await freePort()), SLUICE_ADMIN_PORT: String(await freePort()), SLUICE_WORKERS: '2' };
+  const takeover = { args: ['--takeover'] };
+  // With nothing to take over, --takeover is a plain start.
+  let current: TestGateway = await startGateway(config(up.origin), env, takeover);
+  const all = [current];
+  t.after(async () => {
+    for (const g of all) g.proc.kill('SIGKILL');
+    await up.close();
+  });
+
+  let stop = false;
+  let started = Date.now();
+  let ok = 0;
+  const failed: string[] = [];
+  const count = (kind: string, p: Promise<number>) =>
+    p.then(
+      (status) => (status === 200 ? ok++ : failed.push(`${kind}: status ${status}`)),
+      (err: NodeJS.ErrnoException) => failed.push(`${kind}: ${err.code ?? err.message} at ${Date.now() - started} ms`),
+    );
+  const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+  const keepAliveLoops = Array.from({ length: 4 }, async () => {
+    while (!stop) await count('keep-alive', keptAlive(agent, current.port));
+  });
+  const newConnectionLoops = Array.from({ length: 4 }, async () => {
+    while (!stop)
+      await count(
+        'new connection',
+        request(current.url('/api/n')).then((r) => r.status),
+      );
+  });
+
+  await sleep(300);
+  started = Date.now();
+  for (let i = 0; i < 3; i++) {
+    const previous = current;
+    current = await startGatewayFile(previous.configFile, env, 'start', takeover);
+    all.push(current);
+    assert.ok(current.logs.some((l) => l.msg === 'taking over: the previous sluice drains' && l.from_pid === previous.proc.pid));
+    t.diagnostic(`takeover ${i + 1} ready at ${Date.now() - started} ms`);
+    assert.equal(await previous.exited, 0, 'the previous sluice drained and exited 0');
+    t.diagnostic(`previous exited at ${Date.now() - started} ms`);
+    assert.equal(previous.logs.find((l) => l.msg === 'draining')?.handover, true);
+    assert.equal((await request(`http://127.0.0.1:${current.adminPort}/readyz`)).status, 200);
+  }
+  const elapsed = Date.now() - started;
+  await sleep(300);
+  stop = true;
+  await Promise.all([...keepAliveLoops, ...newConnectionLoops]);
+  agent.destroy();
+  t.diagnostic(`3 takeovers in ${elapsed} ms; ${ok} requests ok, failed: ${JSON.stringify(failed)}`);
+  // Keep-alive clients never fail: each is told Connection: close by the old process and reconnects.
+  assert.deepEqual(
+    failed.filter((f) => !f.startsWith('new connection: ECONNRESET')),
+    [],
+  );
+  // New connections: only the accept-queue race above, bounded by how many listen sockets closed.
+  const resets = failed.length;
+  if (MIGRATES) assert.equal(resets, 0);
+  else assert.ok(resets <= 3 * 2, `${resets} resets in 3 takeovers of 2 workers`);
+  assert.ok(ok > 100, `only ${ok} requests went through`);
+  assert.equal(await current.stop(), 0);
+  for (const g of all) assert.doesNotMatch(g.stderr.join(''), /uv_loop_close|Assertion|Aborted/);
+});
+
+test('--takeover refuses a port held by something that is not sluice', async () => {
+  const up = await startUpstream();
+  const stranger = createServer().listen(0, '127.0.0.1');
+  await new Promise((r) => stranger.once('listening', r));
+  const adminPort = (stranger.address() as { port: number }).port;
+  stranger.on('connection', (s) => s.end('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nhi'));
+  const refused = await startGateway(
+    config(up.origin),
+    { SLUICE_PORT: String(adminPort), SLUICE_ADMIN_PORT: String(adminPort) },
+    { args: ['--takeover'] },
+  ).then(
+    (g) => {
+      g.proc.kill('SIGKILL');
+      return 'started';
+    },
+    (err: Error) => err.message,
+  );
+  assert.match(refused, /SLUICE_ERR_PORT_IN_USE.*--takeover: admin 127\.0\.0\.1:\d+ does not answer as sluice/);
+  stranger.close();
+  await up.close();
+});
