@@ -363,7 +363,7 @@ export class UwsDownstream implements FrontDoor {
    * client's next request on it is closed unanswered), and given any argument at all it writes a
    * Content-Length of its own (`undefined` is read as 2^63). So the length goes out as a header and
    * uWS gets no argument. An answer that must close the connection has to pass arguments: it says
-   * Content-Length: 0 (a refused request, or a drain).
+   * Content-Length: 0 (a refused request).
    */
   private endBodyless(length: number, close: boolean): void {
     if (close) {
