@@ -492,7 +492,10 @@ const limits = object(
 
 const timeouts = object(
   {
-    connect_ms: ms('Connecting to an endpoint, in milliseconds; exceeded → 504.', 2000),
+    connect_ms: ms(
+      'One connect to an endpoint (TCP, and the TLS handshake for https:), in milliseconds; exceeded → 504. Retried only on an endpoint the request has not tried.',
+      2000,
+    ),
     response_header_ms: ms("From sending the request to receiving the upstream's response headers, in milliseconds; exceeded → 504.", 15000),
     idle_ms: ms('Longest silence while streaming the upstream response body, in milliseconds; exceeded → the response is cut.', 60000),
     drain_ms: ms('On SIGTERM/SIGINT, how long in-flight requests may take to finish, in milliseconds.', 30000, 0),

@@ -80,7 +80,8 @@ export class UpstreamLeg implements LegHandle {
     if (this.released) return;
     const req = this.req;
     const up = this.up;
-    const i = up.select(req.ctx, this.tried, msAt(startedAt));
+    // After a connect timeout only an endpoint not tried yet is worth a try (see tryFailed).
+    const i = up.select(req.ctx, this.tried, msAt(startedAt), this.lastError === 'SLUICE_ERR_UPSTREAM_CONNECT_TIMEOUT');
     if (i === NONE_HEALTHY || i === ALL_FULL) {
       if (this.lastError !== null) return req.fail(this.lastError);
       return this.refuse(i === ALL_FULL ? 'SLUICE_ERR_UPSTREAM_OVERLOADED' : 'SLUICE_ERR_NO_HEALTHY_UPSTREAM');
@@ -156,8 +157,17 @@ export class UpstreamLeg implements LegHandle {
     const { code, condition } = classifyUpstreamError(err);
     this.logTry('upstream error', code, upstreamCause(err));
     this.lastError = code;
-    if (condition !== null && this.mayRetry(condition)) return this.retryLater();
+    if (condition !== null && this.retryUseful(code) && this.mayRetry(condition)) return this.retryLater();
     this.req.fail(code);
+  }
+
+  /**
+   * A connect timeout is retried only on an endpoint this request has not tried: an endpoint that
+   * dropped the SYN is likely to drop the next one too, and each such try would wait connect_ms again
+   * (3 tries made a client wait 3 × connect_ms for one unreachable endpoint).
+   */
+  private retryUseful(code: ErrorCode): boolean {
+    return code !== 'SLUICE_ERR_UPSTREAM_CONNECT_TIMEOUT' || this.up.anyUntried(this.tried, nowMs());
   }
 
   /** An answer arrived: an earlier try's error is not the request's any more. */

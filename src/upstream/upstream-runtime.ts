@@ -88,14 +88,15 @@ export class UpstreamRuntime implements Candidates {
 
   /**
    * The endpoint for this request's next try, or NONE_HEALTHY / ALL_FULL. Endpoints in `tried` (a
-   * bitmask of indexes mod 32) are avoided while another one is usable.
+   * bitmask of indexes mod 32) are avoided while another one is usable, and never picked again when
+   * `untriedOnly` (a retry after a connect timeout: the same endpoint would cost connect_ms again).
    */
-  select(ctx: RequestCtx, tried: number, now: number): number {
+  select(ctx: RequestCtx, tried: number, now: number, untriedOnly = false): number {
     this.now = now;
     this.panic = this.plan.panicThreshold > 0 && this.healthyPercent(now) < this.plan.panicThreshold;
     this.tried = tried;
     let i = this.balancer.pick(this, ctx);
-    if (i === -1 && tried !== 0) {
+    if (i === -1 && tried !== 0 && !untriedOnly) {
       this.tried = 0;
       i = this.balancer.pick(this, ctx);
     }
@@ -166,6 +167,15 @@ export class UpstreamRuntime implements Candidates {
     const refused = this.budgetRefusals.hit();
     if (refused > 0)
       this.log.warn({ upstream: this.plan.name, refused, ratio: b.ratio, min_per_s: b.minPerS }, 'retry budget exhausted; failed tries answered without retry');
+    return false;
+  }
+
+  /** Whether some endpoint outside `tried` (a bitmask of indexes mod 32) could take a try now. */
+  anyUntried(tried: number, now: number): boolean {
+    this.now = now;
+    this.panic = this.plan.panicThreshold > 0 && this.healthyPercent(now) < this.plan.panicThreshold;
+    this.tried = tried;
+    for (let i = 0; i < this.count; i++) if (this.usable(i)) return true;
     return false;
   }
 
