@@ -19,6 +19,12 @@ import { readTraceContext } from './trace-context.js';
 
 const NO_BODY = new ArrayBuffer(0);
 const EMPTY = Buffer.alloc(0);
+/**
+ * The most of an early answer (one that came before the whole request body) held back so that it can
+ * end with `Connection: close` and the connection close after it: uWS can only do both in end(body, true)
+ * before any write. Error answers (413, 401...) fit; a larger one is streamed with the header instead.
+ */
+const EARLY_HOLD_BYTES = 64 * 1024;
 
 /** Worker-wide counters the drain logic watches. */
 export const inFlight = { count: 0, draining: false, onIdle: null as null | (() => void) };
@@ -73,6 +79,14 @@ export class UwsDownstream implements FrontDoor {
   private writableHooked = false;
   private replying: LocalReply | null = null;
   private closeAfterReply = false;
+  /**
+   * The answer's body pieces, held while the request body is unfinished: the upstream answered
+   * before reading all of it (EARLY_HOLD_BYTES). null otherwise.
+   */
+  private early: Buffer[] | null = null;
+  private earlyBytes = 0;
+  /** An early answer too large to hold: the next write adds `Connection: close` to its head. */
+  private announceClose = false;
 
   // uWS calls these later with no context argument, so each is a closure; all but onAborted are
   // made only when a request needs them (a body to read, a slow client).
@@ -220,6 +234,9 @@ export class UwsDownstream implements FrontDoor {
     this.total = this.bodyless ? -1 : head.length;
     this.headLength = head.length;
     this.head = head;
+    // The rest of the request body will not be read upstream, and the client may stop sending it: the
+    // connection's framing is no longer worth keeping (bodiless answers close in endWithoutBody).
+    if (!this.requestComplete && !this.bodyless) this.early = [];
     // When the producer says no body bytes surely come in this turn, the head goes no later than this
     // tick, so a slow stream's head is not held back.
     if (!more) queueMicrotask(() => this.flushPendingHead());
@@ -243,15 +260,39 @@ export class UwsDownstream implements FrontDoor {
   /** Returns false when the client is slow: the producer waits for resume() (from onWritable). */
   writeChunk(chunk: Buffer): boolean {
     if (this.aborted || this.finished || this.bodyless) return true;
+    if (this.early !== null) {
+      if (this.earlyBytes + chunk.length <= EARLY_HOLD_BYTES && !this.requestComplete) {
+        this.early.push(chunk);
+        this.earlyBytes += chunk.length;
+        return true;
+      }
+      chunk = this.releaseEarly(chunk);
+    }
     this.chunk = chunk;
     this.cork(UwsDownstream.corkedWrite);
     return this.writeOk;
   }
 
+  /**
+   * Stop holding an early answer: too large, or the request body has been read whole meanwhile. The
+   * held pieces go out before `chunk`; the head says close while the request body is still unfinished.
+   */
+  private releaseEarly(chunk: Buffer): Buffer {
+    const held = this.early!;
+    this.early = null;
+    this.announceClose = !this.requestComplete;
+    return held.length === 0 ? chunk : Buffer.concat([...held, chunk], this.earlyBytes + chunk.length);
+  }
+
   private writeCorked(): void {
     if (this.head !== null) this.writeHeadCorked();
-    const chunk = this.chunk!;
     const res = this.res;
+    if (this.announceClose) {
+      // The head is still open (nothing of the body was written): one more field fits.
+      this.announceClose = false;
+      res.writeHeader('connection', 'close');
+    }
+    const chunk = this.chunk!;
     this.bytesWritten += chunk.length;
     if (this.total >= 0) {
       this.chunkBase = res.getWriteOffset();
@@ -302,10 +343,12 @@ export class UwsDownstream implements FrontDoor {
 
   private endCorked(): void {
     if (this.head !== null) this.writeHeadCorked();
-    // No closeConnection here: the head said close when draining (writeHeadCorked), and the drain
-    // closes the connection once nothing is in flight; uWS would write a second header, or one into a chunked body.
+    if (this.early !== null) return this.endEarly();
+    // No closeConnection once body bytes went out: the head said close when draining (writeHeadCorked),
+    // and the drain closes the connection once nothing is in flight; uWS would write a second header,
+    // or one into a chunked body. A bodyless answer has no body to corrupt.
     if (this.bodyless) {
-      this.endBodyless(this.ex.method === 'HEAD' ? this.headLength : -1, false);
+      this.endBodyless(this.ex.method === 'HEAD' ? this.headLength : -1, !this.requestComplete);
     } else if (this.total > 0) {
       // A known-length body that tryEnd has not finished means the upstream sent too little.
       if (this.chunk === null && this.bytesWritten < this.total) {
@@ -316,6 +359,26 @@ export class UwsDownstream implements FrontDoor {
       }
     } else {
       this.res.end(undefined, false);
+    }
+    this.complete();
+  }
+
+  /**
+   * Inside cork: the held early answer goes out whole. uWS writes `Connection: close` and the length,
+   * and closes the connection once the answer is sent, so the rest of the request body is never read
+   * as a next request.
+   */
+  private endEarly(): void {
+    const held = this.early!;
+    this.early = null;
+    if (this.total > 0 && this.earlyBytes < this.total) {
+      // The upstream sent less than its Content-Length.
+      this.res.close();
+      this.errorCode = 'SLUICE_ERR_UPSTREAM_PROTOCOL';
+    } else {
+      const body = held.length === 1 ? held[0] : Buffer.concat(held, this.earlyBytes);
+      this.bytesWritten += body.length;
+      this.res.end(body, !this.requestComplete || inFlight.draining);
     }
     this.complete();
   }
