@@ -125,6 +125,7 @@ function sluiceHttp1(pool: Http1Pool): Client {
     onError(err: Error): void {
       throw err;
     }
+    onResend(): void {}
   }
   return (done) => {
     pool.dispatch(new Try(done));

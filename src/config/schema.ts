@@ -183,7 +183,10 @@ const pool = object(
       default: 1,
       description: 'Requests in flight per connection (1 = no pipelining). Env SLUICE_PIPELINING overrides it for every upstream.',
     }),
-    keepalive_ms: ms('How long an idle upstream connection is kept open, in milliseconds (an upstream hint via Keep-Alive: timeout wins when shorter).', 4000),
+    keepalive_ms: ms(
+      'How long an idle upstream connection is kept open, in milliseconds. An upstream that sends Keep-Alive: timeout=N gets its connections reused only within N − 1 s (N/2 when shorter) when that is less.',
+      4000,
+    ),
   },
   {
     additionalProperties: false,

@@ -55,6 +55,12 @@ export const FAMILIES = {
   retries: family('sluice_upstream_retries_total', 'counter', ['route', 'upstream'], 'Tries after the first.'),
   budgetRefusals: family('sluice_upstream_retry_budget_refusals_total', 'counter', ['upstream'], 'Retries refused because the retry budget was spent.'),
   ejections: family('sluice_endpoint_ejections_total', 'counter', ['upstream', 'endpoint'], 'Times passive health ejected an endpoint.'),
+  resends: family(
+    'sluice_upstream_resends_total',
+    'counter',
+    ['upstream', 'endpoint'],
+    'Requests sent again on a new connection, unanswered, after a reused connection turned out closed (not retries).',
+  ),
   poolConnections: family(
     'sluice_upstream_pool_connections',
     'gauge',

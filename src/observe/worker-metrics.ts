@@ -218,6 +218,7 @@ export class UpstreamMetrics {
       ok: this.all.counter('tries', [this.name, origin, 'ok']),
       failed: this.all.counter('tries', [this.name, origin, 'failed']),
       ejections: this.all.counter('ejections', [this.name, origin]),
+      resends: this.all.counter('resends', [this.name, origin]),
     };
   }
 }
@@ -226,4 +227,5 @@ export interface EndpointMetrics {
   readonly ok: Counter;
   readonly failed: Counter;
   readonly ejections: Counter;
+  readonly resends: Counter;
 }

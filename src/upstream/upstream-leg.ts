@@ -349,6 +349,21 @@ class LegTry implements UpstreamTry {
     this.leg.tryFailed(err);
   }
 
+  /**
+   * Sent again on a new connection by the upstream client: not a retry (no attempt, no retry budget,
+   * no health verdict), since the upstream cannot have processed it; logged and counted instead.
+   */
+  onResend(why: 'stale' | 'behind'): void {
+    const leg = this.leg;
+    leg.up.countResend(this.index);
+    leg.up.log.info(
+      { request_id: leg.req.ctx.id, route: leg.req.ctx.routeName, upstream: leg.upstreamName, endpoint: leg.endpoint, attempt: leg.tries, why },
+      why === 'stale'
+        ? 'upstream connection was closed as the request went out; sent again on a new connection'
+        : 'pipelined request sent again on a new connection',
+    );
+  }
+
   /** The route's timeout_ms ended the wait for this try. */
   timedOut(): void {
     this.errorCode = 'SLUICE_ERR_ROUTE_TIMEOUT';

@@ -143,6 +143,11 @@ export class UpstreamRuntime implements Candidates {
     }
   }
 
+  /** A try to endpoint i was sent again on a new connection (LegTry.onResend). */
+  countResend(i: number): void {
+    if (this.metrics !== null) this.endpointMetrics[i].resends.value++;
+  }
+
   /** A response below 500 was received whole. */
   passiveSuccess(i: number): void {
     this.health.recordSuccess(this.rows[i], this.plan.passive, this.plan.row);

@@ -155,6 +155,16 @@ export class Connection {
     if (!this.paused && !this.isClosed) this.socket.resume();
   }
 
+  /**
+   * Idle past its keep-alive time (a busy event loop runs the timer late): the upstream may close it
+   * as the next request goes out, so it goes now, quietly, instead of being reused.
+   */
+  expiredIdle(): boolean {
+    if (this.deadlineKind !== KEEP_ALIVE || this.deadline > performance.now()) return false;
+    this.teardown(null, null);
+    return true;
+  }
+
   /** Close now if idle, else once the answers in flight are read (the pool is closing). */
   closeWhenIdle(): void {
     if (this.inflight.length === 0) this.teardown(null, null);
@@ -321,7 +331,7 @@ export class Connection {
       return end;
     }
     if (!p.keepAlive) this.keepAlive = false;
-    if (p.keepAliveHintMs >= 0) this.keepAliveMs = Math.min(this.s.keepAliveMs, p.keepAliveHintMs - 1000);
+    if (p.keepAliveHintMs >= 0) this.keepAliveMs = Math.min(this.s.keepAliveMs, keepAliveWithin(p.keepAliveHintMs));
     const noBody = p.status === 204 || p.status === 304;
     // A 204/304 that announces a body may send one: never read it as the next answer's head.
     if (noBody && (p.contentLength > 0 || p.chunked)) this.keepAlive = false;
@@ -427,6 +437,7 @@ export class Connection {
         if (t === only) t.onError(cause!);
         else if (!answering && (k > 0 || stale) && mayResend(t)) {
           t.resent = true;
+          t.onResend(k === 0 ? 'stale' : 'behind');
           this.owner.resend(t);
         } else if (k === 0 && cause !== null && only === null) t.onError(cause);
         else t.onError(closedEarly(answering ? 'connection closed during the response' : 'connection closed before the response'));
@@ -480,6 +491,15 @@ export class Connection {
         return this.teardown(null, null); // idle for keep-alive: closed quietly
     }
   }
+}
+
+/**
+ * How long to keep an idle connection to an upstream that advertised `Keep-Alive: timeout=N`: well
+ * within N, so that a request never leaves just as the upstream closes the connection. One second
+ * less, or half of N when that is shorter (timeout=1 → 500 ms; timeout=5 → 4 s).
+ */
+function keepAliveWithin(hintMs: number): number {
+  return hintMs - Math.min(1000, hintMs / 2);
 }
 
 function onTimer(c: Connection): void {

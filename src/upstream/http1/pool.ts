@@ -39,7 +39,8 @@ export class Http1Pool implements ConnectionOwner {
   /** Hot path: an idle connection, else a new one, else a pipelined slot, else the queue. */
   private place(t: UpstreamTry): void {
     if (this.destroyed) return t.onError(closedEarly('the gateway is shutting down'));
-    const idle = this.idleStack.pop();
+    let idle = this.idleStack.pop();
+    while (idle !== undefined && idle.expiredIdle()) idle = this.idleStack.pop();
     if (idle !== undefined) return idle.send(t);
     if (this.all.size < this.connections) {
       const c = new Connection(this, this.settings);

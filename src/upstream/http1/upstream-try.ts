@@ -38,6 +38,12 @@ export interface UpstreamTry {
   onData(chunk: Buffer): boolean;
   onComplete(): void;
   onError(err: Error): void;
+  /**
+   * It is about to be sent again on a new connection, without an answer having come (not a retry: the
+   * upstream cannot have processed it): `stale` when the reused connection it went out on turned out
+   * closed by the upstream, `behind` when it was pipelined behind a try that failed or was aborted.
+   */
+  onResend(why: 'stale' | 'behind'): void;
 }
 
 /** How a failed try is retried (retries.on), or null when it never is. */
