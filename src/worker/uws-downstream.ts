@@ -25,6 +25,11 @@ const EMPTY = Buffer.alloc(0);
  * before any write. Error answers (413, 401...) fit; a larger one is streamed with the header instead.
  */
 const EARLY_HOLD_BYTES = 64 * 1024;
+/**
+ * ...and for at most this long: an upstream that streams its answer while it still reads the request
+ * (duplex) is held back only this much, then streamed with `Connection: close` in its head.
+ */
+const EARLY_HOLD_MS = 100;
 
 /** Worker-wide counters the drain logic watches. */
 export const inFlight = { count: 0, draining: false, onIdle: null as null | (() => void) };
@@ -85,6 +90,7 @@ export class UwsDownstream implements FrontDoor {
    */
   private early: Buffer[] | null = null;
   private earlyBytes = 0;
+  private earlyTimer: NodeJS.Timeout | null = null;
   /** An early answer too large to hold: the next write adds `Connection: close` to its head. */
   private announceClose = false;
 
@@ -101,6 +107,7 @@ export class UwsDownstream implements FrontDoor {
   private static readonly corkedEnd = (): void => UwsDownstream.corking.endCorked();
   private static readonly corkedHead = (): void => UwsDownstream.corking.writeHeadCorked();
   private static readonly corkedReply = (): void => UwsDownstream.corking.replyCorked();
+  private static readonly corkedAnnounce = (): void => UwsDownstream.corking.announceCorked();
   private cork(fn: () => void): void {
     UwsDownstream.corking = this;
     this.res.cork(fn);
@@ -236,7 +243,10 @@ export class UwsDownstream implements FrontDoor {
     this.head = head;
     // The rest of the request body will not be read upstream, and the client may stop sending it: the
     // connection's framing is no longer worth keeping (bodiless answers close in endWithoutBody).
-    if (!this.requestComplete && !this.bodyless) this.early = [];
+    if (!this.requestComplete && !this.bodyless) {
+      this.early = [];
+      this.earlyTimer = setTimeout(earlyHoldOver, EARLY_HOLD_MS, this);
+    }
     // When the producer says no body bytes surely come in this turn, the head goes no later than this
     // tick, so a slow stream's head is not held back.
     if (!more) queueMicrotask(() => this.flushPendingHead());
@@ -280,18 +290,43 @@ export class UwsDownstream implements FrontDoor {
   private releaseEarly(chunk: Buffer): Buffer {
     const held = this.early!;
     this.early = null;
+    this.stopEarlyTimer();
     this.announceClose = !this.requestComplete;
     return held.length === 0 ? chunk : Buffer.concat([...held, chunk], this.earlyBytes + chunk.length);
+  }
+
+  /** EARLY_HOLD_MS passed with the early answer still unfinished: what is held goes out now. */
+  earlyHoldOver(): void {
+    this.earlyTimer = null;
+    if (this.early === null || this.aborted || this.finished) return;
+    const held = this.releaseEarly(EMPTY);
+    // An empty write would end a chunked body: with nothing held, only the head goes (saying close).
+    if (held.length === 0) {
+      if (this.head !== null) this.cork(UwsDownstream.corkedHead);
+      if (this.announceClose) this.cork(UwsDownstream.corkedAnnounce);
+      return;
+    }
+    this.chunk = held;
+    this.cork(UwsDownstream.corkedWrite);
+  }
+
+  private stopEarlyTimer(): void {
+    if (this.earlyTimer === null) return;
+    clearTimeout(this.earlyTimer);
+    this.earlyTimer = null;
+  }
+
+  /** Inside cork: the head is written, no body yet: `Connection: close` joins it. */
+  private announceCorked(): void {
+    this.announceClose = false;
+    this.res.writeHeader('connection', 'close');
   }
 
   private writeCorked(): void {
     if (this.head !== null) this.writeHeadCorked();
     const res = this.res;
-    if (this.announceClose) {
-      // The head is still open (nothing of the body was written): one more field fits.
-      this.announceClose = false;
-      res.writeHeader('connection', 'close');
-    }
+    // The head is still open (nothing of the body was written): one more field fits.
+    if (this.announceClose) this.announceCorked();
     const chunk = this.chunk!;
     this.bytesWritten += chunk.length;
     if (this.total >= 0) {
@@ -371,6 +406,7 @@ export class UwsDownstream implements FrontDoor {
   private endEarly(): void {
     const held = this.early!;
     this.early = null;
+    this.stopEarlyTimer();
     if (this.total > 0 && this.earlyBytes < this.total) {
       // The upstream sent less than its Content-Length.
       this.res.close();
@@ -461,6 +497,7 @@ export class UwsDownstream implements FrontDoor {
   private complete(): void {
     if (this.finished) return;
     this.finished = true;
+    this.stopEarlyTimer();
     const ex = this.ex;
     ex.finish(this.aborted);
     const rt = this.runtime;
@@ -475,6 +512,10 @@ export class UwsDownstream implements FrontDoor {
     // Deferred: complete() may run inside res.cork(), and closing the app there would drop the corked bytes.
     if (--inFlight.count === 0 && inFlight.onIdle !== null) setImmediate(inFlight.onIdle);
   }
+}
+
+function earlyHoldOver(d: UwsDownstream): void {
+  d.earlyHoldOver();
 }
 
 /** A client-sent X-Request-Id is kept only if it is 1-128 visible ASCII characters (it is echoed back). */

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
@@ -8,8 +9,8 @@ import { startRawUpstream, type TestUpstream } from '../helpers/upstream.js';
 // Issue 21, class 9: an upstream that answers before reading the whole request body (413, 401...).
 // The client used to get that answer without `Connection: close` on a connection whose framing still
 // expected the rest of the body. Now: the answer says close and the gateway closes the connection
-// after it (answers up to 64 KiB; a larger one says close and the client closes). Raw sockets, so
-// what the client sees is exactly the bytes on the wire.
+// after it (answers up to 64 KiB that end within 100 ms; a larger or longer one says close and the
+// client closes). Raw sockets, so what the client sees is exactly the bytes on the wire.
 
 const BIG = 200 * 1024;
 
@@ -23,10 +24,11 @@ before(async () => {
   // the whole Content-Length body first (the ordinary case, for contrast).
   upstream = await startRawUpstream((s) => {
     const k = received.push('') - 1;
+    let streaming = false;
     s.on('data', (c: Buffer) => {
       received[k] += c.toString('latin1');
       const text = received[k];
-      if (!text.includes('\r\n\r\n') || s.writableEnded) return;
+      if (!text.includes('\r\n\r\n') || s.writableEnded || streaming) return;
       const path = text.split(' ')[1];
       if (path === '/read-all') {
         const length = Number(/content-length: (\d+)/i.exec(text)?.[1] ?? 0);
@@ -37,6 +39,13 @@ before(async () => {
         s.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n');
       } else if (path === '/big') {
         s.end(`HTTP/1.1 413 Payload Too Large\r\nContent-Length: ${BIG}\r\n\r\n${'b'.repeat(BIG)}`);
+      } else if (path === '/duplex') {
+        // Streams its answer while the upload goes on: the first piece now, the rest never (test ends).
+        streaming = true;
+        s.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n');
+      } else if (path === '/duplex-head') {
+        streaming = true;
+        s.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n');
       } else if (path === '/chunked-413') {
         s.end('HTTP/1.1 413 Payload Too Large\r\nTransfer-Encoding: chunked\r\n\r\n4\r\ntoo \r\n5\r\nlarge\r\n0\r\n\r\n');
       } else {
@@ -144,5 +153,26 @@ test('an answer after the whole body was read keeps the connection: no Connectio
   for (let k = 0; k < 100 && c.text().split('HTTP/1.1 200').length < 3; k++) await sleep(20);
   assert.equal(c.text().split('HTTP/1.1 200').length, 3, c.text());
   assert.equal(await closedWithin(c, 100), false);
+  c.socket.destroy();
+});
+
+test('an answer streamed while the upload goes on is held back at most 100 ms, then streamed saying Connection: close', async () => {
+  const c = client();
+  const t = performance.now();
+  c.socket.write('POST /duplex HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nabc');
+  for (let k = 0; k < 100 && !c.text().includes('first'); k++) await sleep(10);
+  const ms = performance.now() - t;
+  assert.ok(c.text().includes('\r\n\r\n5\r\nfirst'), c.text());
+  assert.ok(ms < 600, `first piece after ${Math.round(ms)} ms`);
+  assert.match(headOf(c.text()), /\r\nconnection: close(\r\n|$)/);
+  c.socket.destroy();
+});
+
+test('an early head with no body yet goes out after 100 ms with Connection: close (uWS ends a head with the first body bytes)', async () => {
+  const c = client();
+  c.socket.write('POST /duplex-head HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nabc');
+  for (let k = 0; k < 100 && !c.text().includes('connection: close'); k++) await sleep(10);
+  assert.match(c.text(), /^HTTP\/1\.1 200 /);
+  assert.match(c.text(), /\r\nconnection: close\r\n$/, 'the head so far, still open for the framing uWS adds');
   c.socket.destroy();
 });
