@@ -477,7 +477,13 @@ const pathLimits = object(
 
 const limits = object(
   {
-    max_header_bytes: integer({ minimum: 1024, maximum: 1_048_576, default: 16384, description: 'Request line + headers, in bytes; larger → 431.' }),
+    max_header_bytes: integer({
+      minimum: 1024,
+      maximum: 1_048_576,
+      default: 16384,
+      description:
+        'The request head, request line through the blank line (each field counted as `name: value` CRLF), in bytes; larger → 431 and the connection is closed.',
+    }),
     max_body_bytes: integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 10_485_760, description: 'Request body, in bytes; larger → 413.' }),
     allow_chunked_requests: boolean({
       default: false,

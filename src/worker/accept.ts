@@ -8,6 +8,12 @@ import type { PathPolicy } from '../router/path-policy.js';
  * the framing rules uWS does not (see shared notes "uws-facts"): exactly one non-empty Host; at
  * most one Content-Length, digits only; Transfer-Encoding only as exactly "chunked" and never with
  * Content-Length; no control bytes in names or values; the whole head within max_header_bytes.
+ *
+ * The head's size is counted as the bytes of the head written in its usual form: the request line
+ * `METHOD SP target SP HTTP/1.1 CRLF`, each field as `name: value CRLF`, and the final CRLF, in UTF-8.
+ * That is the head as sent by every client that writes one space after the colon (curl, browsers,
+ * HTTP libraries). uWS strips whitespace around values before JS sees them, so extra padding is not
+ * counted; uWS's own cap on the head (about 125 KiB on 20.30) bounds it.
  */
 export interface AcceptedHead {
   method: string;
@@ -22,11 +28,14 @@ export interface AcceptedHead {
   chunked: boolean;
 }
 
-/** Why a head was refused; `framing` means the connection can no longer be trusted and must close. */
+/**
+ * Why a head was refused. `closes`: the refusal ends the connection's use (its framing cannot be
+ * trusted, or the client would only send another head past a limit): answered, then closed.
+ */
 export interface Refusal {
   readonly code: ErrorCode;
   readonly detail: string;
-  readonly framing: boolean;
+  readonly closes: boolean;
 }
 
 // forEach's callback is a module-level function writing into module-level scratch state, so
@@ -43,8 +52,10 @@ let host = '',
 
 function copyHeader(name: string, value: string): void {
   scratch.push(name, value);
-  headBytes += name.length + value.length + 4;
-  if (badHeader === '' && (!isToken(name) || hasControlBytes(value))) badHeader = name;
+  const valueBytes = fieldValueBytes(value);
+  // `name: value CRLF`; a name that is not a token is refused below, so its length is its byte count.
+  headBytes += name.length + (valueBytes < 0 ? value.length : valueBytes) + 4;
+  if (badHeader === '' && (valueBytes < 0 || !isToken(name))) badHeader = name;
   switch (name) {
     case 'host':
       hostCount++;
@@ -61,7 +72,13 @@ function copyHeader(name: string, value: string): void {
   }
 }
 
-export function acceptHead(req: HttpRequest, maxHeaderBytes: number, pathPolicy: PathPolicy, out: AcceptedHead): Refusal | null {
+/** The limits acceptHead enforces (the plan's `limits`). */
+export interface HeadLimits {
+  readonly maxHeaderBytes: number;
+  readonly path: PathPolicy;
+}
+
+export function acceptHead(req: HttpRequest, limits: HeadLimits, out: AcceptedHead): Refusal | null {
   scratch = [];
   hostCount = 0;
   clCount = 0;
@@ -75,12 +92,16 @@ export function acceptHead(req: HttpRequest, maxHeaderBytes: number, pathPolicy:
   out.rawHeaders = scratch;
   out.method = req.getCaseSensitiveMethod();
   out.rawUrl = req.getUrl();
-  out.query = req.getQuery() ?? '';
-  headBytes += out.method.length + out.rawUrl.length + out.query.length + 12;
+  const query = req.getQuery();
+  out.query = query ?? '';
+  // `METHOD SP path[?query] SP HTTP/1.1 CRLF` (uWS takes no other version), then the final CRLF.
+  headBytes += out.method.length + utf8Bytes(out.rawUrl) + (query === undefined ? 0 : 1 + utf8Bytes(query)) + 12 + 2;
 
-  if (headBytes > maxHeaderBytes) return { code: 'SLUICE_ERR_HEADERS_TOO_LARGE', detail: `${headBytes} bytes`, framing: false };
+  // Past the limit the head ends the connection's use: 431, then close (the framing is sound, but
+  // a client that sent one oversized head sends the next one alike; nginx closes too).
+  if (headBytes > limits.maxHeaderBytes) return { code: 'SLUICE_ERR_HEADERS_TOO_LARGE', detail: `${headBytes} bytes`, closes: true };
   if (!isToken(out.method)) return refuse('invalid method');
-  if (out.method === 'CONNECT') return { code: 'SLUICE_ERR_BAD_REQUEST', detail: 'CONNECT is not supported by a reverse proxy', framing: false };
+  if (out.method === 'CONNECT') return { code: 'SLUICE_ERR_BAD_REQUEST', detail: 'CONNECT is not supported by a reverse proxy', closes: false };
   if (badHeader !== '') return refuse(`invalid header ${JSON.stringify(badHeader.slice(0, 64))}`);
   if (hostCount !== 1 || host === '') return refuse('exactly one non-empty Host header is required');
   if (!isHost(host)) return refuse('Host must be a host name or address, with an optional :port');
@@ -98,15 +119,15 @@ export function acceptHead(req: HttpRequest, maxHeaderBytes: number, pathPolicy:
     out.chunked = true;
   }
   out.host = host.toLowerCase();
-  const path = normalizePath(out.rawUrl, pathPolicy);
-  if (path === null) return { code: 'SLUICE_ERR_BAD_PATH', detail: pathRejection(), framing: false };
-  if (!isQuery(out.query)) return { code: 'SLUICE_ERR_BAD_PATH', detail: 'a space or control byte in the query', framing: false };
+  const path = normalizePath(out.rawUrl, limits.path);
+  if (path === null) return { code: 'SLUICE_ERR_BAD_PATH', detail: pathRejection(), closes: false };
+  if (!isQuery(out.query)) return { code: 'SLUICE_ERR_BAD_PATH', detail: 'a space or control byte in the query', closes: false };
   out.path = path;
   return null;
 }
 
 function refuse(detail: string): Refusal {
-  return { code: 'SLUICE_ERR_BAD_REQUEST', detail, framing: true };
+  return { code: 'SLUICE_ERR_BAD_REQUEST', detail, closes: true };
 }
 
 // RFC 9110 tchar.
@@ -123,15 +144,33 @@ function isToken(s: string): boolean {
 }
 
 /**
- * Control bytes. uWS decodes header bytes as UTF-8, and the upstream head is written back as UTF-8
- * (never latin1, which would turn U+010D U+010A into CR LF), so only real controls can break a line.
+ * A field value's length in UTF-8 bytes, or -1 when it holds a control byte. uWS decodes header bytes
+ * as UTF-8, and the upstream head is written back as UTF-8 (never latin1, which would turn U+010D
+ * U+010A into CR LF), so only real controls can break a line. One pass does both: it runs per field.
  */
-function hasControlBytes(s: string): boolean {
+function fieldValueBytes(s: string): number {
+  let bytes = s.length;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if ((c < 0x20 && c !== 0x09) || c === 0x7f) return true;
+    if (c < 0x80) {
+      if ((c < 0x20 && c !== 0x09) || c === 0x7f) return -1;
+    } else bytes += c < 0x800 ? 1 : 2;
   }
-  return false;
+  return bytes;
+}
+
+/**
+ * A string's length in UTF-8 bytes, as uWS decoded it: each UTF-16 unit of U+0080–U+07FF is 2 bytes,
+ * any other above is 3 (a surrogate pair, 2 units, is the 4 bytes it came from). A byte uWS could not
+ * decode became U+FFFD and counts 3: over, never under.
+ */
+function utf8Bytes(s: string): number {
+  let bytes = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) bytes += c < 0x800 ? 1 : 2;
+  }
+  return bytes;
 }
 
 // RFC 3986 reg-name characters (unreserved, pct-encoded, sub-delims), plus ":" before a port and the

@@ -130,7 +130,7 @@ export class UwsDownstream implements FrontDoor {
     res.onAborted(this.onAborted);
     const plan = this.runtime.plan;
     const limits = plan.limits;
-    const refusal = acceptHead(req, limits.maxHeaderBytes, limits.path, ex);
+    const refusal = acceptHead(req, limits, ex);
     decideClient(ex, peerAddress(res), plan.trustedProxies);
     if (ex.peerTrusted) takeForwardedProto(ex);
     const given = ex.header('x-request-id');
@@ -140,10 +140,10 @@ export class UwsDownstream implements FrontDoor {
     if (trace.sampled && exporter !== null) ex.trySpans = this.spans = new RequestSpans(ex, exporter);
     if (refusal !== null) return this.refuse(refusal);
     if (ex.contentLength > limits.maxBodyBytes) {
-      return this.refuse({ code: 'SLUICE_ERR_BODY_TOO_LARGE', detail: '', framing: true });
+      return this.refuse({ code: 'SLUICE_ERR_BODY_TOO_LARGE', detail: '', closes: true });
     }
     if (ex.chunked && !limits.allowChunkedRequests) {
-      return this.refuse({ code: 'SLUICE_ERR_LENGTH_REQUIRED', detail: '', framing: true });
+      return this.refuse({ code: 'SLUICE_ERR_LENGTH_REQUIRED', detail: '', closes: true });
     }
     const match = this.runtime.router.find(ex);
     if (match === null) {
@@ -163,15 +163,15 @@ export class UwsDownstream implements FrontDoor {
   }
 
   /**
-   * A refused head gets a JSON error. When the framing is in doubt the answer is deferred a turn and
-   * closes the connection: uWS keeps dispatching requests it already parsed from the same bytes
-   * (a smuggled one after a CL.CL body), but closes the connection itself when a pipelined request
-   * arrives while a response is pending, so the smuggled request never reaches a handler.
+   * A refused head gets a JSON error. When the refusal ends the connection's use the answer is
+   * deferred a turn and closes the connection: uWS keeps dispatching requests it already parsed from
+   * the same bytes (a smuggled one after a CL.CL body), but closes the connection itself when a
+   * pipelined request arrives while a response is pending, so such a request never reaches a handler.
    */
   private refuse(r: Refusal): void {
     const reply = errorReply(r.code, this.ex, r.detail || undefined);
-    // The framing is sound: the connection stays usable whatever the head announced.
-    if (!r.framing) return this.sendReply(reply, false);
+    // The connection stays usable whatever the head announced (a bad path).
+    if (!r.closes) return this.sendReply(reply, false);
     setImmediate(() => this.sendReply(reply, true));
   }
 

@@ -57,7 +57,7 @@ after(async () => {
   await up?.close();
 });
 
-test('a refusal that leaves the framing sound (400 bad path, 431) keeps the connection', async () => {
+test('a refusal that leaves the framing sound (400 bad path) keeps the connection; 431 closes it (issue 21)', async () => {
   const badPath = await converse(gw.port, [
     ['GET /api/%zz HTTP/1.1\r\nHost: a\r\n\r\n', 300],
     [OK, 300],
@@ -67,7 +67,8 @@ test('a refusal that leaves the framing sound (400 bad path, 431) keeps the conn
     [`GET /api/x HTTP/1.1\r\nHost: a\r\nX-Big: ${'a'.repeat(5000)}\r\n\r\n`, 300],
     [OK, 300],
   ]);
-  assert.deepEqual(big.statuses, [431, 200], big.text);
+  assert.deepEqual(big.statuses, [431], big.text);
+  assert.equal(big.closed, true);
 });
 
 test('a kept (retryable) body read whole, then answered by the gateway at once, keeps the connection', async () => {
