@@ -43,6 +43,7 @@ export function compile(cfg: GatewayConfig, file: string, generation: number): {
       workers: cfg.workers === 'auto' ? availableParallelism() : cfg.workers,
       limits: {
         maxHeaderBytes: cfg.limits.max_header_bytes,
+        maxHeaderCount: cfg.limits.max_header_count,
         maxBodyBytes: cfg.limits.max_body_bytes,
         allowChunkedRequests: cfg.limits.allow_chunked_requests,
         path: pathPolicy,

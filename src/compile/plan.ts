@@ -18,6 +18,7 @@ export interface CompiledPlan {
   readonly workers: number;
   readonly limits: {
     readonly maxHeaderBytes: number;
+    readonly maxHeaderCount: number;
     readonly maxBodyBytes: number;
     readonly allowChunkedRequests: boolean;
     /** limits.path: what the request path normaliser does with encoded separators and ";" parameters. */

@@ -484,6 +484,13 @@ const limits = object(
       description:
         'The request head, request line through the blank line (each field counted as `name: value` CRLF), in bytes; larger → 431 and the connection is closed.',
     }),
+    max_header_count: integer({
+      minimum: 1,
+      maximum: 48,
+      default: 48,
+      description:
+        'Header fields in a request head (Host included); more → 431 SLUICE_ERR_TOO_MANY_HEADERS and the connection is closed. uWebSockets.js 20.30 takes at most 48 and leaves a head with more unanswered until its idle timeout (docs/security.md), so 48 is both the default and the ceiling.',
+    }),
     max_body_bytes: integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 10_485_760, description: 'Request body, in bytes; larger → 413.' }),
     allow_chunked_requests: boolean({
       default: false,

@@ -7,7 +7,8 @@ import type { PathPolicy } from '../router/path-policy.js';
  * Copy the request head out of uWS (the HttpRequest dies when the handler returns) and enforce
  * the framing rules uWS does not (see shared notes "uws-facts"): exactly one non-empty Host; at
  * most one Content-Length, digits only; Transfer-Encoding only as exactly "chunked" and never with
- * Content-Length; no control bytes in names or values; the whole head within max_header_bytes.
+ * Content-Length; no control bytes in names or values; the whole head within max_header_bytes and
+ * at most max_header_count fields.
  *
  * The head's size is counted as the bytes of the head written in its usual form: the request line
  * `METHOD SP target SP HTTP/1.1 CRLF`, each field as `name: value CRLF`, and the final CRLF, in UTF-8.
@@ -75,6 +76,7 @@ function copyHeader(name: string, value: string): void {
 /** The limits acceptHead enforces (the plan's `limits`). */
 export interface HeadLimits {
   readonly maxHeaderBytes: number;
+  readonly maxHeaderCount: number;
   readonly path: PathPolicy;
 }
 
@@ -97,9 +99,12 @@ export function acceptHead(req: HttpRequest, limits: HeadLimits, out: AcceptedHe
   // `METHOD SP path[?query] SP HTTP/1.1 CRLF` (uWS takes no other version), then the final CRLF.
   headBytes += out.method.length + utf8Bytes(out.rawUrl) + (query === undefined ? 0 : 1 + utf8Bytes(query)) + 12 + 2;
 
-  // Past the limit the head ends the connection's use: 431, then close (the framing is sound, but
+  // Past either limit the head ends the connection's use: 431, then close (the framing is sound, but
   // a client that sent one oversized head sends the next one alike; nginx closes too).
   if (headBytes > limits.maxHeaderBytes) return { code: 'SLUICE_ERR_HEADERS_TOO_LARGE', detail: `${headBytes} bytes`, closes: true };
+  if (scratch.length > 2 * limits.maxHeaderCount) {
+    return { code: 'SLUICE_ERR_TOO_MANY_HEADERS', detail: `${scratch.length >> 1} fields`, closes: true };
+  }
   if (!isToken(out.method)) return refuse('invalid method');
   if (out.method === 'CONNECT') return { code: 'SLUICE_ERR_BAD_REQUEST', detail: 'CONNECT is not supported by a reverse proxy', closes: false };
   if (badHeader !== '') return refuse(`invalid header ${JSON.stringify(badHeader.slice(0, 64))}`);

@@ -5,8 +5,8 @@ import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { statuses } from '../helpers/http.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 
-// Issue 21, class 4: limits.max_header_bytes holds at its exact boundary, and every refusal that ends
-// a connection's use answers with Connection: close and closes the socket. Over raw sockets.
+// Issue 21, class 4: limits.max_header_bytes and limits.max_header_count hold at their exact boundary,
+// and every refusal that ends a connection's use answers with Connection: close and closes the socket. Over raw sockets.
 const MAX = 2048;
 let up: TestUpstream;
 let gw: TestGateway;
@@ -15,7 +15,7 @@ before(async () => {
   up = await startUpstream();
   gw = await startGateway(
     `
-limits: { max_header_bytes: ${MAX}, max_body_bytes: 1000 }
+limits: { max_header_bytes: ${MAX}, max_header_count: 10, max_body_bytes: 1000 }
 upstreams:
   u: { endpoints: [ { url: "${up.origin}" } ] }
 routes:
@@ -133,4 +133,36 @@ test('every refusal that ends the connection answers Connection: close and close
   ];
   for (const [bytes, status, code] of cases) assertClosedWith(await exchange(gw.port, bytes), status, code);
   assert.equal(up.seen.length, n);
+});
+
+/** A head with `n` header fields, Host first. */
+function fields(n: number): string {
+  let head = 'GET /api/x HTTP/1.1\r\nHost: a\r\n';
+  for (let i = 1; i < n; i++) head += `X-F${i}: v\r\n`;
+  return `${head}\r\n`;
+}
+
+test('max_header_count: 10 fields are forwarded, 11 → 431 SLUICE_ERR_TOO_MANY_HEADERS and close', async () => {
+  const n = up.seen.length;
+  assertForwarded(await exchange(gw.port, fields(10)), n);
+  assertClosedWith(await exchange(gw.port, fields(11)), 431, 'SLUICE_ERR_TOO_MANY_HEADERS');
+  assert.equal(up.seen.length, n + 1);
+});
+
+test('max_header_count defaults to 48, what uWS parses: 48 fields are forwarded', async () => {
+  const g = await startGateway(
+    `
+upstreams:
+  u: { endpoints: [ { url: "${up.origin}" } ] }
+routes:
+  - { name: api, match: { prefix: /api/ }, upstream: u }
+`,
+    { SLUICE_WORKERS: '1' },
+  );
+  try {
+    const n = up.seen.length;
+    assertForwarded(await exchange(g.port, fields(48)), n);
+  } finally {
+    assert.equal(await g.stop(), 0);
+  }
 });

@@ -24,12 +24,13 @@ test('unknown fields and wrong types name file, line, column and field', () => {
   host: 0.0.0.0
   prot: 8080
 workers: many
-limits: { max_header_bytes: 10 }
+limits: { max_header_bytes: 10, max_header_count: 49 }
 `);
   assert.deepEqual(got, [
     'gw.yaml:3:3 listen.prot: unknown field "prot" (known: host, port, tls, redirect_to_https)',
     'gw.yaml:4:10 workers: must be "auto" or an integer ≥ 1 ≤ 1024',
     'gw.yaml:5:29 limits.max_header_bytes: must be ≥ 1024',
+    'gw.yaml:5:51 limits.max_header_count: must be ≤ 48',
   ]);
 });
 
