@@ -52,6 +52,7 @@ export function compile(cfg: GatewayConfig, file: string, generation: number): {
         connectMs: cfg.timeouts.connect_ms,
         responseHeaderMs: cfg.timeouts.response_header_ms,
         idleMs: cfg.timeouts.idle_ms,
+        clientBodyMs: cfg.timeouts.client_body_ms,
         drainMs: cfg.timeouts.drain_ms,
       },
       log: compileLog(cfg.log),

@@ -24,7 +24,13 @@ export interface CompiledPlan {
     /** limits.path: what the request path normaliser does with encoded separators and ";" parameters. */
     readonly path: PathPolicy;
   };
-  readonly timeouts: { readonly connectMs: number; readonly responseHeaderMs: number; readonly idleMs: number; readonly drainMs: number };
+  readonly timeouts: {
+    readonly connectMs: number;
+    readonly responseHeaderMs: number;
+    readonly idleMs: number;
+    readonly clientBodyMs: number;
+    readonly drainMs: number;
+  };
   readonly log: LogPlan;
   /** Whether workers record request, upstream and stage metrics (the scrape's own series are always there). */
   readonly metrics: { readonly enabled: boolean };

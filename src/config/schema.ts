@@ -514,12 +514,17 @@ const timeouts = object(
     ),
     response_header_ms: ms("From sending the request to receiving the upstream's response headers, in milliseconds; exceeded → 504.", 15000),
     idle_ms: ms('Longest silence while streaming the upstream response body, in milliseconds; exceeded → the response is cut.', 60000),
+    client_body_ms: ms(
+      'From the request head to the last byte of its body, in milliseconds; exceeded → 408 SLUICE_ERR_CLIENT_TIMEOUT, the connection closed and the upstream try aborted. Time while sluice holds reading paused for a slow upstream does not count. 0: no limit (uWebSockets.js still closes a body slower than 16 KiB/s, docs/security.md).',
+      60000,
+      0,
+    ),
     drain_ms: ms('On SIGTERM/SIGINT, how long in-flight requests may take to finish, in milliseconds.', 30000, 0),
   },
   {
     additionalProperties: false,
     default: {},
-    description: 'Upstream and lifecycle timeouts.',
+    description: 'Upstream, client and lifecycle timeouts.',
   },
 );
 

@@ -27,6 +27,11 @@ export const catalog = {
   },
   SLUICE_ERR_BODY_TOO_LARGE: { status: 413, source: 'downstream', message: 'The request body is larger than limits.max_body_bytes.' },
   SLUICE_ERR_HEADERS_TOO_LARGE: { status: 431, source: 'downstream', message: 'The request headers are larger than limits.max_header_bytes.' },
+  SLUICE_ERR_CLIENT_TIMEOUT: {
+    status: 408,
+    source: 'downstream',
+    message: 'The request body did not arrive within timeouts.client_body_ms; the connection is closed. Send the body faster, or ask for a longer timeout.',
+  },
   SLUICE_ERR_TOO_MANY_HEADERS: { status: 431, source: 'downstream', message: 'The request has more header fields than limits.max_header_count.' },
   SLUICE_ERR_RATE_LIMITED: { status: 429, source: 'downstream', message: 'Rate limit exceeded; retry after the number of seconds in Retry-After.' },
   SLUICE_ERR_TOO_MANY_IN_FLIGHT: { status: 429, source: 'downstream', message: 'Too many requests of yours are in flight at once; wait for some to finish.' },

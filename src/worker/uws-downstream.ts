@@ -1,4 +1,5 @@
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import { performance } from 'node:perf_hooks';
 import type { ErrorCode } from '../errors/catalog.js';
 import { isBodyless } from '../http/bodyless.js';
 import type { FrontDoor } from '../pipeline/downstream.js';
@@ -8,6 +9,7 @@ import type { LocalReply, ResponseHead } from '../pipeline/phase.js';
 import type { IpRule } from '../stages/ip/compile.js';
 import { ipAllowed } from '../stages/ip/stage.js';
 import { acceptHead, type Refusal } from './accept.js';
+import { type BodyReader, bodyDeadlines } from './body-deadlines.js';
 import { decideClient } from './client-address.js';
 import { downstreamHead, statusLine } from './downstream-head.js';
 import { takeForwardedProto } from './forwarded-proto.js';
@@ -44,7 +46,7 @@ export const inFlight = { count: 0, draining: false, onIdle: null as null | (() 
  *                        └─ no body: started in the handler
  *        └─ refusal (400/413/431: answered at once, connection closed when framing is in doubt)
  */
-export class UwsDownstream implements FrontDoor {
+export class UwsDownstream implements FrontDoor, BodyReader {
   readonly ex: Exchange;
 
   // ── progress ──
@@ -71,6 +73,13 @@ export class UwsDownstream implements FrontDoor {
   private readingPaused = false;
   /** This request's spans, when they are exported. */
   private spans: RequestSpans | null = null;
+
+  // ── timeouts.client_body_ms (worker/body-deadlines.ts) ──
+  bodyDeadline = 0;
+  prevReader: BodyReader | null = null;
+  nextReader: BodyReader | null = null;
+  /** performance.now() when sluice paused reading; the pause moves the deadline. */
+  private pausedAt = 0;
 
   // ── response body framing ──
   /** Known response length (tryEnd), or -1 for chunked writes. */
@@ -159,6 +168,8 @@ export class UwsDownstream implements FrontDoor {
     // already checked what uWS checks after the handler (the Content-Length digits), so that call is
     // made here, now.
     if (ex.contentLength <= 0 && !ex.chunked) return this.handleData(NO_BODY, true);
+    const bodyMs = plan.timeouts.clientBodyMs;
+    if (bodyMs > 0) bodyDeadlines.add(this, bodyMs);
     res.onData((ab, isLast) => this.handleData(ab, isLast));
   }
 
@@ -191,7 +202,7 @@ export class UwsDownstream implements FrontDoor {
       ex.openBody();
     }
     if (ex.body !== null) this.pushBody(ab, isLast);
-    else if (isLast) this.requestComplete = true;
+    else if (isLast) this.bodyReceived();
     if (first && !this.finished) ex.start();
   }
 
@@ -207,9 +218,10 @@ export class UwsDownstream implements FrontDoor {
     const chunk = ab.byteLength > 0 ? Buffer.from(new Uint8Array(ab)) : EMPTY;
     // Before the push: the last piece of a kept body starts the upstream leg from inside it, and an
     // answer the leg gives at once (circuit open, fallback) must know the body was read whole.
-    if (isLast) this.requestComplete = true;
+    if (isLast) this.bodyReceived();
     if (!this.ex.pushBody(chunk, isLast)) {
       this.readingPaused = true;
+      this.pausedAt = performance.now();
       this.res.pause();
     }
   }
@@ -218,8 +230,27 @@ export class UwsDownstream implements FrontDoor {
   resumeReading(): void {
     if (this.readingPaused && !this.aborted && !this.finished) {
       this.readingPaused = false;
+      this.bodyDeadline += performance.now() - this.pausedAt;
       this.res.resume();
     }
+  }
+
+  private bodyReceived(): void {
+    this.requestComplete = true;
+    bodyDeadlines.remove(this);
+  }
+
+  get bodyReadingPaused(): boolean {
+    return this.readingPaused;
+  }
+
+  /**
+   * The body did not arrive within timeouts.client_body_ms. Nothing answered yet: 408 with
+   * Connection: close (the rest of the body is never read). An answer already started: the
+   * connection is cut. Either way the exchange ends, and the upstream leg aborts its try.
+   */
+  bodyTimedOut(): void {
+    this.sendReply(errorReply('SLUICE_ERR_CLIENT_TIMEOUT', this.ex), true);
   }
 
   // ── the response (Downstream) ─────────────────────────────────────────────────────────────
@@ -498,6 +529,7 @@ export class UwsDownstream implements FrontDoor {
     if (this.finished) return;
     this.finished = true;
     this.stopEarlyTimer();
+    bodyDeadlines.remove(this);
     const ex = this.ex;
     ex.finish(this.aborted);
     const rt = this.runtime;
