@@ -44,7 +44,8 @@ export const inFlight = { count: 0, draining: false, onIdle: null as null | (() 
  *
  *   head ─ accept ─ route ─▶ first onData ─▶ exchange.start()
  *                        └─ no body: started in the handler
- *        └─ refusal (400/413/431: answered at once, connection closed when framing is in doubt)
+ *        └─ refusal (400/411/413/431: answered, the connection closed; a bad path keeps it)
+ *   body still arriving after timeouts.client_body_ms ─▶ 408 and close (worker/body-deadlines.ts)
  */
 export class UwsDownstream implements FrontDoor, BodyReader {
   readonly ex: Exchange;
