@@ -132,6 +132,9 @@ test('a body sent 1 byte per 300 ms → 408 at client_body_ms, connection closed
   assert.equal(v.ended, 'aborted', 'the upstream try is aborted, not completed');
   assert.ok(v.bytes < 100);
   assert.ok(v.endedAt - sent < BODY_MS + 1200, `upstream cut ${v.endedAt - sent} ms after the head`);
+  const line = await gw.waitForLog((l) => l.type === 'access' && l.path === '/streamed');
+  assert.equal(line.status, 408);
+  assert.equal(line.code, 'SLUICE_ERR_CLIENT_TIMEOUT');
 });
 
 test('a kept body that never comes → 408 at client_body_ms, nothing forwarded', async () => {
