@@ -214,7 +214,18 @@ const origin = await startOrigin(values.pin ? last : null);
 if (values.pin) pinSelf('0');
 const pool = new Pool(`http://127.0.0.1:${origin.port}`, { connections: IN_FLIGHT });
 const http1 = new Http1Pool(
-  { host: '127.0.0.1', port: origin.port, tls: null, pipelining: 1, keepAliveMs: 4000, connectMs: 2000, headersMs: 15000, idleMs: 60000 },
+  {
+    host: '127.0.0.1',
+    port: origin.port,
+    tls: null,
+    pipelining: 1,
+    keepAliveMs: 4000,
+    connectMs: 2000,
+    headersMs: 15000,
+    idleMs: 60000,
+    maxHeadBytes: 16384,
+    maxHeadLines: 100,
+  },
   IN_FLIGHT,
 );
 const clients: Record<string, Client> = {

@@ -47,6 +47,8 @@ export function compile(cfg: GatewayConfig, file: string, generation: number): {
         maxBodyBytes: cfg.limits.max_body_bytes,
         allowChunkedRequests: cfg.limits.allow_chunked_requests,
         path: pathPolicy,
+        upstreamHeaderBytes: cfg.limits.upstream_header_bytes,
+        upstreamHeaderCount: cfg.limits.upstream_header_count,
       },
       timeouts: {
         connectMs: cfg.timeouts.connect_ms,

@@ -23,6 +23,10 @@ export interface CompiledPlan {
     readonly allowChunkedRequests: boolean;
     /** limits.path: what the request path normaliser does with encoded separators and ";" parameters. */
     readonly path: PathPolicy;
+    /** An upstream response head's bytes, status line to the empty line included. */
+    readonly upstreamHeaderBytes: number;
+    /** Header lines in an upstream response head. */
+    readonly upstreamHeaderCount: number;
   };
   readonly timeouts: {
     readonly connectMs: number;

@@ -492,6 +492,19 @@ const limits = object(
         'Header fields in a request head (Host included); more → 431 SLUICE_ERR_TOO_MANY_HEADERS and the connection is closed. uWebSockets.js 20.30 takes at most 48 and leaves a head with more unanswered until its idle timeout (docs/security.md), so 48 is both the default and the ceiling.',
     }),
     max_body_bytes: integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 10_485_760, description: 'Request body, in bytes; larger → 413.' }),
+    upstream_header_bytes: integer({
+      minimum: 1024,
+      maximum: 65_536,
+      default: 16384,
+      description:
+        'An upstream response head (status line, header lines and the empty line, CRLFs included), in bytes; larger → 502 SLUICE_ERR_UPSTREAM_PROTOCOL. Each 1xx head counts on its own.',
+    }),
+    upstream_header_count: integer({
+      minimum: 1,
+      maximum: 1000,
+      default: 100,
+      description: 'Header lines in an upstream response head; more → 502 SLUICE_ERR_UPSTREAM_PROTOCOL.',
+    }),
     allow_chunked_requests: boolean({
       default: false,
       description:

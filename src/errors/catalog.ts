@@ -69,7 +69,11 @@ export const catalog = {
   },
   SLUICE_ERR_UPSTREAM_CONNECT: { status: 502, source: 'upstream', message: 'The upstream refused or dropped the connection before answering.' },
   SLUICE_ERR_UPSTREAM_RESET: { status: 502, source: 'upstream', message: 'The upstream closed the connection while answering.' },
-  SLUICE_ERR_UPSTREAM_PROTOCOL: { status: 502, source: 'upstream', message: 'The upstream sent a malformed HTTP response.' },
+  SLUICE_ERR_UPSTREAM_PROTOCOL: {
+    status: 502,
+    source: 'upstream',
+    message: 'The upstream sent a malformed HTTP response (or a head over the upstream header limits).',
+  },
   SLUICE_ERR_UPSTREAM_CONNECT_TIMEOUT: { status: 504, source: 'upstream', message: 'The upstream did not accept a connection within timeouts.connect_ms.' },
   SLUICE_ERR_UPSTREAM_TIMEOUT: { status: 504, source: 'upstream', message: 'The upstream did not send response headers within timeouts.response_header_ms.' },
   SLUICE_ERR_NO_HEALTHY_UPSTREAM: { status: 503, source: 'upstream', message: 'Every endpoint of the upstream is down; retry later.' },

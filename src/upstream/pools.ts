@@ -63,7 +63,7 @@ export class PoolSet {
 
 export function poolKey(u: UpstreamPlan, e: EndpointPlan, plan: CompiledPlan): string {
   const t = plan.timeouts;
-  return `${e.origin}|${u.pool.connections}|${u.pool.pipelining}|${u.pool.keepAliveMs}|${t.connectMs}|${t.responseHeaderMs}|${t.idleMs}|${u.tls?.id ?? ''}`;
+  return `${e.origin}|${u.pool.connections}|${u.pool.pipelining}|${u.pool.keepAliveMs}|${t.connectMs}|${t.responseHeaderMs}|${t.idleMs}|${plan.limits.upstreamHeaderBytes}|${plan.limits.upstreamHeaderCount}|${u.tls?.id ?? ''}`;
 }
 
 function createPool(u: UpstreamPlan, e: EndpointPlan, plan: CompiledPlan): Http1Pool {
@@ -81,6 +81,8 @@ function createPool(u: UpstreamPlan, e: EndpointPlan, plan: CompiledPlan): Http1
       connectMs: plan.timeouts.connectMs,
       headersMs: plan.timeouts.responseHeaderMs,
       idleMs: plan.timeouts.idleMs,
+      maxHeadBytes: plan.limits.upstreamHeaderBytes,
+      maxHeadLines: plan.limits.upstreamHeaderCount,
     },
     u.pool.connections,
   );

@@ -11,7 +11,7 @@ import { downstreamHead } from '../../src/worker/downstream-head.js';
 function upstream(...fields: string[]): ParsedHead['lines'] {
   const buf = Buffer.from(['HTTP/1.1 200 OK', ...fields].join('\r\n') + '\r\n\r\n', 'latin1');
   const head: ParsedHead = { status: 0, lines: NO_LINES, contentLength: -1, chunked: false, keepAlive: true, keepAliveHintMs: -1, connectionNamed: null };
-  assert.equal(parseHead(buf, 0, buf.length, head), null);
+  assert.equal(parseHead(buf, 0, buf.length, head, 100), null);
   return head.lines;
 }
 

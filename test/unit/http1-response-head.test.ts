@@ -14,7 +14,7 @@ function fresh(): ParsedHead {
 function parse(text: string): { error: string | null; head: ParsedHead } {
   const buf = Buffer.from(text, 'latin1');
   const head = fresh();
-  return { error: parseHead(buf, 0, buf.length, head), head };
+  return { error: parseHead(buf, 0, buf.length, head, 100), head };
 }
 
 /** Parse a head that must be accepted; returns the parsed fields. */
@@ -147,7 +147,7 @@ test('a head in the middle of a buffer is parsed in place (pipelined answers)', 
   const text = head('HTTP/1.1 201 Created', 'Content-Length: 3', 'Location: /x');
   const buf = Buffer.from(before + text + 'abcHTTP/1.1 200 OK\r\n', 'latin1');
   const h = fresh();
-  assert.equal(parseHead(buf, before.length, before.length + text.length, h), null);
+  assert.equal(parseHead(buf, before.length, before.length + text.length, h, 100), null);
   assert.equal(h.status, 201);
   assert.equal(h.contentLength, 3);
   assert.deepEqual(pairs(h), [
@@ -159,9 +159,9 @@ test('a head in the middle of a buffer is parsed in place (pipelined answers)', 
 test('a reused result object is reset by each parse', () => {
   const h = fresh();
   const first = Buffer.from(head('HTTP/1.0 200 OK', 'Content-Length: 9', 'Keep-Alive: timeout=3'), 'latin1');
-  assert.equal(parseHead(first, 0, first.length, h), null);
+  assert.equal(parseHead(first, 0, first.length, h, 100), null);
   const second = Buffer.from(head('HTTP/1.1 200 OK', 'Transfer-Encoding: chunked'), 'latin1');
-  assert.equal(parseHead(second, 0, second.length, h), null);
+  assert.equal(parseHead(second, 0, second.length, h, 100), null);
   assert.equal(h.contentLength, -1);
   assert.equal(h.chunked, true);
   assert.equal(h.keepAlive, true);
@@ -284,4 +284,17 @@ test('an empty or invalid header name is refused', () => {
   refused(head('HTTP/1.1 200 OK', 'X\x01A: b'));
   refused(head('HTTP/1.1 200 OK', 'X\xe9: b'));
   refused(head('HTTP/1.1 200 OK', 'NoColonHere'));
+});
+
+test('limits.upstream_header_count: the limit in header lines passes, one more is refused', () => {
+  const fields = (n: number) => Array.from({ length: n }, (_, k) => `X-${k}: v`);
+  const at = (n: number, max: number) => {
+    const buf = Buffer.from(head('HTTP/1.1 200 OK', ...fields(n)), 'latin1');
+    return parseHead(buf, 0, buf.length, fresh(), max);
+  };
+  assert.equal(at(100, 100), null);
+  assert.equal(at(101, 100), 'more than 100 header lines');
+  assert.equal(at(1, 1), null);
+  assert.equal(at(2, 1), 'more than 1 header lines');
+  assert.equal(at(0, 1), null);
 });

@@ -24,6 +24,10 @@ export interface ConnectionSettings {
   readonly connectMs: number;
   readonly headersMs: number;
   readonly idleMs: number;
+  /** limits.upstream_header_bytes: the longest response head, status line to the empty line included. */
+  readonly maxHeadBytes: number;
+  /** limits.upstream_header_count: the most header lines in a response head. */
+  readonly maxHeadLines: number;
 }
 
 /** What a connection tells its pool. */
@@ -37,8 +41,6 @@ export interface ConnectionOwner {
   resend(t: UpstreamTry): void;
 }
 
-/** The longest response head accepted. */
-const MAX_HEAD_BYTES = 64 * 1024;
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 const NO_BYTES = Buffer.alloc(0);
 
@@ -82,7 +84,9 @@ export class Connection {
   private batching = false;
 
   private phase = HEAD;
+  /** A response head split across reads: its bytes so far (partialLength of them). */
   private partialHead: Buffer | null = null;
+  private partialLength = 0;
   private remaining = 0;
   private decoder: ChunkedDecoder | null = null;
   private readonly parsed: ParsedHead = {
@@ -258,14 +262,7 @@ export class Connection {
       if (t === undefined) return this.teardown(protocolError('bytes from the upstream with no request in flight'), null);
       this.answering = true;
       if (this.phase === HEAD) {
-        let from = at;
-        if (this.partialHead !== null) {
-          from = Math.max(0, this.partialHead.length - 3);
-          buf = Buffer.concat([this.partialHead, buf.subarray(at)]);
-          at = 0;
-          this.partialHead = null;
-        }
-        at = this.readHead(t, buf, at, from);
+        at = this.partialHead === null ? this.readHead(t, buf, at) : this.readSplitHead(t, buf, at);
         if (at < 0) return;
       } else if (this.phase === LENGTH) {
         const n = Math.min(this.remaining, buf.length - at);
@@ -307,17 +304,58 @@ export class Connection {
     }
   }
 
-  /** Parse a head starting at buf[at]; returns where its body starts, or -1 (incomplete, or failed). */
-  private readHead(t: UpstreamTry, buf: Buffer, at: number, from: number): number {
-    const idx = buf.indexOf(HEAD_END, from);
-    if (idx < 0 || idx + 4 - at > MAX_HEAD_BYTES) {
-      if (buf.length - at > MAX_HEAD_BYTES) this.teardown(protocolError('response head larger than 64 KiB'), null);
-      else this.partialHead = at === 0 ? buf : buf.subarray(at);
+  /** A head starting at buf[at], in this read: returns where its body starts, or -1 (incomplete, or failed). */
+  private readHead(t: UpstreamTry, buf: Buffer, at: number): number {
+    const max = this.s.maxHeadBytes;
+    const idx = buf.indexOf(HEAD_END, at);
+    if (idx >= 0 && idx + 4 - at <= max) return this.onHead(t, buf, at, idx + 4, buf, idx + 4);
+    // No end within the first `max` bytes: the head is larger than the limit, whatever follows.
+    if (idx >= 0 || buf.length - at >= max) return this.headTooLarge();
+    this.partialHead = at === 0 ? buf : buf.subarray(at);
+    this.partialLength = buf.length - at;
+    return -1;
+  }
+
+  /**
+   * The rest of a head split across reads. Its bytes are copied into one buffer of the limit's size
+   * (made on the first continuation), so a head arriving in many small reads costs linear copying and
+   * never more memory than the limit.
+   */
+  private readSplitHead(t: UpstreamTry, buf: Buffer, at: number): number {
+    const max = this.s.maxHeadBytes;
+    const have = this.partialLength;
+    let acc = this.partialHead!;
+    if (acc.length < max) {
+      acc = Buffer.allocUnsafe(max);
+      this.partialHead!.copy(acc, 0, 0, have);
+      this.partialHead = acc;
+    }
+    const take = Math.min(buf.length - at, max - have);
+    buf.copy(acc, have, at, at + take);
+    const length = have + take;
+    const idx = acc.subarray(0, length).indexOf(HEAD_END, Math.max(0, have - 3));
+    if (idx < 0) {
+      if (length >= max) return this.headTooLarge();
+      this.partialLength = length;
       return -1;
     }
+    this.partialHead = null;
     const end = idx + 4;
+    return this.onHead(t, acc, 0, end, buf, at + end - have);
+  }
+
+  private headTooLarge(): number {
+    this.teardown(protocolError(`response head larger than ${this.s.maxHeadBytes} bytes`), null);
+    return -1;
+  }
+
+  /**
+   * The head in head[start, end) is complete; its body (or the next answer) starts at buf[next].
+   * Returns `next`, or -1 when the connection went (a parse fault, a callback that closed it).
+   */
+  private onHead(t: UpstreamTry, head: Buffer, start: number, end: number, buf: Buffer, next: number): number {
     const p = this.parsed;
-    const problem = parseHead(buf, at, end, p);
+    const problem = parseHead(head, start, end, p, this.s.maxHeadLines);
     if (problem !== null) {
       this.teardown(protocolError(problem), null);
       return -1;
@@ -328,7 +366,7 @@ export class Connection {
         this.teardown(protocolError('unexpected 101 Switching Protocols'), null);
         return -1;
       }
-      return end;
+      return next;
     }
     if (!p.keepAlive) this.keepAlive = false;
     if (p.keepAliveHintMs >= 0) this.keepAliveMs = Math.min(this.s.keepAliveMs, keepAliveWithin(p.keepAliveHintMs));
@@ -338,7 +376,7 @@ export class Connection {
     if (t.method === 'HEAD' || noBody || p.contentLength === 0) {
       t.onHeaders(p, true);
       if (this.isClosed) return -1;
-      return this.answered(buf, end) ? end : -1;
+      return this.answered(buf, next) ? next : -1;
     }
     if (p.chunked) {
       this.phase = CHUNKED;
@@ -352,8 +390,8 @@ export class Connection {
     }
     this.arm(BODY, this.s.idleMs);
     // Chunked framing bytes may hold no data yet: only a length- or close-delimited body surely follows.
-    t.onHeaders(p, this.phase !== CHUNKED && end < buf.length);
-    return this.isClosed ? -1 : end;
+    t.onHeaders(p, this.phase !== CHUNKED && next < buf.length);
+    return this.isClosed ? -1 : next;
   }
 
   /**

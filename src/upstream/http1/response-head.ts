@@ -51,10 +51,10 @@ function startsHttp1(buf: Buffer, at: number): boolean {
 }
 
 /**
- * Parse the head in buf[start, end), where end is just past its final CRLF CRLF. Fills `out` and
- * returns null, or returns what is wrong with it.
+ * Parse the head in buf[start, end), where end is just past its final CRLF CRLF, with at most
+ * `maxLines` header lines. Fills `out` and returns null, or returns what is wrong with it.
  */
-export function parseHead(buf: Buffer, start: number, end: number, out: ParsedHead): string | null {
+export function parseHead(buf: Buffer, start: number, end: number, out: ParsedHead, maxLines: number): string | null {
   // Status line: "HTTP/1.1 200 OK\r\n".
   if (end - start < 14 || !startsHttp1(buf, start)) return 'not an HTTP/1.x status line';
   const minor = buf[start + 7];
@@ -81,7 +81,9 @@ export function parseHead(buf: Buffer, start: number, end: number, out: ParsedHe
   closeSeen = false;
   let transferEncodings = 0;
   const last = end - 2; // the empty line
+  const fullAt = maxLines * 4; // `at` holds four offsets per line
   while (i < last) {
+    if (at.length === fullAt) return `more than ${maxLines} header lines`;
     const nameStart = i;
     while (TCHAR[buf[i]] === 1) i++;
     if (i === nameStart) return buf[i] === SP || buf[i] === HTAB ? 'obsolete line folding' : 'invalid header name';
