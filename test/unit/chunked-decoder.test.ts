@@ -133,8 +133,16 @@ test('chunk extensions are accepted and never part of the data', () => {
   assert.equal(whole('5;a=b\r\nhello\r\n0\r\n\r\n').data, 'hello');
   assert.equal(whole('5;a\r\nhello\r\n0;last=yes\r\n\r\n').data, 'hello');
   assert.equal(whole('5;a="quoted; value"\r\nhello\r\n0\r\n\r\n').data, 'hello');
-  assert.equal(whole('5 ;a=b\r\nhello\r\n0\r\n\r\n').data, 'hello', 'whitespace before the extension (BWS)');
-  assert.equal(whole('5\t\r\nhello\r\n0\r\n\r\n').data, 'hello');
+  assert.equal(whole('5;a="q\\"uote\\\\"\r\nhello\r\n0\r\n\r\n').data, 'hello', 'quoted-pairs');
+  assert.equal(whole('5;a=1;b;c="x"\r\nhello\r\n0\r\n\r\n').data, 'hello', 'several');
+});
+
+// Issue 21, corpus case "chunk size with trailing space": llhttp refuses any whitespace on a size line
+// (RFC 9112 allows BWS around ";" and "="), and extensions that are not token [= token / quoted-string].
+test('whitespace on a size line, or an extension off its grammar, is refused', () => {
+  for (const line of ['5 ', '5\t', '5 ;a=b', '5; a=b', '5;a =b', '5;a= b', '5;a=b ', '5;', '5;;a', '5;=b', '5;a=', '5;a="x', '5;a="x"y', '5;a=b=c', '5;a(b)'])
+    assertRefused(`${line}\r\nhello\r\n0\r\n\r\n`);
+  assertRefused('5\r\nhello\r\n0 \r\n\r\n');
 });
 
 test('trailers are read past and never part of the data', () => {
@@ -224,4 +232,13 @@ test('a bare CR or LF, or a control byte, in the trailer section is refused', ()
   assertRefused('0\r\n\x01\r\n\r\n');
   assertRefused('0\r\n\r\r\n');
   assertRefused('0\r\n\n');
+});
+
+test('a trailer that is not a field line (token ":" value) is refused', () => {
+  assertRefused('0\r\nNoColon\r\n\r\n');
+  assertRefused('0\r\nX-T : v\r\n\r\n');
+  assertRefused('0\r\n: v\r\n\r\n');
+  assertRefused('0\r\nX-T: a\r\n b\r\n\r\n', undefined);
+  assertRefused('0\r\nX(T): v\r\n\r\n');
+  assert.equal(whole('0\r\nX-T:\r\nY: \tv \r\n\r\n').done, true, 'empty values and OWS are fine');
 });

@@ -38,8 +38,8 @@ const CR = 0x0d,
   HTAB = 0x09,
   COLON = 0x3a;
 
-// RFC 9110 tchar.
-const TCHAR = new Uint8Array(256);
+/** RFC 9110 tchar: 1 for the bytes a token may hold. */
+export const TCHAR = new Uint8Array(256);
 for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TCHAR[c.charCodeAt(0)] = 1;
 
 const HTTP_1 = Buffer.from('HTTP/1.', 'latin1');
