@@ -298,3 +298,10 @@ test('limits.upstream_header_count: the limit in header lines passes, one more i
   assert.equal(at(2, 1), 'more than 1 header lines');
   assert.equal(at(0, 1), null);
 });
+
+// Issue 21, corpus case "204 with Content-Length and a body": never a Content-Length in a 204 (RFC 9110 §8.6).
+test('a 204 with a non-zero Content-Length is refused; 0, and a 304 with one, pass', () => {
+  assert.equal(refused(head('HTTP/1.1 204 No Content', 'Content-Length: 5')), 'a 204 with a non-zero Content-Length');
+  assert.equal(ok(head('HTTP/1.1 204 No Content', 'Content-Length: 0')).contentLength, 0);
+  assert.equal(ok(head('HTTP/1.1 304 Not Modified', 'Content-Length: 5')).contentLength, 5);
+});

@@ -167,12 +167,13 @@ export const RESPONSE_CORPUS: readonly ResponseCase[] = [
   {
     name: '204 with Content-Length and a body',
     bytes: head('HTTP/1.1 204 No Content', 'Content-Length: 5') + 'hello',
-    notes: 'a 204 has no body: none is relayed, the connection is not reused',
+    notes: 'RFC 9110 §8.6: never a Content-Length in a 204; are the 5 bytes meant? 502',
   },
+  { name: '204 with Content-Length: 0', bytes: head('HTTP/1.1 204 No Content', 'Content-Length: 0'), notes: 'common in practice, no body either way: relayed' },
   {
     name: '204 with chunked and a body',
     bytes: head('HTTP/1.1 204 No Content', 'Transfer-Encoding: chunked') + '5\r\nhello\r\n0\r\n\r\n',
-    notes: 'a 204 has no body',
+    notes: 'a 204 has no body: none is relayed, the connection is not reused',
   },
   {
     name: '304 with Content-Length, no body',

@@ -371,7 +371,8 @@ export class Connection {
     if (!p.keepAlive) this.keepAlive = false;
     if (p.keepAliveHintMs >= 0) this.keepAliveMs = Math.min(this.s.keepAliveMs, keepAliveWithin(p.keepAliveHintMs));
     const noBody = p.status === 204 || p.status === 304;
-    // A 204/304 that announces a body may send one: never read it as the next answer's head.
+    // A 304 with a Content-Length, or a chunked 204/304, may send a body: never read it as the next
+    // answer's head. (parseHead refused a 204 with a non-zero Content-Length.)
     if (noBody && (p.contentLength > 0 || p.chunked)) this.keepAlive = false;
     if (t.method === 'HEAD' || noBody || p.contentLength === 0) {
       t.onHeaders(p, true);

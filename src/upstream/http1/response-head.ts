@@ -110,6 +110,10 @@ export function parseHead(buf: Buffer, start: number, end: number, out: ParsedHe
   // RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing.
   if (out.chunked && minor === 0x30) return 'Transfer-Encoding in an HTTP/1.0 response';
   if (out.chunked && out.contentLength >= 0) return 'both Content-Length and Transfer-Encoding';
+  // RFC 9110 §8.6: never a Content-Length in a 204. Whether the bytes it announces follow is anybody's
+  // guess (undici reads none and then fails the length check): refuse rather than pick one. A 304's
+  // Content-Length is the representation's, and valid.
+  if (out.status === 204 && out.contentLength > 0) return 'a 204 with a non-zero Content-Length';
   return null;
 }
 
