@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { lineName, lineValue, NO_LINES } from '../../src/http/head-lines.js';
-import { type ParsedHead, parseHead } from '../../src/upstream/http1/response-head.js';
+import { incompleteHeadProblem, type ParsedHead, parseHead } from '../../src/upstream/http1/response-head.js';
 
 // parseHead() is what stands between an upstream's bytes and a pooled connection's framing: every
 // head RFC 9112 does not allow must be refused (an error string), never guessed at.
@@ -304,4 +304,31 @@ test('a 204 with a non-zero Content-Length is refused; 0, and a 304 with one, pa
   assert.equal(refused(head('HTTP/1.1 204 No Content', 'Content-Length: 5')), 'a 204 with a non-zero Content-Length');
   assert.equal(ok(head('HTTP/1.1 204 No Content', 'Content-Length: 0')).contentLength, 0);
   assert.equal(ok(head('HTTP/1.1 304 Not Modified', 'Content-Length: 5')).contentLength, 5);
+});
+
+// Issue 21, corpus case "bare LF line endings, connection kept open": such a head never has its CRLF
+// CRLF, so it was refused only at the header timeout (504). An incomplete head is checked as it comes.
+test('an incomplete head is refused at once when it cannot become a head', () => {
+  const check = (text: string, from = 0, start = 0) => {
+    const buf = Buffer.from(text, 'latin1');
+    return incompleteHeadProblem(buf, start, from, buf.length);
+  };
+  assert.equal(check('HTTP/1.1 200 OK\r\nContent-Le'), null);
+  assert.equal(check('HTTP/1.1 200 OK\r'), null, 'CR at the end: the LF may follow');
+  assert.equal(check('HTT'), null);
+  assert.equal(check(''), null);
+  assert.equal(check('HTTP/1.1 200 OK\nContent-Length: 5\n'), 'bare LF in the response head');
+  assert.equal(check('HTTP/1.1 200 OK\r\nX: a\nY'), 'bare LF in the response head');
+  assert.equal(check('\n'), 'not an HTTP/1.x status line');
+  assert.equal(check('-ERR unknown'), 'not an HTTP/1.x status line');
+  assert.equal(check('http/1.1 200'), 'not an HTTP/1.x status line');
+  assert.equal(check('HTX'), 'not an HTTP/1.x status line');
+  // Only the new bytes are looked at, with the byte before them for a CR.
+  assert.equal(check('HTTP/1.1 200 OK\r\nX: a\nY', 22), null, 'the bare LF came before `from`');
+  assert.equal(check('HTTP/1.1 200 OK\r\nX: a\r\nY', 23), null, 'the CR is just before `from`');
+  assert.equal(check('HTTP/1.1 200 OK\r\nX: a\r\nY', 22), null);
+  assert.equal(check('HT\nTP', 2), 'not an HTTP/1.x status line');
+  // A head after a 1xx starts mid-buffer.
+  assert.equal(check('xxHTTP/1.1 200 OK\r\n', 2, 2), null);
+  assert.equal(check('xxHTTP/1.1 200 OK\n', 2, 2), 'bare LF in the response head');
 });

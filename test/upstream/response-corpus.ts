@@ -40,6 +40,12 @@ export const RESPONSE_CORPUS: readonly ResponseCase[] = [
   { name: 'two spaces before the status', bytes: 'HTTP/1.1  200 OK\r\nContent-Length: 5\r\n\r\nhello', notes: 'exactly one SP' },
   { name: 'HTAB after the version', bytes: 'HTTP/1.1\t200 OK\r\nContent-Length: 5\r\n\r\nhello', notes: 'exactly one SP' },
   { name: 'not HTTP at all', bytes: 'hello world\r\n\r\n', notes: 'an HTTP/0.9-style or foreign protocol answer' },
+  {
+    name: 'not HTTP, connection kept open',
+    bytes: '-ERR unknown command\r\n',
+    hold: true,
+    notes: 'another protocol on the port: refuse now, not at the header timeout',
+  },
   { name: 'HTTP/1.0 with Content-Length', bytes: 'HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nhello', notes: 'valid; the connection ends with it' },
   { name: 'control byte in the reason', bytes: 'HTTP/1.1 200 O\x01K\r\nContent-Length: 5\r\n\r\nhello', notes: 'reason-phrase is HTAB, SP, VCHAR, obs-text' },
 

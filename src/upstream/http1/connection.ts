@@ -6,7 +6,7 @@ import { NO_LINES } from '../../http/head-lines.js';
 import { isIdempotent } from '../../http/idempotent.js';
 import { CHUNKED_DONE, CHUNKED_ERROR, ChunkedDecoder } from './chunked-decoder.js';
 import { requestHead } from './request-bytes.js';
-import { type ParsedHead, parseHead } from './response-head.js';
+import { incompleteHeadProblem, type ParsedHead, parseHead } from './response-head.js';
 import { bodyTimeout, closedEarly, connectFailed, connectTimeout, headersTimeout, protocolError, type UpstreamTry, uploadTimeout } from './upstream-try.js';
 
 /** What one endpoint's connections are opened and timed with (from the compiled plan). */
@@ -311,6 +311,7 @@ export class Connection {
     if (idx >= 0 && idx + 4 - at <= max) return this.onHead(t, buf, at, idx + 4, buf, idx + 4);
     // No end within the first `max` bytes: the head is larger than the limit, whatever follows.
     if (idx >= 0 || buf.length - at >= max) return this.headTooLarge();
+    if (this.incompleteHeadRefused(buf, at, at, buf.length)) return -1;
     this.partialHead = at === 0 ? buf : buf.subarray(at);
     this.partialLength = buf.length - at;
     return -1;
@@ -336,12 +337,21 @@ export class Connection {
     const idx = acc.subarray(0, length).indexOf(HEAD_END, Math.max(0, have - 3));
     if (idx < 0) {
       if (length >= max) return this.headTooLarge();
+      if (this.incompleteHeadRefused(acc, 0, have, length)) return -1;
       this.partialLength = length;
       return -1;
     }
     this.partialHead = null;
     const end = idx + 4;
     return this.onHead(t, acc, 0, end, buf, at + end - have);
+  }
+
+  /** A head still waiting for its end that never can end well (incompleteHeadProblem): refused now. */
+  private incompleteHeadRefused(head: Buffer, start: number, from: number, end: number): boolean {
+    const problem = incompleteHeadProblem(head, start, from, end);
+    if (problem === null) return false;
+    this.teardown(protocolError(problem), null);
+    return true;
   }
 
   private headTooLarge(): number {

@@ -117,6 +117,22 @@ export function parseHead(buf: Buffer, start: number, end: number, out: ParsedHe
   return null;
 }
 
+/**
+ * What is wrong with the start of a head whose end has not come yet, in buf[start, end), of which
+ * buf[from, end) is new; or null. Only what would keep the head from ever ending is looked for: bytes
+ * that cannot start an HTTP/1.x status line, and a bare LF (a head with LF line endings has no CRLF
+ * CRLF), so such an upstream is refused at once rather than at the header timeout. The rest is
+ * parseHead's, once the head is whole.
+ */
+export function incompleteHeadProblem(buf: Buffer, start: number, from: number, end: number): string | null {
+  const prefixEnd = Math.min(end, start + 7);
+  for (let k = Math.max(from, start); k < prefixEnd; k++) if (buf[k] !== HTTP_1[k - start]) return 'not an HTTP/1.x status line';
+  for (let k = buf.indexOf(LF, from); k >= 0 && k < end; k = buf.indexOf(LF, k + 1)) {
+    if (k === start || buf[k - 1] !== CR) return 'bare LF in the response head';
+  }
+  return null;
+}
+
 /** Visible bytes, SP, HTAB and obs-text; never CR, LF or other control bytes. */
 export function fieldByte(c: number): boolean {
   return c >= SP ? c !== 0x7f : c === HTAB;
