@@ -113,7 +113,7 @@ test('Keep-Alive: timeout=N is read as a hint in milliseconds', () => {
 });
 
 test('header values lose their surrounding spaces and tabs (OWS), never inner ones', () => {
-  const h = ok(head('HTTP/1.1 200 OK', 'X-A: \t  spaced  out \t ', 'X-B:tight', 'X-Empty:', 'X-Blank:   \t', 'Content-Length:  12  '));
+  const h = ok(head('HTTP/1.1 200 OK', 'X-A: \t  spaced  out \t ', 'X-B:tight', 'X-Empty:', 'X-Blank:   \t', 'Content-Length:  12'));
   assert.deepEqual(pairs(h), [
     ['X-A', 'spaced  out'],
     ['X-B', 'tight'],
@@ -129,7 +129,16 @@ test('Content-Length and Transfer-Encoding are recognised whatever their case', 
   assert.equal(ok(head('HTTP/1.1 200 OK', 'CONTENT-LENGTH: 0')).contentLength, 0);
   assert.equal(ok(head('HTTP/1.1 200 OK', 'transfer-encoding: chunked')).chunked, true);
   assert.equal(ok(head('HTTP/1.1 200 OK', 'TRANSFER-Encoding: Chunked')).chunked, true);
-  assert.equal(ok(head('HTTP/1.1 200 OK', 'Transfer-Encoding:  chunked ')).chunked, true);
+  assert.equal(ok(head('HTTP/1.1 200 OK', 'Transfer-Encoding:  chunked')).chunked, true);
+});
+
+// Issue 21, corpus case "Content-Length with trailing HTAB": undici reads "5\t" as another length.
+test('whitespace after a Content-Length or Transfer-Encoding value is refused; before it, not', () => {
+  for (const line of ['Content-Length: 5 ', 'Content-Length: 5\t', 'content-length: 5  ', 'Transfer-Encoding: chunked ', 'Transfer-Encoding: chunked\t'])
+    assert.equal(refused(head('HTTP/1.1 200 OK', line)), 'whitespace after a framing header value', line);
+  assert.equal(ok(head('HTTP/1.1 200 OK', 'Content-Length:\t5')).contentLength, 5);
+  assert.equal(ok(head('HTTP/1.1 200 OK', 'X-Other: 5 \t')).contentLength, -1);
+  assert.equal(ok(head('HTTP/1.1 200 OK', 'Content-Type: a ', 'Content-Length: 1')).contentLength, 1);
 });
 
 test('Content-Length of 15 digits is the longest accepted', () => {

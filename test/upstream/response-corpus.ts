@@ -78,6 +78,14 @@ export const RESPONSE_CORPUS: readonly ResponseCase[] = [
     notes: 'mixed line endings: smuggling territory',
   },
   { name: 'empty value', bytes: ok('Content-Length: 5', 'X-Empty:') + 'hello', notes: 'valid' },
+  { name: 'value with trailing HTAB', bytes: ok('Content-Length: 5', 'X-A: b\t') + 'hello', notes: 'OWS around a value is not part of it' },
+  {
+    name: 'Content-Length with trailing HTAB',
+    bytes: ok('Content-Length: 5\t') + 'hello',
+    notes: 'OWS, but undici misreads it: sluice refuses OWS after a framing value',
+  },
+  { name: 'Content-Length with trailing SP', bytes: ok('Content-Length: 5 ') + 'hello', notes: 'OWS, read as 5 by undici; refused by sluice as above' },
+  { name: 'Content-Length with leading HTAB', bytes: ok('Content-Length:\t5') + 'hello', notes: 'valid OWS before the value' },
 
   // ── Content-Length and Transfer-Encoding ────────────────────────────────────────────────────
   {
@@ -105,6 +113,18 @@ export const RESPONSE_CORPUS: readonly ResponseCase[] = [
     notes: 'chunked applied twice',
   },
   { name: 'TE: Chunked (case)', bytes: ok('Transfer-Encoding: Chunked') + '5\r\nhello\r\n0\r\n\r\n', notes: 'codings are case-insensitive: valid' },
+  { name: 'CL with leading zeros', bytes: ok('Content-Length: 005') + 'hello', notes: 'valid: 1*DIGIT' },
+  {
+    name: 'body longer than Content-Length',
+    bytes: ok('Content-Length: 3') + 'hello',
+    notes: 'the answer is the first 3 bytes; the rest is not an answer (the connection is dropped)',
+  },
+  {
+    name: 'TE: "chunked," (trailing comma)',
+    bytes: ok('Transfer-Encoding: chunked,') + '5\r\nhello\r\n0\r\n\r\n',
+    notes: 'an empty list element; sluice takes only exactly "chunked"',
+  },
+  { name: 'TE: chunked with Connection: close', bytes: ok('Transfer-Encoding: chunked', 'Connection: close') + '5\r\nhello\r\n0\r\n\r\n', notes: 'valid' },
   {
     name: 'TE: chunked in HTTP/1.0',
     bytes: 'HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n',
@@ -148,6 +168,7 @@ export const RESPONSE_CORPUS: readonly ResponseCase[] = [
   { name: 'close mid status line', bytes: 'HTTP/1.1 20', notes: 'no head' },
   { name: 'close mid head', bytes: 'HTTP/1.1 200 OK\r\nContent-Le', notes: 'no head' },
   { name: 'close mid body (Content-Length)', bytes: ok('Content-Length: 10') + 'hello', notes: 'the body is short' },
+  { name: 'empty body, no length, close', bytes: ok('X-A: b'), notes: 'valid: a close-delimited empty body' },
   { name: 'close mid chunk', bytes: ok('Transfer-Encoding: chunked') + 'a\r\nhello', notes: 'the body is short' },
   { name: 'close before the last chunk', bytes: ok('Transfer-Encoding: chunked') + '5\r\nhello\r\n', notes: 'the body never ended' },
   { name: 'no length, Connection: close: read to EOF', bytes: ok('Connection: close') + 'hello', notes: 'valid: the close delimits the body' },

@@ -99,7 +99,7 @@ export function parseHead(buf: Buffer, start: number, end: number, out: ParsedHe
     let valueEnd = i;
     while (valueEnd > valueStart && (buf[valueEnd - 1] === SP || buf[valueEnd - 1] === HTAB)) valueEnd--;
     i += 2;
-    const problem = noteFramingHeader(buf, nameStart, nameEnd, valueStart, valueEnd, out);
+    const problem = noteFramingHeader(buf, nameStart, nameEnd, valueStart, valueEnd, i - 2, out);
     if (problem === TRANSFER_ENCODING) transferEncodings++;
     else if (problem !== null) return problem;
     at.push(nameStart, nameEnd, valueStart, valueEnd);
@@ -140,9 +140,16 @@ export function fieldByte(c: number): boolean {
 
 const TRANSFER_ENCODING = 'transfer-encoding';
 
-/** Content-Length, Transfer-Encoding, Connection and Keep-Alive are read; others pass untouched. */
-function noteFramingHeader(buf: Buffer, ns: number, ne: number, vs: number, ve: number, out: ParsedHead): string | null {
+/**
+ * Content-Length, Transfer-Encoding, Connection and Keep-Alive are read; others pass untouched.
+ * buf[vs, ve) is the value without OWS; `lineEnd` is where the line's CR is.
+ */
+function noteFramingHeader(buf: Buffer, ns: number, ne: number, vs: number, ve: number, lineEnd: number, out: ParsedHead): string | null {
   const length = ne - ns;
+  // OWS after a framing value is legal, but parsers disagree on it (undici reads "Content-Length: 5\t"
+  // as another length than 5): where the body ends must not depend on which parser reads it.
+  if ((length === 14 || length === 17) && ve !== lineEnd && (nameIs(buf, ns, 'content-length') || nameIs(buf, ns, TRANSFER_ENCODING)))
+    return 'whitespace after a framing header value';
   if (length === 14 && nameIs(buf, ns, 'content-length')) {
     if (out.contentLength >= 0) return 'more than one Content-Length';
     out.contentLength = digits(buf, vs, ve);
