@@ -225,6 +225,11 @@ export const RESPONSE_CORPUS: readonly ResponseCase[] = [
     notes: 'undici has no count limit; sluice refuses past 100',
   },
   {
+    name: 'head of exactly 16384 bytes',
+    bytes: ok('Content-Length: 5', `X-Big: ${'b'.repeat(16337)}`) + 'hello',
+    notes: 'the byte limit passes, and the front door writes a head that large downstream',
+  },
+  {
     name: '100 header lines',
     bytes: ok('Content-Length: 5', ...Array.from({ length: 99 }, (_, k) => `X-${k}: v`)) + 'hello',
     notes: 'the count limit: passes',
