@@ -4,6 +4,7 @@ import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { json, type Reply, request } from '../helpers/http.js';
+import { parseMetrics, total } from '../helpers/metrics-text.js';
 import { type RawRequest, type ScriptedUpstream, scripted } from '../helpers/scripted-upstream.js';
 
 // Issue 21: an upstream head over limits.upstream_header_bytes or with more than
@@ -148,4 +149,10 @@ test('a head that never ends is cut at the limit, not buffered', async () => {
   // could not write its 10 MiB.
   console.log(`endless head: the upstream wrote ${endlessWritten} bytes before the close`);
   assert.ok(endlessWritten > 0 && endlessWritten < 10 * 1024 * 1024, `wrote ${endlessWritten}`);
+});
+
+test('every refused head counts in sluice_requests_total under SLUICE_ERR_UPSTREAM_PROTOCOL', async () => {
+  // Refused so far: bytes, split, lines, the closed connection's, the endless head.
+  const text = (await request(`http://127.0.0.1:${gw.adminPort}/metrics`)).body;
+  assert.equal(total(parseMetrics(text), 'sluice_requests_total', { route: 'r', status_class: '5xx', code: 'SLUICE_ERR_UPSTREAM_PROTOCOL' }), 5);
 });
