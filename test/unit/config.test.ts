@@ -34,6 +34,20 @@ limits: { max_header_bytes: 10, max_header_count: 49 }
   ]);
 });
 
+test('upstream head limits: defaults in the plan, out-of-range values named', () => {
+  const { plan } = loadPlanText('version: 1\n', 'gw.yaml');
+  assert.equal(plan.limits.upstreamHeaderBytes, 16384);
+  assert.equal(plan.limits.upstreamHeaderCount, 100);
+  assert.deepEqual(problems('limits: { upstream_header_bytes: 1023, upstream_header_count: 0 }\n'), [
+    'gw.yaml:1:34 limits.upstream_header_bytes: must be ≥ 1024',
+    'gw.yaml:1:63 limits.upstream_header_count: must be ≥ 1',
+  ]);
+  assert.deepEqual(problems('limits: { upstream_header_bytes: 65537, upstream_header_count: 1001 }\n'), [
+    'gw.yaml:1:34 limits.upstream_header_bytes: must be ≤ 65536',
+    'gw.yaml:1:64 limits.upstream_header_count: must be ≤ 1000',
+  ]);
+});
+
 test('cross-field rules: missing upstream, duplicate names, path and prefix, bad URLs', () => {
   const got = problems(`upstreams:
   users:
