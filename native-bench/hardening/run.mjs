@@ -95,7 +95,11 @@ const LONG = new Set([5, 6]);
 async function runTarget(name, start, cases, finalCases, concurrency) {
   const ups = await startUpstreams();
   const work = mkdtempSync(join(tmpdir(), `sluice-hardening-${name}-`));
-  const target = await start(work, ups.ports);
+  // A gateway that does not start (a config it refuses) must not leave the upstreams holding the process.
+  const target = await start(work, ups.ports).catch(async (err) => {
+    await ups.close();
+    throw err;
+  });
   const results = {};
   try {
     const ordered = [...cases.filter((c) => LONG.has(c.cls)), ...cases.filter((c) => !LONG.has(c.cls))];

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 export const LIMITS = {
   maxHeaderBytes: 8192,
   maxBodyBytes: 1_048_576,
-  maxHeaderCount: 100,
+  // uWS 20.30 parses at most 48 fields, and sluice's limit cannot go above that (nginx has no such limit).
+  maxHeaderCount: 48,
   connectMs: 1000,
   responseHeaderMs: 2000,
   clientBodyMs: 3000,
