@@ -526,7 +526,10 @@ const timeouts = object(
       2000,
     ),
     response_header_ms: ms("From sending the request to receiving the upstream's response headers, in milliseconds; exceeded → 504.", 15000),
-    idle_ms: ms('Longest silence while streaming the upstream response body, in milliseconds; exceeded → the response is cut.', 60000),
+    idle_ms: ms(
+      'Longest silence while streaming the upstream response body (exceeded → the response is cut), or while a streamed request body waits for the upstream to take it (exceeded → 504), in milliseconds.',
+      60000,
+    ),
     client_body_ms: ms(
       'From the request head to the last byte of its body, in milliseconds; exceeded → 408 SLUICE_ERR_CLIENT_TIMEOUT, the connection closed and the upstream try aborted. Time while sluice holds reading paused for a slow upstream does not count. 0: no limit (uWebSockets.js still closes a body slower than 16 KiB/s, docs/security.md).',
       60000,

@@ -137,6 +137,34 @@ test('a body sent 1 byte per 300 ms → 408 at client_body_ms, connection closed
   assert.equal(line.code, 'SLUICE_ERR_CLIENT_TIMEOUT');
 });
 
+test("a streamed body that stalls for longer than idle_ms is the client's fault: 408 at client_body_ms, not a 504", async () => {
+  // idle_ms bounds an upload the upstream stops taking; here the upstream reads and the client stalls.
+  const stalled = await startGateway(
+    `
+timeouts: { client_body_ms: ${BODY_MS}, idle_ms: 300 }
+upstreams:
+  u: { endpoints: [ { url: "${up.origin}" } ] }
+routes:
+  - { name: streamed, match: { prefix: /stalled }, upstream: u, retries: { attempts: 1 } }
+`,
+    { SLUICE_WORKERS: '1' },
+  );
+  try {
+    const c = open(stalled.port);
+    c.socket.write('POST /stalled HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n0123456789');
+    const sent = Date.now();
+    await closedWithin(c, 4000, 'the gateway closes a stalled body');
+    assert408(c);
+    const late = Date.now() - sent;
+    assert.ok(late >= BODY_MS - 50 && late < BODY_MS + 1000, `408 after ${late} ms (client_body_ms ${BODY_MS})`);
+    const v = views.find((x) => x.url === '/stalled')!;
+    await waitFor(() => v.ended !== null, 'the upstream sees its request end', 2000);
+    assert.equal(v.ended, 'aborted');
+  } finally {
+    assert.equal(await stalled.stop(), 0);
+  }
+});
+
 test('a kept body that never comes → 408 at client_body_ms, nothing forwarded', async () => {
   const n = up.seen.length;
   const c = open(gw.port);

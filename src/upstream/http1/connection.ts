@@ -535,6 +535,10 @@ export class Connection {
       case BODY:
         return this.teardown(bodyTimeout(ms), null);
       case UPLOAD:
+        // Nothing is waiting to be written: the upstream takes what it gets, and the client is the one that
+        // stopped sending. Ending that is timeouts.client_body_ms's job (a 408 from the front door) or uWS's
+        // own timer's, not an upstream timeout's (a 504 would blame the upstream).
+        if (this.socket.writableLength === 0) return this.arm(UPLOAD, ms);
         return this.teardown(uploadTimeout(ms), null);
       default:
         return this.teardown(null, null); // idle for keep-alive: closed quietly
