@@ -103,6 +103,8 @@ export class UwsDownstream implements FrontDoor, BodyReader {
   private earlyTimer: NodeJS.Timeout | null = null;
   /** An early answer too large to hold: the next write adds `Connection: close` to its head. */
   private announceClose = false;
+  /** The head carries `Connection: close` already: it must not say it twice. */
+  private closeSaid = false;
 
   // uWS calls these later with no context argument, so each is a closure; all but onAborted are
   // made only when a request needs them (a body to read, a slow client).
@@ -296,7 +298,16 @@ export class UwsDownstream implements FrontDoor, BodyReader {
     this.res.writeStatus(downstreamHead(head, this.ex.id));
     // Draining: the client must not send another request on this connection. The head is the only
     // place to say so: uWS's end(…, true) after a chunked write puts "Connection: close" into the body.
-    if (inFlight.draining) this.res.writeHeader('connection', 'close');
+    // An early answer and a bodiless one with the request body unread end with uWS's own close, which
+    // writes the header itself.
+    if (inFlight.draining && this.early === null && (!this.bodyless || this.requestComplete)) this.sayClose();
+  }
+
+  /** Inside cork, the head still open. */
+  private sayClose(): void {
+    if (this.closeSaid) return;
+    this.closeSaid = true;
+    this.res.writeHeader('connection', 'close');
   }
 
   /** Returns false when the client is slow: the producer waits for resume() (from onWritable). */
@@ -351,7 +362,7 @@ export class UwsDownstream implements FrontDoor, BodyReader {
   /** Inside cork: the head is written, no body yet: `Connection: close` joins it. */
   private announceCorked(): void {
     this.announceClose = false;
-    this.res.writeHeader('connection', 'close');
+    this.sayClose();
   }
 
   private writeCorked(): void {

@@ -153,3 +153,32 @@ test('SIGTERM with slow requests in flight: their responses say Connection: clos
   assert.equal(await gw.exited, 0);
   assert.equal(gw.logs.find((l) => l.msg === 'stopped')?.abandoned, 0);
 });
+
+test('SIGTERM while upstreams answer before reading the body: each answer says Connection: close exactly once', async (t) => {
+  // The upstream answers 800 ms after the head, without reading the body (an early answer), after the signal.
+  const up = await startUpstream((req, res) => {
+    setTimeout(() => {
+      if (req.url === '/api/early-413') res.writeHead(413, { 'content-length': '5' }).end('nope\n');
+      else if (req.url === '/api/early-204') res.writeHead(204).end();
+      else res.writeHead(403, { 'content-type': 'text/plain' }).end('x'.repeat(100_000)); // too large to hold
+    }, 800);
+  });
+  const gw = await startGateway(config(up.origin), { SLUICE_WORKERS: '1' });
+  t.after(async () => {
+    gw.proc.kill('SIGKILL');
+    await up.close();
+  });
+  const paths = ['/api/early-413', '/api/early-204', '/api/early-big'];
+  const conns = await Promise.all(paths.map(() => open(gw.port)));
+  paths.forEach((p, i) => conns[i].socket.write(`POST ${p} HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nabc`));
+  await sleep(300);
+  gw.proc.kill('SIGTERM');
+  await Promise.all(conns.map((c) => c.ended));
+  for (const [i, c] of conns.entries()) {
+    const head = c.text.slice(0, c.text.indexOf('\r\n\r\n'));
+    assert.match(head, /^HTTP\/1\.1 (413|204|403) /, paths[i]);
+    assert.equal(head.match(/\r\nconnection:/gi)?.length, 1, `${paths[i]}: ${head}`);
+    assert.match(head, /\r\nconnection: close(\r\n|$)/i, paths[i]);
+  }
+  assert.equal(await gw.exited, 0);
+});
