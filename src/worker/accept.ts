@@ -106,7 +106,6 @@ export function acceptHead(req: HttpRequest, limits: HeadLimits, out: AcceptedHe
     return { code: 'SLUICE_ERR_TOO_MANY_HEADERS', detail: `${scratch.length >> 1} fields`, closes: true };
   }
   if (!isToken(out.method)) return refuse('invalid method');
-  if (out.method === 'CONNECT') return { code: 'SLUICE_ERR_BAD_REQUEST', detail: 'CONNECT is not supported by a reverse proxy', closes: false };
   if (badHeader !== '') return refuse(`invalid header ${JSON.stringify(badHeader.slice(0, 64))}`);
   if (hostCount !== 1 || host === '') return refuse('exactly one non-empty Host header is required');
   if (!isHost(host)) return refuse('Host must be a host name or address, with an optional :port');
@@ -124,11 +123,21 @@ export function acceptHead(req: HttpRequest, limits: HeadLimits, out: AcceptedHe
     out.chunked = true;
   }
   out.host = host.toLowerCase();
+  if (out.method === 'CONNECT') return keepIfFramed('SLUICE_ERR_BAD_REQUEST', 'CONNECT is not supported by a reverse proxy', out);
   const path = normalizePath(out.rawUrl, limits.path);
-  if (path === null) return { code: 'SLUICE_ERR_BAD_PATH', detail: pathRejection(), closes: false };
-  if (!isQuery(out.query)) return { code: 'SLUICE_ERR_BAD_PATH', detail: 'a space or control byte in the query', closes: false };
+  if (path === null) return keepIfFramed('SLUICE_ERR_BAD_PATH', pathRejection(), out);
+  if (!isQuery(out.query)) return keepIfFramed('SLUICE_ERR_BAD_PATH', 'a space or control byte in the query', out);
   out.path = path;
   return null;
+}
+
+/**
+ * A refusal that leaves the framing sound keeps the connection, except after a chunked body: uWS's
+ * own chunk parser would frame the next request (docs/security.md "Why chunked request bodies are off
+ * by default"), and nothing but the 411 path may read one when chunked requests are not allowed.
+ */
+function keepIfFramed(code: ErrorCode, detail: string, out: AcceptedHead): Refusal {
+  return { code, detail, closes: out.chunked };
 }
 
 function refuse(detail: string): Refusal {

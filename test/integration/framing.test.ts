@@ -113,6 +113,22 @@ test('chunked request bodies are refused with 411 unless enabled', async () => {
   assert.match(r.text, /SLUICE_ERR_LENGTH_REQUIRED/);
 });
 
+test('a bad path, a bad query or CONNECT with a chunked body closes: the next request in its bytes is never forwarded', async () => {
+  const n = up.seen.length;
+  // uWS's chunk parser does not check the bytes after chunk data: "abXX0..." would leave the next request framed.
+  const body = '2\r\nabXX0\r\n\r\n';
+  const next = 'GET /api/after HTTP/1.1\r\nHost: a\r\n\r\n';
+  for (const line of ['POST /api/a%2Fb HTTP/1.1', 'POST /api/x?a\x7fb HTTP/1.1', 'CONNECT /api/x HTTP/1.1']) {
+    const r = await rawExchange(gw.port, head([line, 'Host: a', 'Transfer-Encoding: chunked']) + body + next, 800);
+    assert.ok(!statuses(r.text).includes(200), `${line}: ${r.text.slice(0, 200)}`);
+    assert.ok(r.closed, `${line}: the connection is closed`);
+  }
+  assert.equal(up.seen.length, n, 'nothing forwarded');
+  // Without a body the same refusal keeps the connection.
+  const kept = await rawExchange(gw.port, head(['GET /api/a%2Fb HTTP/1.1', 'Host: a']) + next, 800);
+  assert.deepEqual(statuses(kept.text), [400, 200]);
+});
+
 test('oversized head → 431, oversized body → 413, neither forwarded', async () => {
   const n = up.seen.length;
   const big = await request(gw.url('/api/x'), { headers: { 'x-big': 'a'.repeat(5000) } }).catch(() => null);
