@@ -90,13 +90,15 @@ export class UpstreamRuntime implements Candidates {
    * The endpoint for this request's next try, or NONE_HEALTHY / ALL_FULL. Endpoints in `tried` (a
    * bitmask of indexes mod 32) are avoided while another one is usable, and never picked again when
    * `untriedOnly` (a retry after a connect timeout: the same endpoint would cost connect_ms again).
+   * Above 32 endpoints the mask cannot tell endpoint 32 from endpoint 0, so `untriedOnly` is not exact
+   * there and is dropped: a retry may go back to a tried endpoint, but never fails for want of one.
    */
   select(ctx: RequestCtx, tried: number, now: number, untriedOnly = false): number {
     this.now = now;
     this.panic = this.plan.panicThreshold > 0 && this.healthyPercent(now) < this.plan.panicThreshold;
     this.tried = tried;
     let i = this.balancer.pick(this, ctx);
-    if (i === -1 && tried !== 0 && !untriedOnly) {
+    if (i === -1 && tried !== 0 && (!untriedOnly || this.count > 32)) {
       this.tried = 0;
       i = this.balancer.pick(this, ctx);
     }
@@ -175,8 +177,12 @@ export class UpstreamRuntime implements Candidates {
     return false;
   }
 
-  /** Whether some endpoint outside `tried` (a bitmask of indexes mod 32) could take a try now. */
+  /**
+   * Whether some endpoint outside `tried` (a bitmask of indexes mod 32) could take a try now; always
+   * true above 32 endpoints, where the mask is not exact (select's `untriedOnly`).
+   */
   anyUntried(tried: number, now: number): boolean {
+    if (this.count > 32) return true;
     this.now = now;
     this.panic = this.plan.panicThreshold > 0 && this.healthyPercent(now) < this.plan.panicThreshold;
     this.tried = tried;

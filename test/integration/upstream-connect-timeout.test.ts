@@ -33,12 +33,19 @@ upstreams:
 ${upstream('one', holeA.origin)}
 ${upstream('two', holeA.origin, holeB.origin)}
 ${upstream('mixed', holeA.origin, good.origin)}
+  wide:
+    endpoints:
+      - { url: "${holeA.origin}" }
+${Array.from({ length: 31 }, (_, k) => `      - { url: "http://127.0.0.${k + 2}:${good.port}", weight: 0 }`).join('\n')}
+      - { url: "${good.origin}" }
+    health: { passive: { consecutive_failures: 0 } }
 routes:
   - { name: one, match: { prefix: /one }, upstream: one }
   - { name: one-retries, match: { prefix: /retries }, upstream: one, retries: { attempts: 5, on: [connect_error, timeout] } }
   - { name: two, match: { prefix: /two }, upstream: two }
   - { name: capped, match: { prefix: /capped }, upstream: two, timeout_ms: 600 }
   - { name: mixed, match: { prefix: /mixed }, upstream: mixed }
+  - { name: wide, match: { prefix: /wide }, upstream: wide }
 `,
     { SLUICE_WORKERS: '1' },
   );
@@ -94,5 +101,14 @@ test('an unreachable endpoint beside a working one: every GET gets 200, none wai
     const { r, ms } = await timed(`/mixed/${i}`);
     assert.equal(r.status, 200, r.body);
     assert.ok(ms < CONNECT_MS + SLACK_MS, `request ${i}: ${Math.round(ms)} ms`);
+  }
+});
+
+test('33 endpoints, the unreachable one at index 0 and the working one at 32: every GET still gets 200', async () => {
+  // Tried endpoints are a bitmask of indexes mod 32: above 32 endpoints the untried-only rule is dropped
+  // rather than let index 32 pass for the tried index 0.
+  for (let i = 0; i < 4; i++) {
+    const { r } = await timed(`/wide/${i}`);
+    assert.equal(r.status, 200, r.body);
   }
 });
