@@ -110,6 +110,11 @@ test('Keep-Alive: timeout=N is read as a hint in milliseconds', () => {
   assert.equal(ok(head('HTTP/1.1 200 OK', 'keep-alive: max=1000, Timeout=2')).keepAliveHintMs, 2000);
   assert.equal(ok(head('HTTP/1.1 200 OK', 'Keep-Alive: max=1000')).keepAliveHintMs, -1);
   assert.equal(ok(head('HTTP/1.1 200 OK', 'Keep-Alive: mytimeout=9')).keepAliveHintMs, -1);
+  assert.equal(ok(head('HTTP/1.1 200 OK', 'Keep-Alive: max=10,timeout=7')).keepAliveHintMs, 7000);
+  assert.equal(ok(head('HTTP/1.1 200 OK', 'Keep-Alive: timeout=')).keepAliveHintMs, -1);
+  assert.equal(ok(head('HTTP/1.1 200 OK', 'Keep-Alive: timeout=x5')).keepAliveHintMs, -1);
+  assert.equal(ok(head('HTTP/1.1 200 OK', 'Keep-Alive: timeout=1234567890')).keepAliveHintMs, -1);
+  assert.equal(ok(head('HTTP/1.1 200 OK', 'Keep-Alive: timeout=123456789')).keepAliveHintMs, 123456789000);
 });
 
 test('header values lose their surrounding spaces and tabs (OWS), never inner ones', () => {

@@ -171,10 +171,25 @@ function noteFramingHeader(buf: Buffer, ns: number, ne: number, vs: number, ve: 
     return null;
   }
   if (length === 10 && nameIs(buf, ns, 'keep-alive')) {
-    const m = /(?:^|[\s,])timeout=(\d{1,9})/i.exec(buf.toString('latin1', vs, ve));
-    if (m !== null) out.keepAliveHintMs = Number(m[1]) * 1000;
+    const seconds = keepAliveTimeout(buf, vs, ve);
+    if (seconds >= 0) out.keepAliveHintMs = seconds * 1000;
   }
   return null;
+}
+
+/**
+ * The `timeout=N` parameter of a Keep-Alive value (`timeout=5, max=100`), 1 to 9 digits, else -1.
+ * Read in place: nginx, Apache and Node send the field on every response.
+ */
+function keepAliveTimeout(buf: Buffer, from: number, to: number): number {
+  for (let k = from; k + 8 < to; k++) {
+    const before = k === from ? 0x20 : buf[k - 1];
+    if ((before !== 0x20 && before !== 0x09 && before !== 0x2c) || !nameIs(buf, k, 'timeout=')) continue;
+    let end = k + 8;
+    while (end < to && end - (k + 8) < 10 && buf[end] >= 0x30 && buf[end] <= 0x39) end++;
+    return end - (k + 8) >= 1 && end - (k + 8) <= 9 ? digits(buf, k + 8, end) : -1;
+  }
+  return -1;
 }
 
 /** buf[at...] equals the lower-case ASCII `lower`, ignoring case (only letters fold under | 0x20 here). */
