@@ -212,3 +212,13 @@ test('an empty header name hides every header after it, from uWS and from sluice
   assert.equal(seen[0].headers['x-hidden'], undefined, 'without the headers after the empty name');
   assert.ok(statuses(r.text).length <= 2);
 });
+
+test('non-ASCII bytes at the ends of a header value are trimmed by uWS before sluice sees them', async () => {
+  // Documented in docs/security.md: JS only ever sees the trimmed value, so sluice cannot refuse it.
+  const m = marked(get(['X-Case: {M}', 'X-U: é', 'X-V: aé', 'X-W: ééébb', 'X-Z: aéb']));
+  const r = await rawExchange(gw.port, Buffer.from(m.bytes, 'utf8'), 800);
+  assert.deepEqual(statuses(r.text), [200]);
+  const seen = up.seen.find((s) => s.headers['x-case'] === m.marker)!;
+  const value = (name: string) => Buffer.from(seen.headers[name] as string, 'latin1').toString('utf8');
+  assert.deepEqual(['x-u', 'x-v', 'x-w', 'x-z'].map(value), ['', 'a', 'bb', 'aéb']);
+});
