@@ -479,10 +479,10 @@ const limits = object(
   {
     max_header_bytes: integer({
       minimum: 1024,
-      maximum: 1_048_576,
+      maximum: 122_880,
       default: 16384,
       description:
-        'The request head, request line through the blank line (each field counted as `name: value` CRLF), in bytes; larger → 431 and the connection is closed.',
+        'The request head, request line through the blank line (each field counted as `name: value` CRLF), in bytes; larger → 431 and the connection is closed. At most 120 KiB: uWS 20.30 resets a head above about 125 KiB before sluice sees it.',
     }),
     max_header_count: integer({
       minimum: 1,

@@ -34,6 +34,11 @@ limits: { max_header_bytes: 10, max_header_count: 49 }
   ]);
 });
 
+test('max_header_bytes stops at 120 KiB, below the head size uWS 20.30 resets', () => {
+  assert.deepEqual(problems('limits: { max_header_bytes: 122881 }\n'), ['gw.yaml:1:29 limits.max_header_bytes: must be ≤ 122880']);
+  assert.equal(loadPlanText('limits: { max_header_bytes: 122880 }\n', 'gw.yaml').plan.limits.maxHeaderBytes, 122880);
+});
+
 test('upstream head limits: defaults in the plan, out-of-range values named', () => {
   const { plan } = loadPlanText('version: 1\n', 'gw.yaml');
   assert.equal(plan.limits.upstreamHeaderBytes, 16384);
