@@ -1,5 +1,6 @@
 import { get } from 'node:http';
 import { GatewayError } from '../errors/gateway-error.js';
+import { listenInodes, ownershipProblem } from './socket-owner.js';
 
 /** The running sluice a `--takeover` start replaces. */
 export interface Predecessor {
@@ -12,23 +13,31 @@ const ASK_MS = 2000;
 /**
  * Who holds this config's admin port: a sluice answers GET /healthz with its pid. Nothing listening
  * means there is nothing to take over (a first start), so the start goes on as a plain one; anything
- * else on that port is refused. The admin port must be fixed: with port 0 no successor can find it.
+ * else on that port is refused, and so is a pid that does not own the admin socket (a stranger could
+ * name any process to be signalled). The admin port must be fixed: with port 0 no successor can find it.
  */
-export function findPredecessor(host: string, port: number): Promise<Predecessor | null> {
-  if (port === 0) return Promise.resolve(null);
+export async function findPredecessor(host: string, port: number): Promise<Predecessor | null> {
+  if (port === 0) return null;
   const refuse = (why: string) => new GatewayError('SLUICE_ERR_PORT_IN_USE', `(--takeover: admin ${host}:${port} ${why})`);
+  const health = await ask(host, port, '/healthz', refuse);
+  if (health === null) return null;
+  const pid = pidOf(health.body);
+  if (health.status !== 200 || pid === null) throw refuse('does not answer as sluice');
+  const problem = ownershipProblem(pid, listenInodes(host, port));
+  if (problem !== null) throw refuse(`names pid ${pid}, not signalled: ${problem}; stop the process on that port or start without --takeover`);
+  return { pid };
+}
+
+/** One GET to the admin API: its status and body, or null when nothing listens. */
+function ask(host: string, port: number, path: string, refuse: (why: string) => GatewayError): Promise<{ status: number; body: string } | null> {
   return new Promise((resolve, reject) => {
-    const req = get({ host, port, path: '/healthz', timeout: ASK_MS, agent: false }, (res) => {
+    const req = get({ host, port, path, timeout: ASK_MS, agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => {
         body += c;
       });
-      res.on('end', () => {
-        const pid = pidOf(body);
-        if (res.statusCode === 200 && pid !== null) resolve({ pid });
-        else reject(refuse('does not answer as sluice'));
-      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
     req.on('timeout', () => req.destroy(refuse('did not answer in time')));
     req.on('error', (err: NodeJS.ErrnoException) => {

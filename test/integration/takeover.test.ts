@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { Agent, request as httpRequest } from 'node:http';
-import { createServer } from 'node:net';
+import { Agent, createServer as createHttpServer, request as httpRequest } from 'node:http';
+import { connect, createServer } from 'node:net';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startGateway, startGatewayFile, type TestGateway } from '../helpers/gateway.js';
@@ -139,4 +140,50 @@ test('--takeover refuses a port held by something that is not sluice', async () 
   assert.match(refused, /SLUICE_ERR_PORT_IN_USE.*--takeover: admin 127\.0\.0\.1:\d+ does not answer as sluice/);
   stranger.close();
   await up.close();
+});
+
+/** Whether anything accepts a TCP connection on 127.0.0.1:port right now. */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.on('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on('error', () => resolve(false));
+  });
+}
+
+test('--takeover does not signal a pid that does not own the admin socket', async (t) => {
+  const up = await startUpstream();
+  const victim = spawn('sleep', ['300'], { stdio: 'ignore' });
+  // A stranger on the admin port that answers /healthz like sluice, naming the victim.
+  const fake = createHttpServer((_req, res) => res.end(JSON.stringify({ status: 'ok', pid: victim.pid })));
+  await new Promise<void>((r) => fake.listen(0, '127.0.0.1', r));
+  const adminPort = (fake.address() as { port: number }).port;
+  const port = await freePort();
+  t.after(async () => {
+    victim.kill('SIGKILL');
+    fake.close();
+    await up.close();
+  });
+  const startedAt = Date.now();
+  const refused = await startGateway(config(up.origin), { SLUICE_PORT: String(port), SLUICE_ADMIN_PORT: String(adminPort) }, { args: ['--takeover'] }).then(
+    (g) => {
+      g.proc.kill('SIGKILL');
+      return 'started';
+    },
+    (err: Error) => err.message,
+  );
+  assert.match(
+    refused,
+    new RegExp(
+      `SLUICE_ERR_PORT_IN_USE.*names pid ${victim.pid}, not signalled: pid ${victim.pid} does not own that listening socket; stop the process on that port or start without --takeover`,
+    ),
+  );
+  t.diagnostic(`refused in ${Date.now() - startedAt} ms`);
+  await sleep(200);
+  assert.equal(victim.exitCode, null, 'the victim is still running');
+  assert.equal(victim.signalCode, null, 'the victim got no signal');
+  assert.equal(await listening(port), false, 'nothing is left listening on the gateway port');
 });
