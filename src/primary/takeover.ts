@@ -14,7 +14,8 @@ const ASK_MS = 2000;
  * Who holds this config's admin port: a sluice answers GET /healthz with its pid. Nothing listening
  * means there is nothing to take over (a first start), so the start goes on as a plain one; anything
  * else on that port is refused, and so is a pid that does not own the admin socket (a stranger could
- * name any process to be signalled). The admin port must be fixed: with port 0 no successor can find it.
+ * name any process to be signalled) or a sluice that is already draining (it would not hand over its
+ * admin port). The admin port must be fixed: with port 0 no successor can find it.
  */
 export async function findPredecessor(host: string, port: number): Promise<Predecessor | null> {
   if (port === 0) return null;
@@ -25,6 +26,9 @@ export async function findPredecessor(host: string, port: number): Promise<Prede
   if (health.status !== 200 || pid === null) throw refuse('does not answer as sluice');
   const problem = ownershipProblem(pid, listenInodes(host, port));
   if (problem !== null) throw refuse(`names pid ${pid}, not signalled: ${problem}; stop the process on that port or start without --takeover`);
+  const ready = await ask(host, port, '/readyz', refuse);
+  if (ready !== null && ready.status === 503 && ready.body.includes('draining'))
+    throw refuse(`answers that the running sluice (pid ${pid}) is already draining; start without --takeover once it has exited`);
   return { pid };
 }
 

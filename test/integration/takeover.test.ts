@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startGateway, startGatewayFile, type TestGateway } from '../helpers/gateway.js';
 import { request } from '../helpers/http.js';
 import { startUpstream } from '../helpers/upstream.js';
+import { waitFor } from '../helpers/wait.js';
 
 const config = (origin: string) => `
 upstreams:
@@ -186,4 +187,42 @@ test('--takeover does not signal a pid that does not own the admin socket', asyn
   assert.equal(victim.exitCode, null, 'the victim is still running');
   assert.equal(victim.signalCode, null, 'the victim got no signal');
   assert.equal(await listening(port), false, 'nothing is left listening on the gateway port');
+});
+
+test('--takeover of a sluice that is already draining is refused at once; its in-flight request completes', async (t) => {
+  let inFlight = 0;
+  const up = await startUpstream((_req, res) => {
+    inFlight++;
+    setTimeout(() => res.end('slow'), 1500);
+  });
+  const env = { SLUICE_PORT: String(await freePort()), SLUICE_ADMIN_PORT: String(await freePort()), SLUICE_WORKERS: '1' };
+  const old = await startGateway(config(up.origin), env);
+  const all = [old];
+  t.after(async () => {
+    for (const g of all) g.proc.kill('SIGKILL');
+    await up.close();
+  });
+  const slow = request(old.url('/api/slow'));
+  await waitFor(() => inFlight === 1, 'the slow request reached the upstream');
+  old.proc.kill('SIGTERM');
+  await old.waitForLog((l) => l.msg === 'draining');
+  const startedAt = Date.now();
+  const refused = await startGatewayFile(old.configFile, env, 'start', { args: ['--takeover'] }).then(
+    (g) => {
+      all.push(g);
+      return 'started';
+    },
+    (err: Error) => err.message,
+  );
+  const tookMs = Date.now() - startedAt;
+  t.diagnostic(`refused in ${tookMs} ms`);
+  assert.match(
+    refused,
+    new RegExp(`SLUICE_ERR_PORT_IN_USE.*the running sluice \\(pid ${old.proc.pid}\\) is already draining; start without --takeover once it has exited`),
+  );
+  assert.ok(tookMs < 5000, `refusal took ${tookMs} ms`);
+  const reply = await slow;
+  assert.equal(reply.status, 200);
+  assert.equal(reply.body, 'slow');
+  assert.equal(await old.exited, 0);
 });
