@@ -23,6 +23,7 @@ import { loadPlanFile } from './load-plan.js';
 import { type ReloadCounts, scrape } from './metrics-scrape.js';
 import { gcMode } from './node-flags.js';
 import { claimPort } from './port-check.js';
+import { listenInodes, ownerOf } from './socket-owner.js';
 import { StageServices } from './stage-services.js';
 import { Supervisor } from './supervisor.js';
 import { ADMIN_RETRY_MS, ADMIN_WAIT_MS, findPredecessor, signalHandover } from './takeover.js';
@@ -219,9 +220,25 @@ export async function runGateway(file: string, env: NodeJS.ProcessEnv = process.
       routes: () => describeRoutes(published),
     });
   } catch (err) {
+    const where = `admin ${first.plan.admin.host}:${first.plan.admin.port}`;
     await stopBackground();
-    await supervisor.drain(0);
-    throw new GatewayError('SLUICE_ERR_PORT_IN_USE', `(admin ${first.plan.admin.host}:${first.plan.admin.port})`, { cause: err });
+    if (predecessor === null) {
+      await supervisor.drain(0);
+      throw new GatewayError('SLUICE_ERR_PORT_IN_USE', `(${where})`, { cause: err });
+    }
+    // These workers already serve: let their requests finish, as any drain does, before giving up.
+    const inUse = (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
+    const holder = inUse ? ownerOf(listenInodes(first.plan.admin.host, first.plan.admin.port)) : null;
+    const why = inUse
+      ? `${where} still held by ${holder === null ? 'an unknown process' : `pid ${holder}`} after ${ADMIN_WAIT_MS} ms (another --takeover at once?)`
+      : `${where} cannot be bound: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+    log.error(
+      { code: 'SLUICE_ERR_PORT_IN_USE', admin_port: first.plan.admin.port, holder_pid: holder, drain_ms: first.plan.timeouts.drainMs },
+      `takeover failed: ${why}; draining`,
+    );
+    await supervisor.drain(first.plan.timeouts.drainMs);
+    flushLogger(log);
+    throw new GatewayError('SLUICE_ERR_PORT_IN_USE', `(--takeover: ${why}; this process drained and stops)`, { cause: err });
   }
   const adminPort = (admin.address() as { port: number }).port;
 

@@ -5,7 +5,7 @@ import { Agent, createServer as createHttpServer, request as httpRequest } from 
 import { connect, createServer } from 'node:net';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startGateway, startGatewayFile, type TestGateway } from '../helpers/gateway.js';
+import { CLI, startGateway, startGatewayFile, type TestGateway } from '../helpers/gateway.js';
 import { request } from '../helpers/http.js';
 import { startUpstream } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait.js';
@@ -225,4 +225,51 @@ test('--takeover of a sluice that is already draining is refused at once; its in
   assert.equal(reply.status, 200);
   assert.equal(reply.body, 'slow');
   assert.equal(await old.exited, 0);
+});
+
+/** A `sluice start --takeover` whose JSON log lines, stderr and exit are collected (it may never be ready). */
+function takeoverProcess(configFile: string, env: Record<string, string>) {
+  const proc = spawn(process.execPath, [CLI, 'start', '--config', configFile, '--takeover'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Record<string, any>[] = [];
+  let stderr = '';
+  let buffered = '';
+  proc.stdout.on('data', (c: Buffer) => {
+    buffered += c.toString();
+    const lines = buffered.split('\n');
+    buffered = lines.pop()!;
+    for (const line of lines) if (line.startsWith('{')) logs.push(JSON.parse(line));
+  });
+  proc.stderr.on('data', (c: Buffer) => {
+    stderr += c;
+  });
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', resolve));
+  return { proc, logs, exited, stderr: () => stderr };
+}
+
+test('two --takeover at once: the one that cannot get the admin port drains, names its holder, exits 1', async (t) => {
+  const up = await startUpstream();
+  const env = { SLUICE_PORT: String(await freePort()), SLUICE_ADMIN_PORT: String(await freePort()), SLUICE_WORKERS: '1' };
+  const old = await startGateway(config(up.origin), env);
+  const both = [takeoverProcess(old.configFile, env), takeoverProcess(old.configFile, env)];
+  t.after(async () => {
+    for (const p of [old.proc, ...both.map((b) => b.proc)]) p.kill('SIGKILL');
+    await up.close();
+  });
+  // The loser gives up once the admin wait (10 s) is over.
+  const loser = await Promise.race(both.map((b) => b.exited.then(() => b)));
+  const winner = both.find((b) => b !== loser)!;
+  assert.equal(await loser.exited, 1, loser.stderr());
+  const failed = loser.logs.find((l) => l.msg?.startsWith('takeover failed'));
+  assert.ok(failed, `no 'takeover failed' log; stderr: ${loser.stderr()}`);
+  assert.equal(failed.holder_pid, winner.proc.pid);
+  assert.equal(failed.admin_port, Number(env.SLUICE_ADMIN_PORT));
+  assert.equal(failed.drain_ms, 30_000);
+  assert.match(loser.stderr(), new RegExp(`SLUICE_ERR_PORT_IN_USE.*admin 127\\.0\\.0\\.1:${env.SLUICE_ADMIN_PORT} still held by pid ${winner.proc.pid}`));
+  assert.equal(await old.exited, 0);
+  assert.ok(winner.logs.some((l) => l.msg === 'sluice ready'));
+  assert.equal((await request(`http://127.0.0.1:${env.SLUICE_ADMIN_PORT}/readyz`)).status, 200);
+  assert.equal((await request(old.url('/api/after'))).status, 200);
 });
