@@ -1,5 +1,6 @@
 import type { HttpRequest } from 'uWebSockets.js';
 import type { ErrorCode } from '../errors/catalog.js';
+import { isToken } from '../http/token.js';
 import { normalizePath, pathRejection } from '../router/normalize-path.js';
 import type { PathPolicy } from '../router/path-policy.js';
 
@@ -142,19 +143,6 @@ function keepIfFramed(code: ErrorCode, detail: string, out: AcceptedHead): Refus
 
 function refuse(detail: string): Refusal {
   return { code: 'SLUICE_ERR_BAD_REQUEST', detail, closes: true };
-}
-
-// RFC 9110 tchar.
-const TCHAR = new Uint8Array(128);
-for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TCHAR[c.charCodeAt(0)] = 1;
-
-function isToken(s: string): boolean {
-  if (s.length === 0) return false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 128 || TCHAR[c] === 0) return false;
-  }
-  return true;
 }
 
 /**

@@ -12,7 +12,8 @@
  */
 
 import { hexDigit } from '../../http/hex.js';
-import { fieldByte, TCHAR } from './response-head.js';
+import { TCHAR } from '../../http/token.js';
+import { fieldByte } from './response-head.js';
 
 const CR = 0x0d,
   LF = 0x0a,

@@ -1,5 +1,6 @@
 import type { HeadLines } from '../../http/head-lines.js';
 import { connectionTokens } from '../../http/hop-by-hop.js';
+import { TCHAR } from '../../http/token.js';
 
 /**
  * A strict parser for one HTTP/1.1 response head, on the bytes as they came off the socket. Strict
@@ -37,10 +38,6 @@ const CR = 0x0d,
   SP = 0x20,
   HTAB = 0x09,
   COLON = 0x3a;
-
-/** RFC 9110 tchar: 1 for the bytes a token may hold. */
-export const TCHAR = new Uint8Array(256);
-for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TCHAR[c.charCodeAt(0)] = 1;
 
 const HTTP_1 = Buffer.from('HTTP/1.', 'latin1');
 
