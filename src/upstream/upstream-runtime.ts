@@ -94,9 +94,7 @@ export class UpstreamRuntime implements Candidates {
    * there and is dropped: a retry may go back to a tried endpoint, but never fails for want of one.
    */
   select(ctx: RequestCtx, tried: number, now: number, untriedOnly = false): number {
-    this.now = now;
-    this.panic = this.plan.panicThreshold > 0 && this.healthyPercent(now) < this.plan.panicThreshold;
-    this.tried = tried;
+    this.lookAt(tried, now);
     let i = this.balancer.pick(this, ctx);
     if (i === -1 && tried !== 0 && (!untriedOnly || this.count > 32)) {
       this.tried = 0;
@@ -106,6 +104,13 @@ export class UpstreamRuntime implements Candidates {
     else if (this.anyHealthy(now)) i = ALL_FULL;
     else i = NONE_HEALTHY;
     return i;
+  }
+
+  /** What usable() reads: the time, whether the upstream is in panic, the request's tried endpoints. */
+  private lookAt(tried: number, now: number): void {
+    this.now = now;
+    this.panic = this.plan.panicThreshold > 0 && this.healthyPercent(now) < this.plan.panicThreshold;
+    this.tried = tried;
   }
 
   /** A try to endpoint i ended, whatever its outcome. */
@@ -183,9 +188,7 @@ export class UpstreamRuntime implements Candidates {
    */
   anyUntried(tried: number, now: number): boolean {
     if (this.count > 32) return true;
-    this.now = now;
-    this.panic = this.plan.panicThreshold > 0 && this.healthyPercent(now) < this.plan.panicThreshold;
-    this.tried = tried;
+    this.lookAt(tried, now);
     for (let i = 0; i < this.count; i++) if (this.usable(i)) return true;
     return false;
   }
